@@ -1,0 +1,144 @@
+//! Carries events between app nodes. At-most-once by contract: a missed event
+//! is recovered from the Store by `seq`, so a Bus may drop events but must
+//! never invent, alter or reorder them, and must say when it may have dropped
+//! some ([`Delivery::Gap`]).
+//!
+//! A node *watches* the users that have live connections on it, and receives
+//! every event addressed to any of them, once per event however many of its
+//! users are recipients.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::error::BusError;
+use crate::ids::{ConversationId, Seq, UserId};
+
+/// Fan-out transport between app nodes.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Bus: std::fmt::Debug + Send + Sync + 'static {
+    /// Sends `envelope` once to every node watching any of its recipients.
+    async fn publish(&self, envelope: Envelope) -> Result<(), BusError>;
+
+    /// Starts routing events addressed to `user` to this node. Idempotent.
+    async fn watch(&self, user: &UserId) -> Result<(), BusError>;
+
+    /// Stops routing events addressed to `user` to this node. Idempotent.
+    async fn unwatch(&self, user: &UserId) -> Result<(), BusError>;
+
+    /// This node's deliveries: every event addressed to a watched user.
+    async fn subscribe(&self) -> Result<Subscription, BusError>;
+}
+
+/// One event, encoded once, addressed to its recipients. Cloning is one
+/// reference-count increment: every recipient shares the same bytes.
+#[derive(Clone, Debug)]
+pub struct Envelope(Arc<EnvelopeInner>);
+
+#[derive(Debug)]
+struct EnvelopeInner {
+    recipients: Box<[UserId]>,
+    conversation_id: ConversationId,
+    seq: Option<Seq>,
+    payload: Bytes,
+}
+
+impl Envelope {
+    /// Wraps an encoded event.
+    ///
+    /// `seq` is the message's seq for message events (so a connection that
+    /// misses it can be told where to refetch from) and `None` for ephemeral
+    /// events (typing, read marks, membership).
+    ///
+    /// ```
+    /// use chat_core::{ConversationId, Envelope, UserId};
+    /// let env = Envelope::new(
+    ///     vec![UserId::new("alice").unwrap()],
+    ///     ConversationId::new("c1").unwrap(),
+    ///     Some(1),
+    ///     bytes::Bytes::from_static(b"{}"),
+    /// );
+    /// assert_eq!(env.recipients().len(), 1);
+    /// ```
+    #[must_use]
+    pub fn new(
+        recipients: Vec<UserId>,
+        conversation_id: ConversationId,
+        seq: Option<Seq>,
+        payload: Bytes,
+    ) -> Self {
+        Self(Arc::new(EnvelopeInner {
+            recipients: recipients.into_boxed_slice(),
+            conversation_id,
+            seq,
+            payload,
+        }))
+    }
+
+    /// Who the event is for.
+    #[must_use]
+    pub fn recipients(&self) -> &[UserId] {
+        &self.0.recipients
+    }
+
+    /// The conversation it concerns.
+    #[must_use]
+    pub fn conversation_id(&self) -> &ConversationId {
+        &self.0.conversation_id
+    }
+
+    /// The message's seq, for message events.
+    #[must_use]
+    pub fn seq(&self) -> Option<Seq> {
+        self.0.seq
+    }
+
+    /// The encoded event (one JSON text frame).
+    #[must_use]
+    pub fn payload(&self) -> &Bytes {
+        &self.0.payload
+    }
+}
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.recipients == other.0.recipients
+                && self.0.conversation_id == other.0.conversation_id
+                && self.0.seq == other.0.seq
+                && self.0.payload == other.0.payload)
+    }
+}
+
+impl Eq for Envelope {}
+
+/// What a node receives from its bus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// An event for one or more users watched by this node.
+    Event(Envelope),
+    /// Events may have been lost (the subscriber lagged, or the transport
+    /// reconnected): every live connection must resume from the store.
+    Gap,
+}
+
+/// A node's stream of deliveries: a bounded queue filled by the bus.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: mpsc::Receiver<Delivery>,
+}
+
+impl Subscription {
+    /// Wraps the receiving end of a bounded channel that a bus fills.
+    #[must_use]
+    pub fn new(receiver: mpsc::Receiver<Delivery>) -> Self {
+        Self { receiver }
+    }
+
+    /// The next delivery; `None` once the bus is gone.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        self.receiver.recv().await
+    }
+}

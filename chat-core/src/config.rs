@@ -1,0 +1,94 @@
+//! Limits and tuning, owned by the core so every surface (REST, WebSocket,
+//! embedding code) enforces the same numbers.
+
+use std::time::Duration;
+
+/// Limits and tuning for a [`ChatService`](crate::ChatService) and its hub.
+///
+/// ```
+/// use chat_core::ChatConfig;
+/// let config = ChatConfig::default().with_max_body_bytes(4096);
+/// assert_eq!(config.max_body_bytes, 4096);
+/// assert_eq!(config.default_page, 15);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChatConfig {
+    /// Largest message body, in bytes. Defaults to 16 KiB.
+    pub max_body_bytes: usize,
+    /// Most members a group may have. Defaults to 1,000.
+    pub max_group_members: usize,
+    /// Longest group title, in bytes. Defaults to 256.
+    pub max_title_bytes: usize,
+    /// Longest `client_id`, in bytes. Defaults to 128.
+    pub max_client_id_bytes: usize,
+    /// History page size when none is asked for. Defaults to 15.
+    pub default_page: u32,
+    /// Largest history page. Defaults to 200.
+    pub max_page: u32,
+    /// Most conversations returned by one listing. Defaults to 500.
+    pub max_conversations_listed: u32,
+    /// Events queued per live connection before further events become a gap.
+    /// Defaults to 1,024.
+    pub connection_queue: usize,
+    /// How long a connection's queue may stay full before the connection is
+    /// closed as stuck. Defaults to 30 s.
+    pub stuck_timeout: Duration,
+    /// Deliveries buffered between the bus and the hub. Defaults to 8,192.
+    pub bus_buffer: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024,
+            max_group_members: 1_000,
+            max_title_bytes: 256,
+            max_client_id_bytes: 128,
+            default_page: 15,
+            max_page: 200,
+            max_conversations_listed: 500,
+            connection_queue: 1_024,
+            stuck_timeout: Duration::from_secs(30),
+            bus_buffer: 8_192,
+        }
+    }
+}
+
+impl ChatConfig {
+    /// Sets [`max_body_bytes`](Self::max_body_bytes).
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets [`max_group_members`](Self::max_group_members).
+    #[must_use]
+    pub fn with_max_group_members(mut self, members: usize) -> Self {
+        self.max_group_members = members;
+        self
+    }
+
+    /// Sets [`default_page`](Self::default_page) and [`max_page`](Self::max_page).
+    #[must_use]
+    pub fn with_page_sizes(mut self, default_page: u32, max_page: u32) -> Self {
+        self.default_page = default_page;
+        self.max_page = max_page;
+        self
+    }
+
+    /// Sets [`connection_queue`](Self::connection_queue).
+    #[must_use]
+    pub fn with_connection_queue(mut self, events: usize) -> Self {
+        self.connection_queue = events;
+        self
+    }
+
+    /// Sets [`stuck_timeout`](Self::stuck_timeout).
+    #[must_use]
+    pub fn with_stuck_timeout(mut self, timeout: Duration) -> Self {
+        self.stuck_timeout = timeout;
+        self
+    }
+}

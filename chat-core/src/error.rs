@@ -1,0 +1,183 @@
+//! Errors. Each says exactly what was wrong and classifies itself
+//! ([`ChatError::code`], [`ChatError::is_retryable`]) so the HTTP layer maps
+//! it without guessing. Sources are kept, never stringified.
+
+/// A boxed error from a backend (database driver, Redis client…).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result of every [`ChatService`](crate::ChatService) call.
+pub type Result<T, E = ChatError> = std::result::Result<T, E>;
+
+/// What a [`ChatService`](crate::ChatService) call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChatError {
+    /// The named thing does not exist (HTTP 404).
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// What was looked up: `"conversation"`, `"message"`.
+        what: &'static str,
+        /// The id that was asked for.
+        id: String,
+    },
+    /// The caller may not do this, e.g. is not a member (HTTP 403).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A field of the request is malformed (HTTP 400).
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The offending field, as named on the wire.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The request contradicts the current state (HTTP 409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Something is over its configured limit (HTTP 413).
+    #[error("{what} is too large: {size} > limit {limit}")]
+    TooLarge {
+        /// What is too large: `"body"`, `"members"`…
+        what: &'static str,
+        /// Its size (bytes, or a count).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A backend is unreachable; the same call may succeed later (HTTP 503).
+    #[error("service unavailable, retry later")]
+    Unavailable(#[source] BoxError),
+    /// A backend failed unexpectedly (HTTP 500).
+    #[error("internal error")]
+    Backend(#[source] BoxError),
+}
+
+impl ChatError {
+    /// Shorthand for [`ChatError::Invalid`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`ChatError::NotFound`].
+    pub fn not_found(what: &'static str, id: impl std::fmt::Display) -> Self {
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
+    /// The stable machine-readable code sent on the wire as `error.code`.
+    ///
+    /// ```
+    /// use chat_core::ChatError;
+    /// assert_eq!(ChatError::invalid("body", "must not be empty").code(), "invalid");
+    /// ```
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Forbidden(_) => "forbidden",
+            Self::Invalid { .. } => "invalid",
+            Self::Conflict(_) => "conflict",
+            Self::TooLarge { .. } => "too_large",
+            Self::Unavailable(_) => "unavailable",
+            Self::Backend(_) => "internal",
+        }
+    }
+
+    /// Whether repeating the same call later may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// What a [`Store`](crate::Store) call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was violated in a way the store could not absorb.
+    #[error("store conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached (pool timeout, connection refused, read-only file).
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other database failure.
+    #[error("store failure")]
+    Backend(#[source] BoxError),
+}
+
+/// What a [`Bus`](crate::Bus) call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BusError {
+    /// The transport cannot be reached right now.
+    #[error("bus unavailable")]
+    Unavailable(#[source] BoxError),
+    /// The bus was shut down.
+    #[error("bus closed")]
+    Closed,
+    /// Any other transport failure.
+    #[error("bus failure")]
+    Backend(#[source] BoxError),
+}
+
+impl From<StoreError> for ChatError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
+            StoreError::Backend(_) => Self::Backend(Box::new(error)),
+        }
+    }
+}
+
+impl From<BusError> for ChatError {
+    fn from(error: BusError) -> Self {
+        match error {
+            BusError::Unavailable(_) | BusError::Closed => Self::Unavailable(Box::new(error)),
+            BusError::Backend(_) => Self::Backend(Box::new(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_what_was_wrong() {
+        assert_eq!(
+            ChatError::not_found("conversation", "c1").to_string(),
+            "conversation c1 not found"
+        );
+        let too_large = ChatError::TooLarge {
+            what: "body",
+            size: 20,
+            limit: 10,
+        };
+        assert_eq!(too_large.to_string(), "body is too large: 20 > limit 10");
+        assert_eq!(too_large.code(), "too_large");
+    }
+
+    #[test]
+    fn store_unavailability_is_retryable_and_keeps_its_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let err = ChatError::from(StoreError::Unavailable(Box::new(io)));
+        assert!(err.is_retryable());
+        assert_eq!(err.code(), "unavailable");
+        let store = std::error::Error::source(&err).expect("store error kept");
+        let driver = store.source().expect("driver error kept");
+        assert_eq!(driver.to_string(), "refused");
+    }
+
+    #[test]
+    fn backend_failures_are_not_retryable() {
+        let err = ChatError::from(StoreError::Backend("disk".into()));
+        assert!(!err.is_retryable());
+        assert_eq!(err.code(), "internal");
+    }
+}

@@ -1,0 +1,92 @@
+//! Counters of the hub: no drop is silent. Updated with relaxed atomics, once
+//! per event (not per recipient) on the delivery path.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// A snapshot of a hub's counters (totals since start) and gauges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HubStats {
+    /// Live connections now.
+    pub connections: u64,
+    /// Events queued to connections.
+    pub delivered: u64,
+    /// Message events not queued because a connection's queue was full
+    /// (each is announced later as part of a gap).
+    pub dropped_messages: u64,
+    /// Ephemeral events (typing, read, membership) not queued because a queue was full.
+    pub dropped_ephemeral: u64,
+    /// Events not queued because a pending gap already covers them.
+    pub skipped_in_gap: u64,
+    /// `gap` announcements handed to connections.
+    pub gaps_announced: u64,
+    /// Connections closed because their queue stayed full too long.
+    pub stuck_closed: u64,
+    /// Times the bus reported lost events (every connection got a gap).
+    pub bus_gaps: u64,
+    /// Failed attempts to watch or unwatch a user on the bus.
+    pub watch_failures: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    connections: AtomicU64,
+    delivered: AtomicU64,
+    dropped_messages: AtomicU64,
+    dropped_ephemeral: AtomicU64,
+    skipped_in_gap: AtomicU64,
+    gaps_announced: AtomicU64,
+    stuck_closed: AtomicU64,
+    bus_gaps: AtomicU64,
+    watch_failures: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn connected(&self) {
+        self.connections.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn disconnected(&self) {
+        self.connections.fetch_sub(1, Relaxed);
+    }
+    pub(crate) fn delivered(&self, count: u64) {
+        if count > 0 {
+            self.delivered.fetch_add(count, Relaxed);
+        }
+    }
+    pub(crate) fn dropped_message(&self) {
+        self.dropped_messages.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn dropped_ephemeral(&self) {
+        self.dropped_ephemeral.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn skipped_in_gap(&self) {
+        self.skipped_in_gap.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn gaps_announced(&self, count: usize) {
+        self.gaps_announced
+            .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Relaxed);
+    }
+    pub(crate) fn stuck_closed(&self) {
+        self.stuck_closed.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn bus_gap(&self) {
+        self.bus_gaps.fetch_add(1, Relaxed);
+    }
+    pub(crate) fn watch_failure(&self) {
+        self.watch_failures.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> HubStats {
+        HubStats {
+            connections: self.connections.load(Relaxed),
+            delivered: self.delivered.load(Relaxed),
+            dropped_messages: self.dropped_messages.load(Relaxed),
+            dropped_ephemeral: self.dropped_ephemeral.load(Relaxed),
+            skipped_in_gap: self.skipped_in_gap.load(Relaxed),
+            gaps_announced: self.gaps_announced.load(Relaxed),
+            stuck_closed: self.stuck_closed.load(Relaxed),
+            bus_gaps: self.bus_gaps.load(Relaxed),
+            watch_failures: self.watch_failures.load(Relaxed),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The core of the chat library: domain types, the [`Store`] and [`Bus`]
+//! traits, the [`ChatService`] that runs the flow, and the node-local [`Hub`]
+//! of live connections.
+//!
+//! # The flow: send → save → notify → fetch
+//!
+//! 1. **send**: [`ChatService::send`] checks that the sender is a member and
+//!    that the body is valid;
+//! 2. **save**: [`Store::append`] assigns the next per-conversation `seq`
+//!    atomically and persists the message (a repeated `client_id` returns the
+//!    stored message instead of a duplicate);
+//! 3. **notify**: one [`Envelope`] is published on the [`Bus`], encoded once;
+//!    every node's [`Hub`] queues the same bytes to each recipient's live
+//!    connections;
+//! 4. **fetch**: [`ChatService::history`] pages by `seq`, so a client that
+//!    missed events (reconnect, slow consumer, bus outage) recovers them.
+//!
+//! The Bus may lose events; the Store never loses an acknowledged message.
+//! Losses the server knows of are announced in band as `gap` events.
+//!
+//! # Crates
+//!
+//! | crate | what |
+//! |---|---|
+//! | `chat-core` | this crate |
+//! | `chat-store-sqlite` | [`Store`] on SQLite (the embedded default) |
+//! | `chat-bus-memory` | [`Bus`] inside one process |
+//!
+//! # Features
+//!
+//! - `mock`: `MockStore` and `MockBus` (mockall) for host apps' unit tests.
+//! - `testkit`: the conformance suites every adapter runs:
+//!   [`store_conformance!`] and [`bus_conformance!`].
+
+mod bus;
+mod config;
+mod conversation;
+mod error;
+mod hub;
+mod ids;
+mod message;
+pub mod protocol;
+mod service;
+mod store;
+pub mod time;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use bus::{Bus, Delivery, Envelope, Subscription};
+pub use config::ChatConfig;
+pub use conversation::{
+    Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
+};
+pub use error::{BoxError, BusError, ChatError, Result, StoreError};
+pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
+pub use ids::{ConversationId, MAX_ID_BYTES, MessageId, Seq, UserId};
+pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
+pub use service::ChatService;
+pub use store::{Store, StoreResult};
+pub use time::Timestamp;
+
+#[cfg(any(test, feature = "mock"))]
+pub use bus::MockBus;
+#[cfg(any(test, feature = "mock"))]
+pub use store::MockStore;

@@ -1,0 +1,220 @@
+//! The wire protocol: events the server pushes and frames clients send, one
+//! JSON object each, tagged by `"type"`. Message events are encoded once per
+//! message ([`encode_message_event`]) and the same bytes go to every recipient.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ConversationId, Seq, UserId};
+use crate::message::Message;
+
+/// An event pushed from server to client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A new message in one of the user's conversations.
+    Message {
+        /// The stored message.
+        message: Message,
+    },
+    /// A member's read mark moved forward.
+    Read {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who read.
+        user_id: UserId,
+        /// Their new read mark.
+        seq: Seq,
+    },
+    /// A member is typing.
+    Typing {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who is typing.
+        user_id: UserId,
+    },
+    /// Events were not delivered to this connection. With a conversation, its
+    /// messages from `from_seq` on must be refetched; without one (the bus
+    /// itself lost events), every conversation must be resumed.
+    Gap {
+        /// The affected conversation, or `None` for all of them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+        /// The first seq that was not delivered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_seq: Option<Seq>,
+    },
+    /// A user joined a conversation (was added, or created it with others).
+    MemberAdded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who joined.
+        user_id: UserId,
+        /// Who added them.
+        by: UserId,
+    },
+    /// A user left or was removed.
+    MemberRemoved {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Who left.
+        user_id: UserId,
+        /// Who removed them (themselves when leaving).
+        by: UserId,
+    },
+    /// The answer to a client `send` frame: the message is stored.
+    Ack {
+        /// The `client_id` of the send frame.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// The stored message.
+        message: Message,
+    },
+    /// A client frame was refused.
+    Error {
+        /// The `client_id` of the refused send frame, if it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// What went wrong.
+        error: ErrorBody,
+    },
+}
+
+/// The body of an error: `{"code": "...", "message": "..."}`, used by REST
+/// responses (`{"error": {...}}`) and socket `error` events alike.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable: `not_found`, `forbidden`, `invalid`, `conflict`,
+    /// `too_large`, `unavailable`, `internal`, …
+    pub code: String,
+    /// A sentence a developer can act on.
+    pub message: String,
+}
+
+impl From<&crate::ChatError> for ErrorBody {
+    fn from(error: &crate::ChatError) -> Self {
+        let message = match error {
+            // Details of backend failures go to logs, not to clients.
+            crate::ChatError::Backend(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        Self {
+            code: error.code().to_owned(),
+            message,
+        }
+    }
+}
+
+/// A frame sent by a client over the WebSocket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ClientFrame {
+    /// Send a message; answered by `ack` or `error`.
+    Send {
+        /// Where to send.
+        conversation_id: ConversationId,
+        /// The text.
+        body: String,
+        /// Idempotency key, echoed in the answer.
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+    /// Tell the other members this user is typing.
+    Typing {
+        /// The conversation.
+        conversation_id: ConversationId,
+    },
+    /// Replay everything after each given seq, then continue live.
+    Resume {
+        /// Last seq seen, per conversation.
+        positions: BTreeMap<ConversationId, Seq>,
+    },
+    /// Mark a conversation read up to `seq`.
+    Read {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The highest seq read.
+        seq: Seq,
+    },
+}
+
+impl ServerEvent {
+    /// Serializes the event to the JSON text of one frame.
+    #[must_use]
+    pub fn encode(&self) -> Bytes {
+        // Serializing these plain data types cannot fail: no maps with
+        // non-string keys, no custom Serialize that errors.
+        Bytes::from(serde_json::to_vec(self).expect("server events always serialize"))
+    }
+}
+
+/// Encodes `{"type":"message","message":…}` without cloning the message.
+#[must_use]
+pub fn encode_message_event(message: &Message) -> Bytes {
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename = "message")]
+    struct MessageEvent<'a> {
+        message: &'a Message,
+    }
+    Bytes::from(serde_json::to_vec(&MessageEvent { message }).expect("messages always serialize"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MessageId;
+
+    fn message() -> Message {
+        Message {
+            id: MessageId::new("m1").unwrap(),
+            conversation_id: ConversationId::new("c1").unwrap(),
+            seq: 7,
+            sender: UserId::new("alice").unwrap(),
+            body: "hi \"there\" \u{1f44b}".to_owned(),
+            client_id: None,
+            created_at: crate::time::from_millis(1_700_000_000_123),
+        }
+    }
+
+    #[test]
+    fn message_event_matches_the_wire_format() {
+        let bytes = encode_message_event(&message());
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["type"], "message");
+        assert_eq!(value["message"]["seq"], 7);
+        assert_eq!(value["message"]["created_at"], "2023-11-14T22:13:20.123Z");
+        let back: ServerEvent = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, ServerEvent::Message { message: message() });
+    }
+
+    #[test]
+    fn gap_without_conversation_omits_the_fields() {
+        let all = ServerEvent::Gap {
+            conversation_id: None,
+            from_seq: None,
+        };
+        assert_eq!(&all.encode()[..], br#"{"type":"gap"}"#);
+    }
+
+    #[test]
+    fn client_frames_decode_and_reject_bad_input() {
+        let send: ClientFrame =
+            serde_json::from_str(r#"{"type":"send","conversation_id":"c1","body":"yo"}"#).unwrap();
+        assert!(matches!(send, ClientFrame::Send { client_id: None, .. }));
+        let resume: ClientFrame =
+            serde_json::from_str(r#"{"type":"resume","positions":{"c1":3}}"#).unwrap();
+        assert!(matches!(resume, ClientFrame::Resume { positions } if positions.len() == 1));
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"dance"}"#).is_err());
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"send","body":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ClientFrame>(
+                r#"{"type":"send","conversation_id":"","body":"x"}"#
+            )
+            .is_err()
+        );
+    }
+}

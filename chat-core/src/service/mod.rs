@@ -1,0 +1,472 @@
+//! `ChatService`: the one entry point of the library. It authorizes and
+//! validates every call, then runs the flow send → save (Store) → notify
+//! (Bus, one event per message, encoded once) → fetch (history by seq).
+//!
+//! The store is the truth. A failed save publishes nothing; a failed publish
+//! after a save is logged and counted but the send still succeeds, because
+//! every recipient can recover the message from the store by `seq`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+
+use crate::bus::{Bus, Envelope};
+use crate::config::ChatConfig;
+use crate::conversation::{
+    Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
+};
+use crate::error::{ChatError, Result};
+use crate::hub::{Connection, Hub};
+use crate::ids::{ConversationId, MessageId, Seq, UserId};
+use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
+use crate::protocol::{ServerEvent, encode_message_event};
+use crate::store::Store;
+use crate::time;
+
+#[cfg(test)]
+mod tests;
+
+/// The chat engine of one node: a store, a bus, and the hub of this node's
+/// live connections. Cheap to clone (one `Arc`).
+///
+/// ```
+/// # async fn example(store: std::sync::Arc<dyn chat_core::Store>, bus: std::sync::Arc<dyn chat_core::Bus>) -> chat_core::Result<()> {
+/// use chat_core::{ChatConfig, ChatService, NewMessage, UserId};
+///
+/// let chat = ChatService::new(store, bus, ChatConfig::default()).await?;
+/// let (alice, bob) = (UserId::new("alice")?, UserId::new("bob")?);
+/// let direct = chat.open_direct(&alice, &bob).await?;
+/// let sent = chat.send(&alice, &direct.id, NewMessage::text("hi bob")).await?;
+/// assert_eq!(sent.message.seq, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct ChatService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    hub: Hub,
+    config: ChatConfig,
+    publish_failures: AtomicU64,
+}
+
+impl ChatService {
+    /// Builds the service and starts this node's hub on `bus`. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// [`ChatError::Unavailable`] when the bus cannot be subscribed to.
+    pub async fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: ChatConfig) -> Result<Self> {
+        let hub = Hub::start(Arc::clone(&bus), &config).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                bus,
+                hub,
+                config,
+                publish_failures: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The limits in force.
+    #[must_use]
+    pub fn config(&self) -> &ChatConfig {
+        &self.inner.config
+    }
+
+    /// The store (for health checks and hosts' own queries).
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// This node's hub of live connections.
+    #[must_use]
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// Publishes that failed after their message was saved, since start.
+    #[must_use]
+    pub fn publish_failures(&self) -> u64 {
+        self.inner.publish_failures.load(Ordering::Relaxed)
+    }
+
+    /// Creates a group titled `title` with `creator` and `members`
+    /// (duplicates ignored). Each member other than the creator receives a
+    /// `member_added` event naming themselves, so their clients learn of the
+    /// new conversation (one small event per member, not one per pair).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for an empty or oversized title,
+    /// [`ChatError::TooLarge`] over the member limit.
+    pub async fn create_group(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+    ) -> Result<Conversation> {
+        let config = &self.inner.config;
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(ChatError::invalid("title", "must not be empty"));
+        }
+        if title.len() > config.max_title_bytes {
+            return Err(ChatError::invalid(
+                "title",
+                format!(
+                    "is {} bytes, the limit is {}",
+                    title.len(),
+                    config.max_title_bytes
+                ),
+            ));
+        }
+        let mut members = members;
+        members.push(creator.clone());
+        members.sort();
+        members.dedup();
+        if members.len() > config.max_group_members {
+            return Err(ChatError::TooLarge {
+                what: "members",
+                size: members.len(),
+                limit: config.max_group_members,
+            });
+        }
+        let conversation = self
+            .inner
+            .store
+            .create_group(NewGroup {
+                id: ConversationId::generate(),
+                title: title.to_owned(),
+                created_by: creator.clone(),
+                members,
+                created_at: time::now(),
+            })
+            .await?;
+        for member in conversation.members.iter().filter(|m| *m != creator) {
+            let event = ServerEvent::MemberAdded {
+                conversation_id: conversation.id.clone(),
+                user_id: member.clone(),
+                by: creator.clone(),
+            };
+            self.publish(vec![member.clone()], &conversation.id, None, event.encode())
+                .await;
+        }
+        Ok(conversation)
+    }
+
+    /// Opens (or returns) the direct conversation between `me` and `other`.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] when `other` is `me`.
+    pub async fn open_direct(&self, me: &UserId, other: &UserId) -> Result<Conversation> {
+        let pair = DirectPair::new(me.clone(), other.clone())?;
+        Ok(self
+            .inner
+            .store
+            .open_direct(NewDirect {
+                id: ConversationId::generate(),
+                pair,
+                created_by: me.clone(),
+                created_at: time::now(),
+            })
+            .await?)
+    }
+
+    /// One conversation with its members, for a member.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], or [`ChatError::Forbidden`] for a non-member.
+    pub async fn conversation(&self, me: &UserId, id: &ConversationId) -> Result<Conversation> {
+        let conversation = self
+            .inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("conversation", id))?;
+        if !conversation.has_member(me) {
+            return Err(not_a_member(id));
+        }
+        Ok(conversation)
+    }
+
+    /// `me`'s conversations, newest activity first, with last message and
+    /// unread count (at most [`ChatConfig::max_conversations_listed`]).
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub async fn conversations(&self, me: &UserId) -> Result<Vec<ConversationSummary>> {
+        let limit = self.inner.config.max_conversations_listed;
+        Ok(self.inner.store.conversations_of(me, limit).await?)
+    }
+
+    /// Adds `user` to a group `me` belongs to. Adding a member twice is not an
+    /// error; it returns `false` and changes nothing.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct conversation,
+    /// [`ChatError::TooLarge`] when the group is full, and the errors of
+    /// [`ChatService::conversation`].
+    pub async fn add_member(&self, me: &UserId, id: &ConversationId, user: &UserId) -> Result<bool> {
+        let conversation = self.conversation(me, id).await?;
+        require_group(&conversation)?;
+        if conversation.has_member(user) {
+            return Ok(false);
+        }
+        let limit = self.inner.config.max_group_members;
+        if conversation.members.len() >= limit {
+            return Err(ChatError::TooLarge {
+                what: "members",
+                size: conversation.members.len() + 1,
+                limit,
+            });
+        }
+        let added = self.inner.store.add_member(id, user, time::now()).await?;
+        if added {
+            let mut recipients = conversation.members;
+            recipients.push(user.clone());
+            let event = ServerEvent::MemberAdded {
+                conversation_id: id.clone(),
+                user_id: user.clone(),
+                by: me.clone(),
+            };
+            self.publish(recipients, id, None, event.encode()).await;
+        }
+        Ok(added)
+    }
+
+    /// Removes `user` from a group. Members may remove themselves (leave);
+    /// only the group's creator may remove others.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct conversation or the last member,
+    /// [`ChatError::Forbidden`] for removing another member without being the
+    /// creator, [`ChatError::NotFound`] when `user` is not a member.
+    pub async fn remove_member(&self, me: &UserId, id: &ConversationId, user: &UserId) -> Result<()> {
+        let conversation = self.conversation(me, id).await?;
+        require_group(&conversation)?;
+        if user != me && *me != conversation.created_by {
+            return Err(ChatError::Forbidden(
+                "only the group's creator may remove other members".to_owned(),
+            ));
+        }
+        if !conversation.has_member(user) {
+            return Err(ChatError::not_found("member", user));
+        }
+        if conversation.members.len() == 1 {
+            return Err(ChatError::invalid(
+                "user_id",
+                "the last member of a group cannot be removed",
+            ));
+        }
+        if self.inner.store.remove_member(id, user).await? {
+            let event = ServerEvent::MemberRemoved {
+                conversation_id: id.clone(),
+                user_id: user.clone(),
+                by: me.clone(),
+            };
+            self.publish(conversation.members, id, None, event.encode())
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Sends a message: validates, saves (assigning the next `seq`), then
+    /// publishes one event to every member's live connections. A retry with
+    /// the same `client_id` returns the stored message (`duplicate: true`)
+    /// and publishes it again, so recipients that missed it get it (clients
+    /// deduplicate by `seq`).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] / [`ChatError::TooLarge`] for a bad body or
+    /// `client_id`, [`ChatError::NotFound`], [`ChatError::Forbidden`] for a
+    /// non-member, [`ChatError::Unavailable`] when the store is down.
+    pub async fn send(&self, me: &UserId, id: &ConversationId, new: NewMessage) -> Result<Appended> {
+        self.validate(&new)?;
+        let members = self.members_for(me, id).await?;
+        let appended = self
+            .inner
+            .store
+            .append(NewMessageRecord {
+                id: MessageId::generate(),
+                conversation_id: id.clone(),
+                sender: me.clone(),
+                body: new.body,
+                client_id: new.client_id,
+                created_at: time::now(),
+            })
+            .await?;
+        let message = &appended.message;
+        let payload = encode_message_event(message);
+        self.publish(members, id, Some(message.seq), payload).await;
+        Ok(appended)
+    }
+
+    /// One message by id, for a member of its conversation.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn message(&self, me: &UserId, id: &MessageId) -> Result<Message> {
+        let message = self
+            .inner
+            .store
+            .message(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("message", id))?;
+        self.authorize(me, &message.conversation_id).await?;
+        Ok(message)
+    }
+
+    /// A page of history in ascending `seq`. `limit` defaults to
+    /// [`ChatConfig::default_page`] and is capped at [`ChatConfig::max_page`].
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a zero limit, [`ChatError::NotFound`],
+    /// [`ChatError::Forbidden`].
+    pub async fn history(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        cursor: Cursor,
+        limit: Option<u32>,
+    ) -> Result<Page> {
+        let config = &self.inner.config;
+        let limit = limit.unwrap_or(config.default_page);
+        if limit == 0 {
+            return Err(ChatError::invalid("limit", "must be at least 1"));
+        }
+        let query = HistoryQuery {
+            cursor,
+            limit: limit.min(config.max_page),
+        };
+        self.authorize(me, id).await?;
+        Ok(self.inner.store.history(id, query).await?)
+    }
+
+    /// Marks `id` read by `me` up to `seq` (capped at the conversation's last
+    /// seq; never lowered) and tells the members. Returns the stored mark.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn mark_read(&self, me: &UserId, id: &ConversationId, seq: Seq) -> Result<Seq> {
+        let members = self.members_for(me, id).await?;
+        let stored = self.inner.store.mark_read(id, me, seq).await?;
+        let event = ServerEvent::Read {
+            conversation_id: id.clone(),
+            user_id: me.clone(),
+            seq: stored,
+        };
+        self.publish(members, id, None, event.encode()).await;
+        Ok(stored)
+    }
+
+    /// Tells the other members that `me` is typing.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn typing(&self, me: &UserId, id: &ConversationId) -> Result<()> {
+        let mut members = self.members_for(me, id).await?;
+        members.retain(|member| member != me);
+        if !members.is_empty() {
+            let event = ServerEvent::Typing {
+                conversation_id: id.clone(),
+                user_id: me.clone(),
+            };
+            self.publish(members, id, None, event.encode()).await;
+        }
+        Ok(())
+    }
+
+    /// Registers a live connection of `me` on this node (one per device).
+    ///
+    /// # Errors
+    /// [`ChatError::Unavailable`] when the bus cannot route `me`'s events here.
+    pub async fn connect(&self, me: &UserId) -> Result<Connection> {
+        Ok(self.inner.hub.connect(me.clone()).await?)
+    }
+
+    fn validate(&self, new: &NewMessage) -> Result<()> {
+        let config = &self.inner.config;
+        if new.body.len() > config.max_body_bytes {
+            return Err(ChatError::TooLarge {
+                what: "body",
+                size: new.body.len(),
+                limit: config.max_body_bytes,
+            });
+        }
+        if new.body.trim().is_empty() {
+            return Err(ChatError::invalid(
+                "body",
+                "must contain at least one non-whitespace character",
+            ));
+        }
+        if let Some(client_id) = &new.client_id {
+            if client_id.is_empty() || client_id.len() > config.max_client_id_bytes {
+                return Err(ChatError::invalid(
+                    "client_id",
+                    format!("must be 1 to {} bytes", config.max_client_id_bytes),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The members of `id`, provided `me` is one of them.
+    async fn members_for(&self, me: &UserId, id: &ConversationId) -> Result<Vec<UserId>> {
+        let members = self
+            .inner
+            .store
+            .members(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("conversation", id))?;
+        if members.binary_search(me).is_err() {
+            return Err(not_a_member(id));
+        }
+        Ok(members)
+    }
+
+    /// Succeeds when `me` is a member of `id`; tells "unknown" from "not yours".
+    async fn authorize(&self, me: &UserId, id: &ConversationId) -> Result<()> {
+        if self.inner.store.is_member(id, me).await? {
+            return Ok(());
+        }
+        match self.inner.store.members(id).await? {
+            None => Err(ChatError::not_found("conversation", id)),
+            Some(_) => Err(not_a_member(id)),
+        }
+    }
+
+    async fn publish(
+        &self,
+        recipients: Vec<UserId>,
+        id: &ConversationId,
+        seq: Option<Seq>,
+        payload: Bytes,
+    ) {
+        let envelope = Envelope::new(recipients, id.clone(), seq, payload);
+        if let Err(error) = self.inner.bus.publish(envelope).await {
+            // Counted, not lost: recipients recover the message from the store by seq.
+            self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(conversation = %id, ?seq, error = %error, "publish failed after save");
+        }
+    }
+}
+
+fn not_a_member(id: &ConversationId) -> ChatError {
+    ChatError::Forbidden(format!("not a member of conversation {id}"))
+}
+
+fn require_group(conversation: &Conversation) -> Result<()> {
+    match conversation.kind {
+        ConversationKind::Group => Ok(()),
+        ConversationKind::Direct => Err(ChatError::invalid(
+            "conversation_id",
+            "members of a direct conversation cannot change",
+        )),
+    }
+}

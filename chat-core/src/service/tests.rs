@@ -1,0 +1,309 @@
+//! Unit tests of the service against mockall mocks of Store and Bus: what
+//! reaches the store and the bus, and what must not.
+
+use std::sync::Arc;
+
+use mockall::predicate::eq;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::bus::{MockBus, Subscription};
+use crate::error::{BusError, StoreError};
+use crate::store::MockStore;
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+fn conversation_id() -> ConversationId {
+    ConversationId::new("c1").unwrap()
+}
+
+/// A bus mock whose subscription stays open for the whole test.
+fn bus() -> (MockBus, mpsc::Sender<crate::Delivery>) {
+    let (sender, receiver) = mpsc::channel(1);
+    let mut bus = MockBus::new();
+    let receiver = std::sync::Mutex::new(Some(receiver));
+    bus.expect_subscribe().returning(move || {
+        let receiver = receiver.lock().unwrap().take().expect("subscribed once");
+        Ok(Subscription::new(receiver))
+    });
+    (bus, sender)
+}
+
+async fn service(store: MockStore, bus: MockBus) -> ChatService {
+    ChatService::new(Arc::new(store), Arc::new(bus), ChatConfig::default())
+        .await
+        .unwrap()
+}
+
+fn stored(record: &NewMessageRecord, seq: Seq) -> Appended {
+    Appended {
+        message: Message {
+            id: record.id.clone(),
+            conversation_id: record.conversation_id.clone(),
+            seq,
+            sender: record.sender.clone(),
+            body: record.body.clone(),
+            client_id: record.client_id.clone(),
+            created_at: record.created_at,
+        },
+        duplicate: false,
+    }
+}
+
+fn members_are(store: &mut MockStore, members: &[&str]) {
+    let members: Vec<UserId> = members.iter().map(|m| user(m)).collect();
+    store
+        .expect_members()
+        .with(eq(conversation_id()))
+        .returning(move |_| Ok(Some(members.clone())));
+}
+
+#[tokio::test]
+async fn a_non_members_send_never_reaches_the_store_or_the_bus() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["bob", "carol"]);
+    store.expect_append().times(0);
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
+    let chat = service(store, bus).await;
+    let err = chat
+        .send(&user("mallory"), &conversation_id(), NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+    assert_eq!(err.to_string(), "forbidden: not a member of conversation c1");
+}
+
+#[tokio::test]
+async fn a_store_failure_publishes_nothing() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["alice", "bob"]);
+    store
+        .expect_append()
+        .times(1)
+        .returning(|_| Err(StoreError::Unavailable("database is locked".into())));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
+    let chat = service(store, bus).await;
+    let err = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable());
+    assert_eq!(err.code(), "unavailable");
+}
+
+#[tokio::test]
+async fn the_published_event_carries_the_stored_seq_to_every_member() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["alice", "bob"]);
+    store
+        .expect_append()
+        .times(1)
+        .returning(|record| Ok(stored(&record, 42)));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish()
+        .times(1)
+        .withf(|envelope| {
+            let event: serde_json::Value = serde_json::from_slice(envelope.payload()).unwrap();
+            envelope.seq() == Some(42)
+                && envelope.recipients() == [user("alice"), user("bob")]
+                && event["type"] == "message"
+                && event["message"]["seq"] == 42
+                && event["message"]["body"] == "hello"
+        })
+        .returning(|_| Ok(()));
+    let chat = service(store, bus).await;
+    let sent = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text("hello"))
+        .await
+        .unwrap();
+    assert_eq!(sent.message.seq, 42);
+}
+
+#[tokio::test]
+async fn a_failed_publish_after_save_still_acknowledges_and_is_counted() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["alice", "bob"]);
+    store
+        .expect_append()
+        .returning(|record| Ok(stored(&record, 1)));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish()
+        .times(1)
+        .returning(|_| Err(BusError::Unavailable("connection refused".into())));
+    let chat = service(store, bus).await;
+    let sent = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text("kept"))
+        .await
+        .unwrap();
+    assert_eq!(sent.message.body, "kept");
+    assert_eq!(chat.publish_failures(), 1);
+}
+
+#[tokio::test]
+async fn invalid_bodies_are_refused_before_any_store_call() {
+    let mut store = MockStore::new();
+    store.expect_members().times(0);
+    store.expect_append().times(0);
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let alice = user("alice");
+    let id = conversation_id();
+    let empty = chat.send(&alice, &id, NewMessage::text(" \n\t")).await.unwrap_err();
+    assert_eq!(
+        empty.to_string(),
+        "invalid body: must contain at least one non-whitespace character"
+    );
+    let huge = NewMessage::text("x".repeat(16 * 1024 + 1));
+    let err = chat.send(&alice, &id, huge).await.unwrap_err();
+    assert!(
+        matches!(err, ChatError::TooLarge { what: "body", size: 16385, limit: 16384 }),
+        "{err:?}"
+    );
+    let long_key = NewMessage::text("ok").with_client_id("k".repeat(129));
+    let err = chat.send(&alice, &id, long_key).await.unwrap_err();
+    assert!(matches!(err, ChatError::Invalid { field: "client_id", .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn sending_to_an_unknown_conversation_is_not_found() {
+    let mut store = MockStore::new();
+    store.expect_members().returning(|_| Ok(None));
+    store.expect_append().times(0);
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let err = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "conversation c1 not found");
+}
+
+#[tokio::test]
+async fn a_direct_conversation_with_oneself_is_invalid() {
+    let mut store = MockStore::new();
+    store.expect_open_direct().times(0);
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let err = chat.open_direct(&user("alice"), &user("alice")).await.unwrap_err();
+    assert!(matches!(err, ChatError::Invalid { field: "user_id", .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn groups_over_the_member_limit_are_refused() {
+    let mut store = MockStore::new();
+    store.expect_create_group().times(0);
+    let (bus, _keep) = bus();
+    let chat = ChatService::new(
+        Arc::new(store),
+        Arc::new(bus),
+        ChatConfig::default().with_max_group_members(3),
+    )
+    .await
+    .unwrap();
+    let others = ["b", "c", "d"].iter().map(|m| user(m)).collect();
+    let err = chat.create_group(&user("a"), "team", others).await.unwrap_err();
+    assert!(
+        matches!(err, ChatError::TooLarge { what: "members", size: 4, limit: 3 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_last_member_of_a_group_cannot_be_removed() {
+    let mut store = MockStore::new();
+    let group = Conversation {
+        id: conversation_id(),
+        kind: ConversationKind::Group,
+        title: Some("solo".to_owned()),
+        created_by: user("alice"),
+        members: vec![user("alice")],
+        created_at: time::now(),
+        last_seq: 0,
+    };
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(group.clone())));
+    store.expect_remove_member().times(0);
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
+    let chat = service(store, bus).await;
+    let err = chat
+        .remove_member(&user("alice"), &conversation_id(), &user("alice"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid user_id: the last member of a group cannot be removed"
+    );
+}
+
+#[tokio::test]
+async fn only_the_creator_removes_others() {
+    let mut store = MockStore::new();
+    let group = Conversation {
+        id: conversation_id(),
+        kind: ConversationKind::Group,
+        title: Some("team".to_owned()),
+        created_by: user("alice"),
+        members: vec![user("alice"), user("bob"), user("carol")],
+        created_at: time::now(),
+        last_seq: 0,
+    };
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(group.clone())));
+    store.expect_remove_member().times(0);
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let err = chat
+        .remove_member(&user("bob"), &conversation_id(), &user("carol"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn history_limits_are_capped_and_non_members_see_nothing() {
+    let mut store = MockStore::new();
+    store
+        .expect_is_member()
+        .returning(|_, member| Ok(member.as_str() == "alice"));
+    store.expect_members().returning(|_| Ok(Some(vec![user("alice")])));
+    store
+        .expect_history()
+        .times(1)
+        .withf(|_, query| query.limit == 200 && query.cursor == Cursor::Before(10))
+        .returning(|_, _| Ok(Page::default()));
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let id = conversation_id();
+    chat.history(&user("alice"), &id, Cursor::Before(10), Some(10_000))
+        .await
+        .unwrap();
+    let err = chat
+        .history(&user("eve"), &id, Cursor::Latest, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+    let zero = chat.history(&user("alice"), &id, Cursor::Latest, Some(0)).await;
+    assert!(matches!(zero, Err(ChatError::Invalid { field: "limit", .. })));
+}
+
+#[tokio::test]
+async fn typing_is_published_to_the_other_members_only() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["alice", "bob", "carol"]);
+    let (mut bus, _keep) = bus();
+    bus.expect_publish()
+        .times(1)
+        .withf(|envelope| {
+            envelope.recipients() == [user("bob"), user("carol")] && envelope.seq().is_none()
+        })
+        .returning(|_| Ok(()));
+    let chat = service(store, bus).await;
+    chat.typing(&user("alice"), &conversation_id()).await.unwrap();
+}

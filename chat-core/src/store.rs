@@ -1,0 +1,107 @@
+//! The durable side of chat. The store is the truth: whatever it acknowledged
+//! survives restarts, and clients recover anything the bus missed by `seq`.
+//!
+//! # Implementing a store
+//!
+//! Stores receive validated input (ids, pairs, bounded limits) and never
+//! re-check authorization: the [`ChatService`](crate::ChatService) does that.
+//! They must pass the shared suite, `chat_core::store_conformance!` (feature
+//! `testkit`), which pins down every contract below.
+//!
+//! ```
+//! use chat_core::{
+//!     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message,
+//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult,
+//!     Timestamp, UserId,
+//! };
+//!
+//! /// A store that has nothing and accepts nothing: the skeleton of a real one.
+//! #[derive(Debug)]
+//! struct EmptyStore;
+//!
+//! #[async_trait::async_trait]
+//! impl Store for EmptyStore {
+//!     async fn create_group(&self, _: NewGroup) -> StoreResult<Conversation> { unreachable!() }
+//!     async fn open_direct(&self, _: NewDirect) -> StoreResult<Conversation> { unreachable!() }
+//!     async fn conversation(&self, _: &ConversationId) -> StoreResult<Option<Conversation>> { Ok(None) }
+//!     async fn members(&self, _: &ConversationId) -> StoreResult<Option<Vec<UserId>>> { Ok(None) }
+//!     async fn is_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
+//!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp) -> StoreResult<bool> { Ok(false) }
+//!     async fn remove_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
+//!     async fn conversations_of(&self, _: &UserId, _: u32) -> StoreResult<Vec<ConversationSummary>> { Ok(vec![]) }
+//!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
+//!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
+//!     async fn history(&self, _: &ConversationId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
+//!     async fn mark_read(&self, _: &ConversationId, _: &UserId, seq: Seq) -> StoreResult<Seq> { Ok(seq) }
+//! }
+//!
+//! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
+//! ```
+
+use crate::conversation::{Conversation, ConversationSummary, NewDirect, NewGroup};
+use crate::error::StoreError;
+use crate::ids::{ConversationId, MessageId, Seq, UserId};
+use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::time::Timestamp;
+
+/// Every [`Store`] call returns this.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistence for conversations, members, messages and read marks.
+///
+/// Absence is `Ok(None)` or `Ok(false)`, never an error. Member lists are
+/// sorted by user id.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
+    /// Creates a group with its members (creator included).
+    async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation>;
+
+    /// Returns the one direct conversation of `direct.pair`, creating it with
+    /// `direct.id` if the pair has none. Idempotent, and creates at most one
+    /// conversation per pair even under concurrent calls (from several nodes).
+    async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation>;
+
+    /// The conversation with its members, or `None`.
+    async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>>;
+
+    /// The sorted member ids, or `None` when the conversation does not exist.
+    async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>>;
+
+    /// Whether `user` is a member (`false` for unknown conversations too).
+    async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
+
+    /// Adds `user`; `Ok(false)` when already a member (nothing changes).
+    /// The new member's read mark starts at the conversation's `last_seq`.
+    async fn add_member(&self, id: &ConversationId, user: &UserId, at: Timestamp)
+    -> StoreResult<bool>;
+
+    /// Removes `user`; `Ok(false)` when not a member.
+    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
+
+    /// Up to `limit` conversations of `user`, newest activity (last message's
+    /// `created_at`, else creation) first, ties by id descending, each with its last message and the exact count of
+    /// messages after the user's read mark sent by others.
+    async fn conversations_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>>;
+
+    /// Appends `message` with the next `seq` of its conversation, atomically
+    /// (1, 2, 3… with no gaps or repeats under any concurrency), and raises the
+    /// sender's read mark to it. A repeated `(conversation, sender, client_id)`
+    /// returns the stored message with `duplicate: true` and writes nothing.
+    async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended>;
+
+    /// One message by id, or `None`.
+    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>>;
+
+    /// A page of history in ascending `seq` (see [`HistoryQuery`]). An unknown
+    /// conversation yields an empty page.
+    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page>;
+
+    /// Raises `user`'s read mark to `seq` capped at the conversation's
+    /// `last_seq` (never lowers it) and returns the stored mark.
+    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq>;
+}

@@ -1,0 +1,170 @@
+//! Bus cases: one `pub async fn` per guarantee of [`Bus`].
+//!
+//! "Nothing arrives" is shown without sleeping: after the event that must not
+//! arrive, a marker event to a watched user is published; since a bus never
+//! reorders one publisher's events, the next delivery must be the marker.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::BusFixture;
+use super::store::user;
+use super::within;
+use crate::{
+    Bus, ChatConfig, ConversationId, Delivery, Envelope, Hub, Outbound, Subscription, UserId,
+};
+
+/// An envelope to `recipients` with a recognizable payload.
+#[must_use]
+pub fn envelope(recipients: &[&str], payload: &str) -> Envelope {
+    Envelope::new(
+        recipients.iter().map(|r| user(r)).collect(),
+        ConversationId::new("conversation-1").expect("valid id"),
+        Some(1),
+        Bytes::from(payload.to_owned()),
+    )
+}
+
+/// The next delivery, which must be an event.
+///
+/// # Panics
+/// On timeout, a closed subscription, or a `Gap`.
+pub async fn next_event(subscription: &mut Subscription) -> Envelope {
+    match within("a bus delivery", subscription.recv()).await {
+        Some(Delivery::Event(envelope)) => envelope,
+        other => panic!("expected an event, got {other:?}"),
+    }
+}
+
+async fn watched_node(fixture: &impl BusFixture, users: &[&str]) -> (Arc<dyn Bus>, Subscription) {
+    let node = fixture.node().await;
+    let subscription = node.subscribe().await.expect("subscribe");
+    for name in users {
+        node.watch(&user(name)).await.expect("watch");
+    }
+    (node, subscription)
+}
+
+async fn publish(node: &dyn Bus, envelope: Envelope) {
+    node.publish(envelope).await.expect("publish");
+}
+
+/// A node watching a user receives the events addressed to that user.
+pub async fn delivers_to_a_watching_node(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["alice"]).await;
+    publish(&*node, envelope(&["alice"], "hello")).await;
+    let got = next_event(&mut subscription).await;
+    assert_eq!(got.payload(), &Bytes::from_static(b"hello"));
+}
+
+/// Events for users a node does not watch do not reach it.
+pub async fn ignores_users_it_does_not_watch(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["alice"]).await;
+    publish(&*node, envelope(&["bob"], "not for this node")).await;
+    publish(&*node, envelope(&["alice"], "marker")).await;
+    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+}
+
+/// After `unwatch`, a user's events stop reaching the node.
+pub async fn unwatch_stops_delivery(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["alice", "bob"]).await;
+    publish(&*node, envelope(&["bob"], "first")).await;
+    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"first"));
+    node.unwatch(&user("bob")).await.expect("unwatch");
+    node.unwatch(&user("bob")).await.expect("unwatch is idempotent");
+    publish(&*node, envelope(&["bob"], "after unwatch")).await;
+    publish(&*node, envelope(&["alice"], "marker")).await;
+    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+}
+
+/// An event for several users watched by one node arrives there once.
+pub async fn one_delivery_per_node_for_many_recipients(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["alice", "bob", "carol"]).await;
+    node.watch(&user("alice")).await.expect("watch is idempotent");
+    publish(&*node, envelope(&["alice", "bob", "carol", "dave"], "group")).await;
+    publish(&*node, envelope(&["alice"], "marker")).await;
+    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"group"));
+    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+}
+
+/// Events cross nodes: each watching node gets them, others do not.
+pub async fn delivers_across_nodes(fixture: &impl BusFixture) {
+    let (one, mut on_one) = watched_node(fixture, &["alice"]).await;
+    let (two, mut on_two) = watched_node(fixture, &["bob", "alice"]).await;
+    publish(&*one, envelope(&["bob"], "to bob")).await;
+    publish(&*one, envelope(&["alice"], "to alice")).await;
+    assert_eq!(next_event(&mut on_two).await.payload(), &Bytes::from_static(b"to bob"));
+    assert_eq!(next_event(&mut on_two).await.payload(), &Bytes::from_static(b"to alice"));
+    assert_eq!(
+        next_event(&mut on_one).await.payload(),
+        &Bytes::from_static(b"to alice"),
+        "node one never saw bob's event"
+    );
+    publish(&*two, envelope(&["alice"], "back")).await;
+    assert_eq!(next_event(&mut on_one).await.payload(), &Bytes::from_static(b"back"));
+}
+
+/// One publisher's events arrive in the order published.
+pub async fn preserves_publish_order(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["alice"]).await;
+    let publisher = fixture.node().await;
+    for i in 0..200 {
+        publish(&*publisher, envelope(&["alice"], &format!("{i}"))).await;
+    }
+    for i in 0..200 {
+        let got = next_event(&mut subscription).await;
+        assert_eq!(got.payload(), &Bytes::from(format!("{i}")));
+    }
+    drop(node);
+}
+
+/// Recipients, conversation, seq and payload bytes arrive unaltered.
+pub async fn envelopes_round_trip_intact(fixture: &impl BusFixture) {
+    let (node, mut subscription) = watched_node(fixture, &["\u{e9}l\u{e8}ve"]).await;
+    let sent = Envelope::new(
+        vec![user("\u{e9}l\u{e8}ve"), user("o'brien \"%\"")],
+        ConversationId::generate(),
+        Some(u64::MAX),
+        Bytes::from_static(b"{\"type\":\"message\",\"body\":\"\\u0000 \xf0\x9f\x98\x80\"}"),
+    );
+    publish(&*node, sent.clone()).await;
+    assert_eq!(next_event(&mut subscription).await, sent);
+    let ephemeral = Envelope::new(
+        vec![user("\u{e9}l\u{e8}ve")],
+        ConversationId::generate(),
+        None,
+        Bytes::from_static(b"{}"),
+    );
+    publish(&*node, ephemeral.clone()).await;
+    assert_eq!(next_event(&mut subscription).await, ephemeral);
+}
+
+/// Through a hub on the bus, every live connection (device) of a recipient
+/// receives the event and other users' connections do not.
+pub async fn all_devices_of_a_user_receive(fixture: &impl BusFixture) {
+    let node = fixture.node().await;
+    let hub = Hub::start(Arc::clone(&node), &ChatConfig::default())
+        .await
+        .expect("hub");
+    let alice: UserId = user("alice");
+    let mut phone = hub.connect(alice.clone()).await.expect("connect");
+    let mut laptop = hub.connect(alice).await.expect("connect");
+    let mut bob = hub.connect(user("bob")).await.expect("connect");
+    let publisher = fixture.node().await;
+    publish(&*publisher, envelope(&["alice"], "for alice")).await;
+    publish(&*publisher, envelope(&["bob"], "marker")).await;
+    for device in [&mut phone, &mut laptop] {
+        match within("alice's device", device.next()).await {
+            Outbound::Event(got) => assert_eq!(got.payload(), &Bytes::from_static(b"for alice")),
+            other => panic!("expected alice's event, got {other:?}"),
+        }
+    }
+    match within("bob's marker", bob.next()).await {
+        Outbound::Event(got) => assert_eq!(got.payload(), &Bytes::from_static(b"marker")),
+        other => panic!("expected the marker, got {other:?}"),
+    }
+    assert_eq!(hub.stats().connections, 3);
+    drop((phone, laptop, bob));
+    assert_eq!(hub.stats().connections, 0);
+}

@@ -1,0 +1,412 @@
+//! Store cases: one `pub async fn` per guarantee of [`Store`].
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::{
+    Appended, Conversation, ConversationId, ConversationKind, DirectPair, HistoryQuery, MessageId,
+    NewDirect, NewGroup, NewMessageRecord, Store, UserId, time,
+};
+
+/// A user id from a literal.
+///
+/// # Panics
+/// When `name` is not a valid user id.
+#[must_use]
+pub fn user(name: &str) -> UserId {
+    UserId::new(name).expect("valid test user id")
+}
+
+/// Creates a group of `members` (the first is the creator).
+///
+/// # Panics
+/// When the store fails.
+pub async fn group(store: &dyn Store, title: &str, members: &[&str]) -> Conversation {
+    let mut ids: Vec<UserId> = members.iter().map(|m| user(m)).collect();
+    let created_by = ids[0].clone();
+    ids.sort();
+    ids.dedup();
+    store
+        .create_group(NewGroup {
+            id: ConversationId::generate(),
+            title: title.to_owned(),
+            created_by,
+            members: ids,
+            created_at: time::now(),
+        })
+        .await
+        .expect("create_group")
+}
+
+/// A message record from `sender` with `body` and an optional `client_id`.
+#[must_use]
+pub fn record(
+    conversation: &ConversationId,
+    sender: &str,
+    body: &str,
+    client_id: Option<&str>,
+) -> NewMessageRecord {
+    NewMessageRecord {
+        id: MessageId::generate(),
+        conversation_id: conversation.clone(),
+        sender: user(sender),
+        body: body.to_owned(),
+        client_id: client_id.map(str::to_owned),
+        created_at: time::now(),
+    }
+}
+
+/// Appends `body` from `sender`.
+///
+/// # Panics
+/// When the store fails.
+pub async fn append(store: &dyn Store, conversation: &ConversationId, sender: &str, body: &str) -> Appended {
+    store
+        .append(record(conversation, sender, body, None))
+        .await
+        .expect("append")
+}
+
+fn seqs(page: &crate::Page) -> Vec<u64> {
+    page.messages.iter().map(|m| m.seq).collect()
+}
+
+/// A group comes back exactly as created, members sorted.
+pub async fn group_round_trips(store: Arc<dyn Store>) {
+    let created = group(&*store, "Team \u{1f680}", &["carol", "alice", "bob"]).await;
+    assert_eq!(created.kind, ConversationKind::Group);
+    assert_eq!(created.title.as_deref(), Some("Team \u{1f680}"));
+    assert_eq!(created.created_by, user("carol"));
+    assert_eq!(created.members, vec![user("alice"), user("bob"), user("carol")]);
+    assert_eq!(created.last_seq, 0);
+    let loaded = store.conversation(&created.id).await.unwrap().expect("stored");
+    assert_eq!(loaded, created);
+    assert_eq!(store.members(&created.id).await.unwrap(), Some(created.members.clone()));
+    assert!(store.is_member(&created.id, &user("bob")).await.unwrap());
+    assert!(!store.is_member(&created.id, &user("mallory")).await.unwrap());
+}
+
+/// Appends get seq 1, 2, 3 and the conversation's `last_seq` follows.
+pub async fn append_assigns_gap_free_seq(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    for expected in 1..=3 {
+        let appended = append(&*store, &conversation.id, "alice", &format!("m{expected}")).await;
+        assert!(!appended.duplicate);
+        assert_eq!(appended.message.seq, expected);
+        let by_id = store.message(&appended.message.id).await.unwrap();
+        assert_eq!(by_id.as_ref(), Some(&appended.message));
+    }
+    let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
+    assert_eq!(loaded.last_seq, 3);
+}
+
+/// 50 concurrent appends to one conversation get exactly seq 1..=50.
+pub async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let id = conversation.id.clone();
+            let sender = if i % 2 == 0 { "alice" } else { "bob" };
+            tokio::spawn(async move {
+                store
+                    .append(record(&id, sender, &format!("m{i}"), None))
+                    .await
+                    .expect("append")
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for task in tasks {
+        got.push(task.await.expect("append task").message.seq);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (1..=50).collect::<Vec<_>>());
+    let page = store
+        .history(&conversation.id, HistoryQuery::after(0, 100))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&page), (1..=50).collect::<Vec<_>>());
+    let ids: BTreeSet<_> = page.messages.iter().map(|m| m.id.clone()).collect();
+    assert_eq!(ids.len(), 50, "every message keeps its own id");
+}
+
+/// A repeated `(sender, client_id)` returns the stored message and writes
+/// nothing; other senders and other conversations are independent.
+pub async fn client_id_retry_returns_stored_message(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let other = group(&*store, "h", &["alice", "bob"]).await;
+    let first = store
+        .append(record(&conversation.id, "alice", "once", Some("k1")))
+        .await
+        .unwrap();
+    assert!(!first.duplicate);
+    let retry = store
+        .append(record(&conversation.id, "alice", "twice?", Some("k1")))
+        .await
+        .unwrap();
+    assert!(retry.duplicate, "a retry is reported as a duplicate");
+    assert_eq!(retry.message, first.message, "the stored message comes back");
+    let bob = store
+        .append(record(&conversation.id, "bob", "mine", Some("k1")))
+        .await
+        .unwrap();
+    assert!(!bob.duplicate);
+    assert_eq!(bob.message.seq, 2);
+    let elsewhere = store
+        .append(record(&other.id, "alice", "there", Some("k1")))
+        .await
+        .unwrap();
+    assert!(!elsewhere.duplicate);
+    assert_eq!(elsewhere.message.seq, 1);
+    let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
+    assert_eq!(loaded.last_seq, 2, "the retry consumed no seq");
+}
+
+/// Concurrent retries of one `client_id` store exactly one message.
+pub async fn concurrent_client_id_retries_store_once(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let id = conversation.id.clone();
+            tokio::spawn(async move {
+                store
+                    .append(record(&id, "alice", "retry", Some("same")))
+                    .await
+                    .expect("append")
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    let mut fresh = 0;
+    for task in tasks {
+        let appended = task.await.expect("task");
+        ids.insert(appended.message.id);
+        fresh += usize::from(!appended.duplicate);
+    }
+    assert_eq!(ids.len(), 1, "every retry got the same message");
+    assert_eq!(fresh, 1, "exactly one append wrote");
+    let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
+    assert_eq!(loaded.last_seq, 1);
+}
+
+/// Concurrent opens of one pair, in both orders, yield one conversation.
+pub async fn open_direct_is_unique_under_race(store: Arc<dyn Store>) {
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let (a, b) = if i % 2 == 0 { ("ann", "ben") } else { ("ben", "ann") };
+            tokio::spawn(async move {
+                store
+                    .open_direct(NewDirect {
+                        id: ConversationId::generate(),
+                        pair: DirectPair::new(user(a), user(b)).unwrap(),
+                        created_by: user(a),
+                        created_at: time::now(),
+                    })
+                    .await
+                    .expect("open_direct")
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for task in tasks {
+        let conversation = task.await.expect("task");
+        assert_eq!(conversation.kind, ConversationKind::Direct);
+        assert_eq!(conversation.members, vec![user("ann"), user("ben")]);
+        assert_eq!(conversation.title, None);
+        ids.insert(conversation.id);
+    }
+    assert_eq!(ids.len(), 1, "one conversation per pair: {ids:?}");
+    let other = store
+        .open_direct(NewDirect {
+            id: ConversationId::generate(),
+            pair: DirectPair::new(user("ann"), user("cat")).unwrap(),
+            created_by: user("ann"),
+            created_at: time::now(),
+        })
+        .await
+        .unwrap();
+    assert!(!ids.contains(&other.id), "another pair gets another conversation");
+}
+
+/// Latest, before and after pages return the right ascending slices.
+pub async fn history_pages_by_seq(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    for i in 1..=40 {
+        append(&*store, &conversation.id, "alice", &format!("m{i}")).await;
+    }
+    let id = &conversation.id;
+    let latest = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    assert_eq!(seqs(&latest), (26..=40).collect::<Vec<_>>());
+    assert!(latest.has_more);
+    assert_eq!(latest.messages[0].body, "m26");
+    let older = store.history(id, HistoryQuery::before(26, 15)).await.unwrap();
+    assert_eq!(seqs(&older), (11..=25).collect::<Vec<_>>());
+    assert!(older.has_more);
+    let oldest = store.history(id, HistoryQuery::before(11, 15)).await.unwrap();
+    assert_eq!(seqs(&oldest), (1..=10).collect::<Vec<_>>());
+    assert!(!oldest.has_more);
+    let newer = store.history(id, HistoryQuery::after(30, 5)).await.unwrap();
+    assert_eq!(seqs(&newer), (31..=35).collect::<Vec<_>>());
+    assert!(newer.has_more);
+    let newest = store.history(id, HistoryQuery::after(35, 5)).await.unwrap();
+    assert_eq!(seqs(&newest), (36..=40).collect::<Vec<_>>());
+    assert!(!newest.has_more);
+}
+
+/// Empty conversations, exact pages, `before 1` and `after last` behave.
+pub async fn history_edges(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let id = &conversation.id;
+    let empty = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    assert!(empty.messages.is_empty());
+    assert!(!empty.has_more);
+    for i in 1..=15 {
+        append(&*store, id, "bob", &format!("m{i}")).await;
+    }
+    let exact = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    assert_eq!(seqs(&exact), (1..=15).collect::<Vec<_>>());
+    assert!(!exact.has_more, "an exact page has nothing more");
+    let before_first = store.history(id, HistoryQuery::before(1, 15)).await.unwrap();
+    assert!(before_first.messages.is_empty());
+    assert!(!before_first.has_more);
+    let after_last = store.history(id, HistoryQuery::after(15, 15)).await.unwrap();
+    assert!(after_last.messages.is_empty());
+    assert!(!after_last.has_more);
+    let one = store.history(id, HistoryQuery::latest(1)).await.unwrap();
+    assert_eq!(seqs(&one), vec![15]);
+    assert!(one.has_more);
+    let beyond = store.history(id, HistoryQuery::before(1_000, 2)).await.unwrap();
+    assert_eq!(seqs(&beyond), vec![14, 15]);
+}
+
+/// A read mark only moves forward and is capped at the last seq.
+pub async fn mark_read_never_moves_back(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let id = &conversation.id;
+    for i in 1..=5 {
+        append(&*store, id, "alice", &format!("m{i}")).await;
+    }
+    let bob = user("bob");
+    assert_eq!(store.mark_read(id, &bob, 3).await.unwrap(), 3);
+    assert_eq!(store.mark_read(id, &bob, 2).await.unwrap(), 3, "never lowered");
+    assert_eq!(store.mark_read(id, &bob, 99).await.unwrap(), 5, "capped at last seq");
+    let summaries = store.conversations_of(&bob, 10).await.unwrap();
+    assert_eq!(summaries[0].read_seq, 5);
+    assert_eq!(summaries[0].unread, 0);
+}
+
+/// Unread counts messages after the read mark sent by others; sending marks
+/// one's own conversation read.
+pub async fn unread_counts_only_others_messages(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob", "carol"]).await;
+    let id = &conversation.id;
+    for i in 1..=3 {
+        append(&*store, id, "alice", &format!("a{i}")).await;
+    }
+    for i in 1..=2 {
+        append(&*store, id, "bob", &format!("b{i}")).await;
+    }
+    let unread = |summaries: Vec<crate::ConversationSummary>| {
+        let summary = summaries.into_iter().find(|s| s.conversation.id == *id).unwrap();
+        (summary.read_seq, summary.unread)
+    };
+    let store = &*store;
+    assert_eq!(unread(store.conversations_of(&user("alice"), 10).await.unwrap()), (3, 2));
+    assert_eq!(unread(store.conversations_of(&user("bob"), 10).await.unwrap()), (5, 0));
+    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (0, 5));
+    store.mark_read(id, &user("carol"), 4).await.unwrap();
+    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (4, 1));
+    append(store, id, "carol", "c1").await;
+    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (6, 0));
+}
+
+/// Adding and removing members is idempotent and reported; a new member
+/// starts with everything before joining read.
+pub async fn membership_rules(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let id = &conversation.id;
+    append(&*store, id, "alice", "before dave").await;
+    let dave = user("dave");
+    assert!(store.add_member(id, &dave, time::now()).await.unwrap());
+    assert!(!store.add_member(id, &dave, time::now()).await.unwrap(), "second add is a no-op");
+    assert_eq!(
+        store.members(id).await.unwrap().unwrap(),
+        vec![user("alice"), user("bob"), dave.clone()]
+    );
+    let dave_view = store.conversations_of(&dave, 10).await.unwrap();
+    assert_eq!(dave_view.len(), 1);
+    assert_eq!((dave_view[0].read_seq, dave_view[0].unread), (1, 0));
+    assert!(store.remove_member(id, &user("bob")).await.unwrap());
+    assert!(!store.remove_member(id, &user("bob")).await.unwrap(), "second remove is a no-op");
+    assert!(!store.is_member(id, &user("bob")).await.unwrap());
+    assert!(store.conversations_of(&user("bob"), 10).await.unwrap().is_empty());
+    let loaded = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(loaded.members, vec![user("alice"), dave]);
+}
+
+/// Unknown ids are absence (`None`, `false`, empty), never errors.
+pub async fn unknown_ids_are_none(store: Arc<dyn Store>) {
+    let nobody = ConversationId::generate();
+    assert_eq!(store.conversation(&nobody).await.unwrap(), None);
+    assert_eq!(store.members(&nobody).await.unwrap(), None);
+    assert!(!store.is_member(&nobody, &user("alice")).await.unwrap());
+    assert_eq!(store.message(&MessageId::generate()).await.unwrap(), None);
+    let page = store.history(&nobody, HistoryQuery::latest(15)).await.unwrap();
+    assert!(page.messages.is_empty() && !page.has_more);
+    assert!(store.conversations_of(&user("nobody"), 10).await.unwrap().is_empty());
+}
+
+/// A user's conversations come newest activity first, with the last message,
+/// and the limit holds.
+pub async fn conversations_ordered_by_activity(store: Arc<dyn Store>) {
+    let a = group(&*store, "a", &["alice", "bob"]).await;
+    let b = group(&*store, "b", &["alice"]).await;
+    let c = group(&*store, "c", &["alice", "carol"]).await;
+    // Creation times have millisecond precision and may tie (ties go to the
+    // newer id); the message is stamped clearly later instead of sleeping.
+    let mut latest = record(&a.id, "bob", "latest", None);
+    latest.created_at = c.created_at + chrono::Duration::seconds(1);
+    let last = store.append(latest).await.unwrap();
+    let list = store.conversations_of(&user("alice"), 10).await.unwrap();
+    let order: Vec<_> = list.iter().map(|s| s.conversation.id.clone()).collect();
+    assert_eq!(order, vec![a.id.clone(), c.id.clone(), b.id.clone()]);
+    assert_eq!(list[0].last_message.as_ref(), Some(&last.message));
+    assert_eq!(list[0].unread, 1);
+    assert_eq!(list[1].last_message, None);
+    assert_eq!(list[0].conversation.members, vec![user("alice"), user("bob")]);
+    let limited = store.conversations_of(&user("alice"), 2).await.unwrap();
+    assert_eq!(limited.len(), 2);
+}
+
+/// Bodies and ids with quotes, `%`, `\0`, newlines and emoji are stored and
+/// returned byte for byte (every query is parameterized).
+pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "it's \"quoted\" 100%", &["o'brien", "%_\\", "\u{1f600}"]).await;
+    let tricky = "'; DROP TABLE messages; --\n\"%_\\\0\u{1f469}\u{200d}\u{1f4bb} \u{65e5}\u{672c}";
+    let big = "x".repeat(16 * 1024);
+    for (i, body) in [tricky, big.as_str()].into_iter().enumerate() {
+        let client_id = format!("'\0%{i}");
+        let appended = store
+            .append(record(&conversation.id, "o'brien", body, Some(&client_id)))
+            .await
+            .unwrap();
+        let loaded = store.message(&appended.message.id).await.unwrap().unwrap();
+        assert_eq!(loaded.body, body);
+        assert_eq!(loaded, appended.message);
+        // The same client id again in the same conversation is a retry.
+        if body == tricky {
+            let again = store
+                .append(record(&conversation.id, "o'brien", "x", Some(&client_id)))
+                .await
+                .unwrap();
+            assert!(again.duplicate);
+        }
+    }
+    let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
+    assert_eq!(loaded.title.as_deref(), Some("it's \"quoted\" 100%"));
+    assert!(store.is_member(&conversation.id, &user("%_\\")).await.unwrap());
+    assert!(!store.is_member(&conversation.id, &user("%")).await.unwrap(), "no LIKE matching");
+}
