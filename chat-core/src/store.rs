@@ -102,6 +102,7 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page>;
 
     /// Raises `user`'s read mark to `seq` capped at the conversation's
-    /// `last_seq` (never lowers it) and returns the stored mark.
+    /// `last_seq` (never lowers it) and returns the stored mark (`0` when
+    /// `user` is not a member).
     async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq>;
 }

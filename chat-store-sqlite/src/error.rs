@@ -1,0 +1,57 @@
+//! The adapter's own error (the orphan rule needs one), converted into the
+//! core's [`StoreError`] by classifying, never by stringifying.
+
+use chat_core::StoreError;
+
+/// What the SQLite store can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteStoreError {
+    /// A query, connection or pool failure.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// Applying the embedded migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not decode into a domain value.
+    #[error("stored {column} is invalid")]
+    Decode {
+        /// The column.
+        column: &'static str,
+        /// Why it does not decode.
+        #[source]
+        source: chat_core::ChatError,
+    },
+}
+
+/// SQLite primary result codes that mean "the database cannot serve now":
+/// BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+const UNAVAILABLE_CODES: [i32; 6] = [5, 6, 8, 10, 13, 14];
+
+impl SqliteStoreError {
+    /// Whether the same call may succeed later (the file is locked, read-only,
+    /// full, or the pool timed out).
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlx(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => true,
+            Self::Sqlx(sqlx::Error::Database(error)) => error
+                .code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| UNAVAILABLE_CODES.contains(&(code & 0xff))),
+            _ => false,
+        }
+    }
+}
+
+impl From<SqliteStoreError> for StoreError {
+    fn from(error: SqliteStoreError) -> Self {
+        if error.is_unavailable() {
+            Self::Unavailable(Box::new(error))
+        } else {
+            Self::Backend(Box::new(error))
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Decoding rows into domain values, and the integer conversions between
+//! `Seq` (`u64`) and SQLite's `INTEGER` (`i64`).
+
+use chat_core::{
+    Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
+};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::error::SqliteStoreError;
+
+/// A seq for a query. Seqs above `i64::MAX` cannot exist in the store, so
+/// clamping keeps every comparison's meaning.
+pub(crate) fn to_sql(seq: Seq) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// A seq read from the store (never negative there).
+pub(crate) fn from_sql(seq: i64) -> Seq {
+    Seq::try_from(seq).unwrap_or(0)
+}
+
+fn id<T>(
+    row: &SqliteRow,
+    index: usize,
+    column: &'static str,
+    parse: fn(String) -> Result<T, chat_core::ChatError>,
+) -> Result<T, SqliteStoreError> {
+    let raw: String = row.try_get(index)?;
+    parse(raw).map_err(|source| SqliteStoreError::Decode { column, source })
+}
+
+pub(crate) fn user(row: &SqliteRow, index: usize) -> Result<UserId, SqliteStoreError> {
+    id(row, index, "user_id", UserId::new)
+}
+
+/// Decodes `id, conversation_id, seq, sender, body, client_id, created_at`
+/// starting at column `at`.
+pub(crate) fn message(row: &SqliteRow, at: usize) -> Result<Message, SqliteStoreError> {
+    Ok(Message {
+        id: id(row, at, "id", MessageId::new)?,
+        conversation_id: id(row, at + 1, "conversation_id", ConversationId::new)?,
+        seq: from_sql(row.try_get(at + 2)?),
+        sender: id(row, at + 3, "sender", UserId::new)?,
+        body: row.try_get(at + 4)?,
+        client_id: row.try_get(at + 5)?,
+        created_at: time::from_millis(row.try_get(at + 6)?),
+    })
+}
+
+/// Decodes `id, kind, title, created_by, created_at, last_seq` (from column
+/// 0) with the given members.
+pub(crate) fn conversation(
+    row: &SqliteRow,
+    members: Vec<UserId>,
+) -> Result<Conversation, SqliteStoreError> {
+    let kind = match row.try_get::<&str, _>(1)? {
+        "direct" => ConversationKind::Direct,
+        _ => ConversationKind::Group,
+    };
+    Ok(Conversation {
+        id: id(row, 0, "id", ConversationId::new)?,
+        kind,
+        title: row.try_get(2)?,
+        created_by: id(row, 3, "created_by", UserId::new)?,
+        members,
+        created_at: time::from_millis(row.try_get(4)?),
+        last_seq: from_sql(row.try_get(5)?),
+    })
+}
