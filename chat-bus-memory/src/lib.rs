@@ -98,7 +98,10 @@ impl MemoryBus {
             capacity,
             dropped: AtomicU64::new(0),
         });
-        let mut nodes = network.nodes.write().unwrap_or_else(PoisonError::into_inner);
+        let mut nodes = network
+            .nodes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         nodes.retain(|other| other.strong_count() > 0);
         nodes.push(Arc::downgrade(&node));
         drop(nodes);
@@ -109,11 +112,17 @@ impl MemoryBus {
 impl Node {
     fn wants(&self, envelope: &Envelope) -> bool {
         let watched = self.watched.read().unwrap_or_else(PoisonError::into_inner);
-        envelope.recipients().iter().any(|user| watched.contains(user))
+        envelope
+            .recipients()
+            .iter()
+            .any(|user| watched.contains(user))
     }
 
     fn deliver(&self, envelope: &Envelope) {
-        let mut subscribers = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut subscribers = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         subscribers.retain_mut(|subscriber| {
             if subscriber.lagging {
                 match subscriber.sender.try_send(Delivery::Gap) {
@@ -125,7 +134,10 @@ impl Node {
                     Err(mpsc::error::TrySendError::Closed(_)) => return false,
                 }
             }
-            match subscriber.sender.try_send(Delivery::Event(envelope.clone())) {
+            match subscriber
+                .sender
+                .try_send(Delivery::Event(envelope.clone()))
+            {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -141,7 +153,11 @@ impl Node {
 #[async_trait]
 impl Bus for MemoryBus {
     async fn publish(&self, envelope: Envelope) -> Result<(), BusError> {
-        let nodes = self.network.nodes.read().unwrap_or_else(PoisonError::into_inner);
+        let nodes = self
+            .network
+            .nodes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         for node in nodes.iter().filter_map(Weak::upgrade) {
             if node.wants(&envelope) {
                 node.deliver(&envelope);
@@ -200,8 +216,14 @@ mod tests {
             bus.publish(envelope("alice", seq)).await.unwrap();
         }
         assert_eq!(bus.dropped(), 1, "the third event did not fit");
-        assert!(matches!(subscription.recv().await, Some(Delivery::Event(_))));
-        assert!(matches!(subscription.recv().await, Some(Delivery::Event(_))));
+        assert!(matches!(
+            subscription.recv().await,
+            Some(Delivery::Event(_))
+        ));
+        assert!(matches!(
+            subscription.recv().await,
+            Some(Delivery::Event(_))
+        ));
         bus.publish(envelope("alice", 4)).await.unwrap();
         assert_eq!(subscription.recv().await, Some(Delivery::Gap));
         match subscription.recv().await {

@@ -165,7 +165,10 @@ mod tests {
         assert!(UserId::new("").is_err());
         assert!(UserId::new("a".repeat(MAX_ID_BYTES)).is_ok());
         let err = UserId::new("a".repeat(MAX_ID_BYTES + 1)).unwrap_err();
-        assert_eq!(err.to_string(), "invalid user_id: is 129 bytes, the limit is 128");
+        assert_eq!(
+            err.to_string(),
+            "invalid user_id: is 129 bytes, the limit is 128"
+        );
     }
 
     #[test]

@@ -204,7 +204,13 @@ mod tests {
     fn client_frames_decode_and_reject_bad_input() {
         let send: ClientFrame =
             serde_json::from_str(r#"{"type":"send","conversation_id":"c1","body":"yo"}"#).unwrap();
-        assert!(matches!(send, ClientFrame::Send { client_id: None, .. }));
+        assert!(matches!(
+            send,
+            ClientFrame::Send {
+                client_id: None,
+                ..
+            }
+        ));
         let resume: ClientFrame =
             serde_json::from_str(r#"{"type":"resume","positions":{"c1":3}}"#).unwrap();
         assert!(matches!(resume, ClientFrame::Resume { positions } if positions.len() == 1));

@@ -73,8 +73,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// Adds `user`; `Ok(false)` when already a member (nothing changes).
     /// The new member's read mark starts at the conversation's `last_seq`.
-    async fn add_member(&self, id: &ConversationId, user: &UserId, at: Timestamp)
-    -> StoreResult<bool>;
+    async fn add_member(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Removes `user`; `Ok(false)` when not a member.
     async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;

@@ -107,12 +107,11 @@ impl SqliteStore {
         connection: &mut SqliteConnection,
         id: &str,
     ) -> Result<Vec<UserId>, SqliteStoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id",
-        )
-        .bind(id)
-        .fetch_all(&mut *connection)
-        .await?;
+        let rows =
+            sqlx::query("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id")
+                .bind(id)
+                .fetch_all(&mut *connection)
+                .await?;
         rows.iter().map(|row| rows::user(row, 0)).collect()
     }
 
@@ -399,10 +398,11 @@ impl Store for SqliteStore {
                         .await?;
                 }
             }
-            let id: String = sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await?;
+            let id: String =
+                sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await?;
             let conversation = Self::load_conversation(&mut tx, &id).await?;
             tx.commit().await?;
             conversation.ok_or(SqliteStoreError::Sqlx(sqlx::Error::RowNotFound))
@@ -445,14 +445,13 @@ impl Store for SqliteStore {
     }
 
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?",
-        )
-        .bind(id.as_str())
-        .bind(user.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(SqliteStoreError::from)?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?")
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(SqliteStoreError::from)?;
         Ok(found.is_some())
     }
 

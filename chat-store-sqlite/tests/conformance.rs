@@ -49,7 +49,11 @@ mod in_memory {
     }
 
     async fn sqlite_memory() -> Memory {
-        Memory(Arc::new(SqliteStore::connect("sqlite::memory:").await.expect("memory db")))
+        Memory(Arc::new(
+            SqliteStore::connect("sqlite::memory:")
+                .await
+                .expect("memory db"),
+        ))
     }
 
     chat_core::store_conformance!(sqlite_memory);

@@ -261,3 +261,6 @@ impl HubInner {
         self.for_each_connection(|connection| connection.close(reason));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -212,7 +212,12 @@ impl ChatService {
     /// [`ChatError::Invalid`] for a direct conversation,
     /// [`ChatError::TooLarge`] when the group is full, and the errors of
     /// [`ChatService::conversation`].
-    pub async fn add_member(&self, me: &UserId, id: &ConversationId, user: &UserId) -> Result<bool> {
+    pub async fn add_member(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        user: &UserId,
+    ) -> Result<bool> {
         let conversation = self.conversation(me, id).await?;
         require_group(&conversation)?;
         if conversation.has_member(user) {
@@ -247,7 +252,12 @@ impl ChatService {
     /// [`ChatError::Invalid`] for a direct conversation or the last member,
     /// [`ChatError::Forbidden`] for removing another member without being the
     /// creator, [`ChatError::NotFound`] when `user` is not a member.
-    pub async fn remove_member(&self, me: &UserId, id: &ConversationId, user: &UserId) -> Result<()> {
+    pub async fn remove_member(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        user: &UserId,
+    ) -> Result<()> {
         let conversation = self.conversation(me, id).await?;
         require_group(&conversation)?;
         if user != me && *me != conversation.created_by {
@@ -286,7 +296,12 @@ impl ChatService {
     /// [`ChatError::Invalid`] / [`ChatError::TooLarge`] for a bad body or
     /// `client_id`, [`ChatError::NotFound`], [`ChatError::Forbidden`] for a
     /// non-member, [`ChatError::Unavailable`] when the store is down.
-    pub async fn send(&self, me: &UserId, id: &ConversationId, new: NewMessage) -> Result<Appended> {
+    pub async fn send(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        new: NewMessage,
+    ) -> Result<Appended> {
         self.validate(&new)?;
         let members = self.members_for(me, id).await?;
         let appended = self

@@ -73,7 +73,10 @@ async fn a_non_members_send_never_reaches_the_store_or_the_bus() {
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
-    assert_eq!(err.to_string(), "forbidden: not a member of conversation c1");
+    assert_eq!(
+        err.to_string(),
+        "forbidden: not a member of conversation c1"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +120,11 @@ async fn the_published_event_carries_the_stored_seq_to_every_member() {
         .returning(|_| Ok(()));
     let chat = service(store, bus).await;
     let sent = chat
-        .send(&user("alice"), &conversation_id(), NewMessage::text("hello"))
+        .send(
+            &user("alice"),
+            &conversation_id(),
+            NewMessage::text("hello"),
+        )
         .await
         .unwrap();
     assert_eq!(sent.message.seq, 42);
@@ -152,7 +159,10 @@ async fn invalid_bodies_are_refused_before_any_store_call() {
     let chat = service(store, bus).await;
     let alice = user("alice");
     let id = conversation_id();
-    let empty = chat.send(&alice, &id, NewMessage::text(" \n\t")).await.unwrap_err();
+    let empty = chat
+        .send(&alice, &id, NewMessage::text(" \n\t"))
+        .await
+        .unwrap_err();
     assert_eq!(
         empty.to_string(),
         "invalid body: must contain at least one non-whitespace character"
@@ -160,12 +170,28 @@ async fn invalid_bodies_are_refused_before_any_store_call() {
     let huge = NewMessage::text("x".repeat(16 * 1024 + 1));
     let err = chat.send(&alice, &id, huge).await.unwrap_err();
     assert!(
-        matches!(err, ChatError::TooLarge { what: "body", size: 16385, limit: 16384 }),
+        matches!(
+            err,
+            ChatError::TooLarge {
+                what: "body",
+                size: 16385,
+                limit: 16384
+            }
+        ),
         "{err:?}"
     );
     let long_key = NewMessage::text("ok").with_client_id("k".repeat(129));
     let err = chat.send(&alice, &id, long_key).await.unwrap_err();
-    assert!(matches!(err, ChatError::Invalid { field: "client_id", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ChatError::Invalid {
+                field: "client_id",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -188,8 +214,20 @@ async fn a_direct_conversation_with_oneself_is_invalid() {
     store.expect_open_direct().times(0);
     let (bus, _keep) = bus();
     let chat = service(store, bus).await;
-    let err = chat.open_direct(&user("alice"), &user("alice")).await.unwrap_err();
-    assert!(matches!(err, ChatError::Invalid { field: "user_id", .. }), "{err:?}");
+    let err = chat
+        .open_direct(&user("alice"), &user("alice"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ChatError::Invalid {
+                field: "user_id",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -205,9 +243,19 @@ async fn groups_over_the_member_limit_are_refused() {
     .await
     .unwrap();
     let others = ["b", "c", "d"].iter().map(|m| user(m)).collect();
-    let err = chat.create_group(&user("a"), "team", others).await.unwrap_err();
+    let err = chat
+        .create_group(&user("a"), "team", others)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, ChatError::TooLarge { what: "members", size: 4, limit: 3 }),
+        matches!(
+            err,
+            ChatError::TooLarge {
+                what: "members",
+                size: 4,
+                limit: 3
+            }
+        ),
         "{err:?}"
     );
 }
@@ -272,7 +320,9 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
     store
         .expect_is_member()
         .returning(|_, member| Ok(member.as_str() == "alice"));
-    store.expect_members().returning(|_| Ok(Some(vec![user("alice")])));
+    store
+        .expect_members()
+        .returning(|_| Ok(Some(vec![user("alice")])));
     store
         .expect_history()
         .times(1)
@@ -289,8 +339,13 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
-    let zero = chat.history(&user("alice"), &id, Cursor::Latest, Some(0)).await;
-    assert!(matches!(zero, Err(ChatError::Invalid { field: "limit", .. })));
+    let zero = chat
+        .history(&user("alice"), &id, Cursor::Latest, Some(0))
+        .await;
+    assert!(matches!(
+        zero,
+        Err(ChatError::Invalid { field: "limit", .. })
+    ));
 }
 
 #[tokio::test]
@@ -305,5 +360,7 @@ async fn typing_is_published_to_the_other_members_only() {
         })
         .returning(|_| Ok(()));
     let chat = service(store, bus).await;
-    chat.typing(&user("alice"), &conversation_id()).await.unwrap();
+    chat.typing(&user("alice"), &conversation_id())
+        .await
+        .unwrap();
 }

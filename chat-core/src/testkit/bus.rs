@@ -63,29 +63,52 @@ pub async fn ignores_users_it_does_not_watch(fixture: &impl BusFixture) {
     let (node, mut subscription) = watched_node(fixture, &["alice"]).await;
     publish(&*node, envelope(&["bob"], "not for this node")).await;
     publish(&*node, envelope(&["alice"], "marker")).await;
-    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+    assert_eq!(
+        next_event(&mut subscription).await.payload(),
+        &Bytes::from_static(b"marker")
+    );
 }
 
 /// After `unwatch`, a user's events stop reaching the node.
 pub async fn unwatch_stops_delivery(fixture: &impl BusFixture) {
     let (node, mut subscription) = watched_node(fixture, &["alice", "bob"]).await;
     publish(&*node, envelope(&["bob"], "first")).await;
-    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"first"));
+    assert_eq!(
+        next_event(&mut subscription).await.payload(),
+        &Bytes::from_static(b"first")
+    );
     node.unwatch(&user("bob")).await.expect("unwatch");
-    node.unwatch(&user("bob")).await.expect("unwatch is idempotent");
+    node.unwatch(&user("bob"))
+        .await
+        .expect("unwatch is idempotent");
     publish(&*node, envelope(&["bob"], "after unwatch")).await;
     publish(&*node, envelope(&["alice"], "marker")).await;
-    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+    assert_eq!(
+        next_event(&mut subscription).await.payload(),
+        &Bytes::from_static(b"marker")
+    );
 }
 
 /// An event for several users watched by one node arrives there once.
 pub async fn one_delivery_per_node_for_many_recipients(fixture: &impl BusFixture) {
     let (node, mut subscription) = watched_node(fixture, &["alice", "bob", "carol"]).await;
-    node.watch(&user("alice")).await.expect("watch is idempotent");
-    publish(&*node, envelope(&["alice", "bob", "carol", "dave"], "group")).await;
+    node.watch(&user("alice"))
+        .await
+        .expect("watch is idempotent");
+    publish(
+        &*node,
+        envelope(&["alice", "bob", "carol", "dave"], "group"),
+    )
+    .await;
     publish(&*node, envelope(&["alice"], "marker")).await;
-    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"group"));
-    assert_eq!(next_event(&mut subscription).await.payload(), &Bytes::from_static(b"marker"));
+    assert_eq!(
+        next_event(&mut subscription).await.payload(),
+        &Bytes::from_static(b"group")
+    );
+    assert_eq!(
+        next_event(&mut subscription).await.payload(),
+        &Bytes::from_static(b"marker")
+    );
 }
 
 /// Events cross nodes: each watching node gets them, others do not.
@@ -94,15 +117,24 @@ pub async fn delivers_across_nodes(fixture: &impl BusFixture) {
     let (two, mut on_two) = watched_node(fixture, &["bob", "alice"]).await;
     publish(&*one, envelope(&["bob"], "to bob")).await;
     publish(&*one, envelope(&["alice"], "to alice")).await;
-    assert_eq!(next_event(&mut on_two).await.payload(), &Bytes::from_static(b"to bob"));
-    assert_eq!(next_event(&mut on_two).await.payload(), &Bytes::from_static(b"to alice"));
+    assert_eq!(
+        next_event(&mut on_two).await.payload(),
+        &Bytes::from_static(b"to bob")
+    );
+    assert_eq!(
+        next_event(&mut on_two).await.payload(),
+        &Bytes::from_static(b"to alice")
+    );
     assert_eq!(
         next_event(&mut on_one).await.payload(),
         &Bytes::from_static(b"to alice"),
         "node one never saw bob's event"
     );
     publish(&*two, envelope(&["alice"], "back")).await;
-    assert_eq!(next_event(&mut on_one).await.payload(), &Bytes::from_static(b"back"));
+    assert_eq!(
+        next_event(&mut on_one).await.payload(),
+        &Bytes::from_static(b"back")
+    );
 }
 
 /// One publisher's events arrive in the order published.

@@ -60,7 +60,12 @@ pub fn record(
 ///
 /// # Panics
 /// When the store fails.
-pub async fn append(store: &dyn Store, conversation: &ConversationId, sender: &str, body: &str) -> Appended {
+pub async fn append(
+    store: &dyn Store,
+    conversation: &ConversationId,
+    sender: &str,
+    body: &str,
+) -> Appended {
     store
         .append(record(conversation, sender, body, None))
         .await
@@ -77,13 +82,28 @@ pub async fn group_round_trips(store: Arc<dyn Store>) {
     assert_eq!(created.kind, ConversationKind::Group);
     assert_eq!(created.title.as_deref(), Some("Team \u{1f680}"));
     assert_eq!(created.created_by, user("carol"));
-    assert_eq!(created.members, vec![user("alice"), user("bob"), user("carol")]);
+    assert_eq!(
+        created.members,
+        vec![user("alice"), user("bob"), user("carol")]
+    );
     assert_eq!(created.last_seq, 0);
-    let loaded = store.conversation(&created.id).await.unwrap().expect("stored");
+    let loaded = store
+        .conversation(&created.id)
+        .await
+        .unwrap()
+        .expect("stored");
     assert_eq!(loaded, created);
-    assert_eq!(store.members(&created.id).await.unwrap(), Some(created.members.clone()));
+    assert_eq!(
+        store.members(&created.id).await.unwrap(),
+        Some(created.members.clone())
+    );
     assert!(store.is_member(&created.id, &user("bob")).await.unwrap());
-    assert!(!store.is_member(&created.id, &user("mallory")).await.unwrap());
+    assert!(
+        !store
+            .is_member(&created.id, &user("mallory"))
+            .await
+            .unwrap()
+    );
 }
 
 /// Appends get seq 1, 2, 3 and the conversation's `last_seq` follows.
@@ -146,7 +166,10 @@ pub async fn client_id_retry_returns_stored_message(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(retry.duplicate, "a retry is reported as a duplicate");
-    assert_eq!(retry.message, first.message, "the stored message comes back");
+    assert_eq!(
+        retry.message, first.message,
+        "the stored message comes back"
+    );
     let bob = store
         .append(record(&conversation.id, "bob", "mine", Some("k1")))
         .await
@@ -196,7 +219,11 @@ pub async fn open_direct_is_unique_under_race(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let store = Arc::clone(&store);
-            let (a, b) = if i % 2 == 0 { ("ann", "ben") } else { ("ben", "ann") };
+            let (a, b) = if i % 2 == 0 {
+                ("ann", "ben")
+            } else {
+                ("ben", "ann")
+            };
             tokio::spawn(async move {
                 store
                     .open_direct(NewDirect {
@@ -228,7 +255,10 @@ pub async fn open_direct_is_unique_under_race(store: Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    assert!(!ids.contains(&other.id), "another pair gets another conversation");
+    assert!(
+        !ids.contains(&other.id),
+        "another pair gets another conversation"
+    );
 }
 
 /// Latest, before and after pages return the right ascending slices.
@@ -242,10 +272,16 @@ pub async fn history_pages_by_seq(store: Arc<dyn Store>) {
     assert_eq!(seqs(&latest), (26..=40).collect::<Vec<_>>());
     assert!(latest.has_more);
     assert_eq!(latest.messages[0].body, "m26");
-    let older = store.history(id, HistoryQuery::before(26, 15)).await.unwrap();
+    let older = store
+        .history(id, HistoryQuery::before(26, 15))
+        .await
+        .unwrap();
     assert_eq!(seqs(&older), (11..=25).collect::<Vec<_>>());
     assert!(older.has_more);
-    let oldest = store.history(id, HistoryQuery::before(11, 15)).await.unwrap();
+    let oldest = store
+        .history(id, HistoryQuery::before(11, 15))
+        .await
+        .unwrap();
     assert_eq!(seqs(&oldest), (1..=10).collect::<Vec<_>>());
     assert!(!oldest.has_more);
     let newer = store.history(id, HistoryQuery::after(30, 5)).await.unwrap();
@@ -269,16 +305,25 @@ pub async fn history_edges(store: Arc<dyn Store>) {
     let exact = store.history(id, HistoryQuery::latest(15)).await.unwrap();
     assert_eq!(seqs(&exact), (1..=15).collect::<Vec<_>>());
     assert!(!exact.has_more, "an exact page has nothing more");
-    let before_first = store.history(id, HistoryQuery::before(1, 15)).await.unwrap();
+    let before_first = store
+        .history(id, HistoryQuery::before(1, 15))
+        .await
+        .unwrap();
     assert!(before_first.messages.is_empty());
     assert!(!before_first.has_more);
-    let after_last = store.history(id, HistoryQuery::after(15, 15)).await.unwrap();
+    let after_last = store
+        .history(id, HistoryQuery::after(15, 15))
+        .await
+        .unwrap();
     assert!(after_last.messages.is_empty());
     assert!(!after_last.has_more);
     let one = store.history(id, HistoryQuery::latest(1)).await.unwrap();
     assert_eq!(seqs(&one), vec![15]);
     assert!(one.has_more);
-    let beyond = store.history(id, HistoryQuery::before(1_000, 2)).await.unwrap();
+    let beyond = store
+        .history(id, HistoryQuery::before(1_000, 2))
+        .await
+        .unwrap();
     assert_eq!(seqs(&beyond), vec![14, 15]);
 }
 
@@ -291,8 +336,16 @@ pub async fn mark_read_never_moves_back(store: Arc<dyn Store>) {
     }
     let bob = user("bob");
     assert_eq!(store.mark_read(id, &bob, 3).await.unwrap(), 3);
-    assert_eq!(store.mark_read(id, &bob, 2).await.unwrap(), 3, "never lowered");
-    assert_eq!(store.mark_read(id, &bob, 99).await.unwrap(), 5, "capped at last seq");
+    assert_eq!(
+        store.mark_read(id, &bob, 2).await.unwrap(),
+        3,
+        "never lowered"
+    );
+    assert_eq!(
+        store.mark_read(id, &bob, 99).await.unwrap(),
+        5,
+        "capped at last seq"
+    );
     let summaries = store.conversations_of(&bob, 10).await.unwrap();
     assert_eq!(summaries[0].read_seq, 5);
     assert_eq!(summaries[0].unread, 0);
@@ -310,17 +363,35 @@ pub async fn unread_counts_only_others_messages(store: Arc<dyn Store>) {
         append(&*store, id, "bob", &format!("b{i}")).await;
     }
     let unread = |summaries: Vec<crate::ConversationSummary>| {
-        let summary = summaries.into_iter().find(|s| s.conversation.id == *id).unwrap();
+        let summary = summaries
+            .into_iter()
+            .find(|s| s.conversation.id == *id)
+            .unwrap();
         (summary.read_seq, summary.unread)
     };
     let store = &*store;
-    assert_eq!(unread(store.conversations_of(&user("alice"), 10).await.unwrap()), (3, 2));
-    assert_eq!(unread(store.conversations_of(&user("bob"), 10).await.unwrap()), (5, 0));
-    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (0, 5));
+    assert_eq!(
+        unread(store.conversations_of(&user("alice"), 10).await.unwrap()),
+        (3, 2)
+    );
+    assert_eq!(
+        unread(store.conversations_of(&user("bob"), 10).await.unwrap()),
+        (5, 0)
+    );
+    assert_eq!(
+        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
+        (0, 5)
+    );
     store.mark_read(id, &user("carol"), 4).await.unwrap();
-    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (4, 1));
+    assert_eq!(
+        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
+        (4, 1)
+    );
     append(store, id, "carol", "c1").await;
-    assert_eq!(unread(store.conversations_of(&user("carol"), 10).await.unwrap()), (6, 0));
+    assert_eq!(
+        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
+        (6, 0)
+    );
 }
 
 /// Adding and removing members is idempotent and reported; a new member
@@ -331,7 +402,10 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
     append(&*store, id, "alice", "before dave").await;
     let dave = user("dave");
     assert!(store.add_member(id, &dave, time::now()).await.unwrap());
-    assert!(!store.add_member(id, &dave, time::now()).await.unwrap(), "second add is a no-op");
+    assert!(
+        !store.add_member(id, &dave, time::now()).await.unwrap(),
+        "second add is a no-op"
+    );
     assert_eq!(
         store.members(id).await.unwrap().unwrap(),
         vec![user("alice"), user("bob"), dave.clone()]
@@ -340,9 +414,18 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
     assert_eq!(dave_view.len(), 1);
     assert_eq!((dave_view[0].read_seq, dave_view[0].unread), (1, 0));
     assert!(store.remove_member(id, &user("bob")).await.unwrap());
-    assert!(!store.remove_member(id, &user("bob")).await.unwrap(), "second remove is a no-op");
+    assert!(
+        !store.remove_member(id, &user("bob")).await.unwrap(),
+        "second remove is a no-op"
+    );
     assert!(!store.is_member(id, &user("bob")).await.unwrap());
-    assert!(store.conversations_of(&user("bob"), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .conversations_of(&user("bob"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let loaded = store.conversation(id).await.unwrap().unwrap();
     assert_eq!(loaded.members, vec![user("alice"), dave]);
 }
@@ -354,9 +437,18 @@ pub async fn unknown_ids_are_none(store: Arc<dyn Store>) {
     assert_eq!(store.members(&nobody).await.unwrap(), None);
     assert!(!store.is_member(&nobody, &user("alice")).await.unwrap());
     assert_eq!(store.message(&MessageId::generate()).await.unwrap(), None);
-    let page = store.history(&nobody, HistoryQuery::latest(15)).await.unwrap();
+    let page = store
+        .history(&nobody, HistoryQuery::latest(15))
+        .await
+        .unwrap();
     assert!(page.messages.is_empty() && !page.has_more);
-    assert!(store.conversations_of(&user("nobody"), 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .conversations_of(&user("nobody"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A user's conversations come newest activity first, with the last message,
@@ -376,7 +468,10 @@ pub async fn conversations_ordered_by_activity(store: Arc<dyn Store>) {
     assert_eq!(list[0].last_message.as_ref(), Some(&last.message));
     assert_eq!(list[0].unread, 1);
     assert_eq!(list[1].last_message, None);
-    assert_eq!(list[0].conversation.members, vec![user("alice"), user("bob")]);
+    assert_eq!(
+        list[0].conversation.members,
+        vec![user("alice"), user("bob")]
+    );
     let limited = store.conversations_of(&user("alice"), 2).await.unwrap();
     assert_eq!(limited.len(), 2);
 }
@@ -384,7 +479,12 @@ pub async fn conversations_ordered_by_activity(store: Arc<dyn Store>) {
 /// Bodies and ids with quotes, `%`, `\0`, newlines and emoji are stored and
 /// returned byte for byte (every query is parameterized).
 pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
-    let conversation = group(&*store, "it's \"quoted\" 100%", &["o'brien", "%_\\", "\u{1f600}"]).await;
+    let conversation = group(
+        &*store,
+        "it's \"quoted\" 100%",
+        &["o'brien", "%_\\", "\u{1f600}"],
+    )
+    .await;
     let tricky = "'; DROP TABLE messages; --\n\"%_\\\0\u{1f469}\u{200d}\u{1f4bb} \u{65e5}\u{672c}";
     let big = "x".repeat(16 * 1024);
     for (i, body) in [tricky, big.as_str()].into_iter().enumerate() {
@@ -407,6 +507,14 @@ pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
     }
     let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
     assert_eq!(loaded.title.as_deref(), Some("it's \"quoted\" 100%"));
-    assert!(store.is_member(&conversation.id, &user("%_\\")).await.unwrap());
-    assert!(!store.is_member(&conversation.id, &user("%")).await.unwrap(), "no LIKE matching");
+    assert!(
+        store
+            .is_member(&conversation.id, &user("%_\\"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store.is_member(&conversation.id, &user("%")).await.unwrap(),
+        "no LIKE matching"
+    );
 }

@@ -1,0 +1,171 @@
+//! Proof that the Store suite bites: deliberately wrong stores, built on the
+//! real one, must fail the cases that pin down what they get wrong.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_core::testkit::store as cases;
+use chat_core::{
+    Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message, MessageId,
+    NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult, Timestamp, UserId,
+};
+use chat_store_sqlite::SqliteStore;
+
+#[derive(Debug, Clone, Copy)]
+enum Flaw {
+    /// Every append burns one extra seq, leaving holes.
+    SkipsSeqs,
+    /// Retries are stored again instead of returning the first message.
+    IgnoresClientId,
+    /// Read marks are written as given, even backwards.
+    LowersReadMarks,
+}
+
+#[derive(Debug)]
+struct Flawed {
+    inner: SqliteStore,
+    flaw: Flaw,
+}
+
+#[async_trait]
+impl Store for Flawed {
+    async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
+        self.inner.create_group(group).await
+    }
+    async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
+        self.inner.open_direct(direct).await
+    }
+    async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
+        self.inner.conversation(id).await
+    }
+    async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
+        self.inner.members(id).await
+    }
+    async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
+        self.inner.is_member(id, user).await
+    }
+    async fn add_member(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        self.inner.add_member(id, user, at).await
+    }
+    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
+        self.inner.remove_member(id, user).await
+    }
+    async fn conversations_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        self.inner.conversations_of(user, limit).await
+    }
+    async fn append(&self, mut message: NewMessageRecord) -> StoreResult<Appended> {
+        match self.flaw {
+            Flaw::SkipsSeqs => {
+                let mut burned = message.clone();
+                burned.id = MessageId::generate();
+                burned.client_id = None;
+                self.inner.append(burned).await?;
+            }
+            Flaw::IgnoresClientId => {
+                if let Some(key) = message.client_id.take() {
+                    message.client_id = Some(format!("{key}-{}", MessageId::generate()));
+                }
+            }
+            Flaw::LowersReadMarks => {}
+        }
+        self.inner.append(message).await
+    }
+    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
+        self.inner.message(id).await
+    }
+    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
+        self.inner.history(id, query).await
+    }
+    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
+        match self.flaw {
+            Flaw::LowersReadMarks => {
+                sqlx_set_read(&self.inner, id, user, seq).await;
+                Ok(seq)
+            }
+            _ => self.inner.mark_read(id, user, seq).await,
+        }
+    }
+}
+
+async fn sqlx_set_read(store: &SqliteStore, id: &ConversationId, user: &UserId, seq: Seq) {
+    chat_store_sqlite::sqlx::query(
+        "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+    )
+    .bind(i64::try_from(seq).unwrap())
+    .bind(id.as_str())
+    .bind(user.as_str())
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+async fn flawed(flaw: Flaw) -> Arc<dyn Store> {
+    let inner = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    Arc::new(Flawed { inner, flaw })
+}
+
+/// Runs a case on its own task and reports whether it failed (panicked).
+async fn fails<F>(case: F) -> bool
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(case)
+        .await
+        .is_err_and(|error| error.is_panic())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_store_that_skips_seqs() {
+    assert!(
+        fails(cases::append_assigns_gap_free_seq(
+            flawed(Flaw::SkipsSeqs).await
+        ))
+        .await
+    );
+    assert!(
+        fails(cases::concurrent_appends_are_gap_free(
+            flawed(Flaw::SkipsSeqs).await
+        ))
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_store_that_ignores_client_ids() {
+    let store = flawed(Flaw::IgnoresClientId).await;
+    assert!(fails(cases::client_id_retry_returns_stored_message(store)).await);
+    let store = flawed(Flaw::IgnoresClientId).await;
+    assert!(fails(cases::concurrent_client_id_retries_store_once(store)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_suite_catches_a_store_that_lowers_read_marks() {
+    assert!(
+        fails(cases::mark_read_never_moves_back(
+            flawed(Flaw::LowersReadMarks).await
+        ))
+        .await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unflawed_store_passes_the_same_cases() {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    assert!(!fails(cases::append_assigns_gap_free_seq(Arc::clone(&store))).await);
+    assert!(
+        !fails(cases::client_id_retry_returns_stored_message(Arc::clone(
+            &store
+        )))
+        .await
+    );
+    assert!(!fails(cases::mark_read_never_moves_back(store)).await);
+}
