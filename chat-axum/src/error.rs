@@ -1,0 +1,167 @@
+//! Errors become HTTP in one place: [`ApiError`]'s `IntoResponse` writes
+//! `{"error": {"code", "message"}}` with the matching status. Extractor
+//! rejections (bad JSON, bad query, oversized body) go through the same door,
+//! so clients see one error shape. Details of 5xx errors go to the log, not
+//! to clients.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use chat_core::ChatError;
+use chat_core::protocol::ErrorBody;
+use serde::de::DeserializeOwned;
+
+use crate::auth::AuthRejection;
+
+/// An error answered to a REST request.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A refusal or failure of the chat service.
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    /// The host's auth hook refused the request (401).
+    #[error("unauthorized: {0}")]
+    Unauthorized(AuthRejection),
+    /// The request could not be read (bad JSON, query or path): 400, or 413
+    /// for an oversized body.
+    #[error("{message}")]
+    BadRequest {
+        /// 400 or 413.
+        status: StatusCode,
+        /// What was wrong, for the client.
+        message: String,
+    },
+}
+
+/// The HTTP status for a chat error.
+#[must_use]
+pub fn status_of(error: &ChatError) -> StatusCode {
+    match error {
+        ChatError::NotFound { .. } => StatusCode::NOT_FOUND,
+        ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ChatError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        ChatError::Conflict(_) => StatusCode::CONFLICT,
+        ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl ApiError {
+    /// The response status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Chat(error) => status_of(error),
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::BadRequest { status, .. } => *status,
+        }
+    }
+
+    /// The `{"code","message"}` body.
+    #[must_use]
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            Self::Chat(error) => ErrorBody::from(error),
+            Self::Unauthorized(rejection) => ErrorBody {
+                code: "unauthorized".to_owned(),
+                message: rejection.to_string(),
+            },
+            Self::BadRequest { status, message } => ErrorBody {
+                code: if *status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "bad_request"
+                }
+                .to_owned(),
+                message: message.clone(),
+            },
+        }
+    }
+
+    fn rejected(status: StatusCode, message: String) -> Self {
+        let status = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self::BadRequest { status, message }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let mut response = (
+            status,
+            axum::Json(serde_json::json!({ "error": self.body() })),
+        )
+            .into_response();
+        if let Self::Chat(error) = &self {
+            if error.is_retryable() {
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("1"),
+                );
+            }
+        }
+        response
+    }
+}
+
+/// `axum::Json` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| Self(value))
+            .map_err(|rejection: JsonRejection| {
+                ApiError::rejected(rejection.status(), rejection.body_text())
+            })
+    }
+}
+
+/// `axum::extract::Query` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::rejected(rejection.status(), rejection.body_text())
+            })
+    }
+}
+
+/// `axum::extract::Path` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection: PathRejection| {
+                ApiError::rejected(rejection.status(), rejection.body_text())
+            })
+    }
+}

@@ -1,0 +1,4 @@
+//! The REST routes of the wire protocol, one file per resource.
+
+pub(crate) mod conversations;
+pub(crate) mod messages;

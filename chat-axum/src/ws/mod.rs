@@ -1,0 +1,79 @@
+//! The WebSocket endpoint: `GET /ws`, authenticated by the host's hook (which
+//! may read `?token=` since browsers cannot set headers on the upgrade).
+
+mod session;
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::Response;
+
+use crate::auth::Caller;
+use crate::state::AppState;
+
+/// Close code sent to a client whose queue stayed full too long:
+/// reconnect and `resume` from the last seq seen.
+pub const CLOSE_SLOW_CONSUMER: u16 = 4001;
+/// Close code sent when the server could not register the connection
+/// (its bus is unavailable): retry later.
+pub const CLOSE_UNAVAILABLE: u16 = 1013;
+/// Close code sent when the server shuts down ("going away").
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// WebSocket settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WsConfig {
+    /// How often the server pings. Defaults to 15 s.
+    pub ping_interval: Duration,
+    /// A peer silent (no frame, no pong) this long is dropped. Defaults to 45 s.
+    pub idle_timeout: Duration,
+    /// A write that takes longer than this drops the connection. Defaults to 10 s.
+    pub write_timeout: Duration,
+    /// Largest client frame, in bytes. Defaults to 64 KiB.
+    pub max_frame_bytes: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(45),
+            write_timeout: Duration::from_secs(10),
+            max_frame_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl WsConfig {
+    /// Sets [`ping_interval`](Self::ping_interval) and [`idle_timeout`](Self::idle_timeout).
+    #[must_use]
+    pub fn with_keepalive(mut self, ping_interval: Duration, idle_timeout: Duration) -> Self {
+        self.ping_interval = ping_interval;
+        self.idle_timeout = idle_timeout;
+        self
+    }
+
+    /// Sets [`max_frame_bytes`](Self::max_frame_bytes).
+    #[must_use]
+    pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes = bytes;
+        self
+    }
+}
+
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let config = state.ws;
+    upgrade
+        .max_message_size(config.max_frame_bytes)
+        .max_frame_size(config.max_frame_bytes)
+        // Small buffers: idle connections should cost little memory.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| session::run(socket, state.chat, me, config))
+}

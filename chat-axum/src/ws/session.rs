@@ -1,0 +1,262 @@
+//! One WebSocket session: reads client frames, writes hub events, pings.
+//!
+//! One task per socket, `select!` over three sources: the client's frames,
+//! the hub connection's outbound events, and the keepalive tick. Writes carry
+//! a timeout, so a peer that stops reading cannot pin the task forever.
+//!
+//! `resume` replays from the store while live events keep queueing in the hub
+//! connection; each resumed conversation remembers the last seq written, and
+//! queued live events at or below it are skipped: no duplicates and no gaps
+//! at the seam.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use chat_core::protocol::{ClientFrame, ErrorBody, ServerEvent, encode_message_event};
+use chat_core::{
+    ChatError, ChatService, CloseReason, Connection, ConversationId, Cursor, NewMessage, Outbound,
+    Seq, UserId,
+};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
+
+use super::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
+
+/// Why a session ended early (anything but a clean close by the client).
+#[derive(Debug)]
+enum End {
+    /// Sending failed or timed out: the peer is gone or stuck.
+    WriteFailed,
+    /// The hub closed the connection.
+    Closed(CloseReason),
+}
+
+struct Session {
+    chat: ChatService,
+    me: UserId,
+    config: WsConfig,
+    sink: SplitSink<WebSocket, Message>,
+    /// Last seq written per resumed conversation (the seam filter).
+    resumed: HashMap<ConversationId, Seq>,
+}
+
+pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config: WsConfig) {
+    let (sink, stream) = socket.split();
+    let mut session = Session {
+        chat,
+        me,
+        config,
+        sink,
+        resumed: HashMap::new(),
+    };
+    let connection = match session.chat.connect(&session.me).await {
+        Ok(connection) => connection,
+        Err(error) => {
+            tracing::warn!(user = %session.me, error = %error, "cannot register connection");
+            session
+                .close(CLOSE_UNAVAILABLE, "unavailable, retry later")
+                .await;
+            return;
+        }
+    };
+    match session.serve(connection, stream).await {
+        Ok(()) => {}
+        Err(End::Closed(CloseReason::Stuck)) => {
+            session
+                .close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
+                .await;
+        }
+        Err(End::Closed(_)) => session.close(CLOSE_GOING_AWAY, "server going away").await,
+        Err(End::WriteFailed) => {}
+    }
+}
+
+impl Session {
+    async fn serve(
+        &mut self,
+        mut connection: Connection,
+        mut stream: SplitStream<WebSocket>,
+    ) -> Result<(), End> {
+        let start = Instant::now() + self.config.ping_interval;
+        let mut ping = interval_at(start, self.config.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => self.on_frame(&text).await?,
+                        Some(Ok(Message::Binary(_))) => {
+                            let error = ChatError::invalid("frame", "binary frames are not supported; send JSON text");
+                            self.send_error(None, &error).await?;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        // Closed by the client, or a protocol error (e.g. an oversized frame).
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
+                    }
+                }
+                outbound = connection.next() => self.forward(outbound).await?,
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= self.config.idle_timeout {
+                        tracing::debug!(user = %self.me, "peer silent past the idle timeout; dropping");
+                        return Ok(());
+                    }
+                    self.write(Message::Ping(Default::default())).await?;
+                }
+            }
+        }
+    }
+
+    async fn forward(&mut self, outbound: Outbound) -> Result<(), End> {
+        match outbound {
+            Outbound::Event(envelope) => {
+                if let (Some(seq), Some(last)) = (
+                    envelope.seq(),
+                    self.resumed.get_mut(envelope.conversation_id()),
+                ) {
+                    if seq <= *last {
+                        return Ok(()); // already replayed by resume
+                    }
+                    *last = seq;
+                }
+                self.write_payload(envelope.payload().clone()).await
+            }
+            Outbound::Gaps(gaps) => {
+                for gap in gaps {
+                    self.write_event(&gap.to_event()).await?;
+                }
+                Ok(())
+            }
+            Outbound::Closed(reason) => Err(End::Closed(reason)),
+        }
+    }
+
+    async fn on_frame(&mut self, text: &str) -> Result<(), End> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(frame) => frame,
+            Err(error) => {
+                let error = ChatError::invalid("frame", error.to_string());
+                return self.send_error(None, &error).await;
+            }
+        };
+        match frame {
+            ClientFrame::Send {
+                conversation_id,
+                body,
+                client_id,
+            } => {
+                let new = NewMessage {
+                    body,
+                    client_id: client_id.clone(),
+                };
+                match self.chat.send(&self.me, &conversation_id, new).await {
+                    Ok(appended) => {
+                        let ack = ServerEvent::Ack {
+                            client_id,
+                            message: appended.message,
+                        };
+                        self.write_event(&ack).await
+                    }
+                    Err(error) => self.send_error(client_id, &error).await,
+                }
+            }
+            ClientFrame::Typing { conversation_id } => {
+                match self.chat.typing(&self.me, &conversation_id).await {
+                    Ok(()) => Ok(()),
+                    Err(error) => self.send_error(None, &error).await,
+                }
+            }
+            ClientFrame::Read {
+                conversation_id,
+                seq,
+            } => match self.chat.mark_read(&self.me, &conversation_id, seq).await {
+                Ok(_) => Ok(()),
+                Err(error) => self.send_error(None, &error).await,
+            },
+            ClientFrame::Resume { positions } => {
+                for (conversation_id, after) in positions {
+                    self.replay(conversation_id, after).await?;
+                }
+                Ok(())
+            }
+            // Frames added to the protocol later are refused, not ignored.
+            _ => {
+                let error = ChatError::invalid("type", "unsupported frame type");
+                self.send_error(None, &error).await
+            }
+        }
+    }
+
+    /// Writes every stored message after `after`, in order, then lets live
+    /// events continue from there.
+    async fn replay(&mut self, conversation_id: ConversationId, after: Seq) -> Result<(), End> {
+        let mut last = after.max(self.resumed.get(&conversation_id).copied().unwrap_or(0));
+        loop {
+            let page = self
+                .chat
+                .history(&self.me, &conversation_id, Cursor::After(last), None)
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(error) => return self.send_error(None, &error).await,
+            };
+            for message in &page.messages {
+                self.write_payload(encode_message_event(message)).await?;
+                last = message.seq;
+            }
+            self.resumed.insert(conversation_id.clone(), last);
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn send_error(
+        &mut self,
+        client_id: Option<String>,
+        error: &ChatError,
+    ) -> Result<(), End> {
+        let event = ServerEvent::Error {
+            client_id,
+            error: ErrorBody::from(error),
+        };
+        self.write_event(&event).await
+    }
+
+    async fn write_event(&mut self, event: &ServerEvent) -> Result<(), End> {
+        self.write_payload(event.encode()).await
+    }
+
+    async fn write_payload(&mut self, payload: bytes::Bytes) -> Result<(), End> {
+        // Payloads are serde_json output, so always UTF-8.
+        match Utf8Bytes::try_from(payload) {
+            Ok(text) => self.write(Message::Text(text)).await,
+            Err(error) => {
+                tracing::error!(%error, "dropping a non-UTF-8 event");
+                Ok(())
+            }
+        }
+    }
+
+    async fn write(&mut self, message: Message) -> Result<(), End> {
+        match timeout(self.config.write_timeout, self.sink.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::WriteFailed),
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
+        // Best effort: the peer may already be gone.
+        let _ = timeout(
+            self.config.write_timeout,
+            self.sink.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+}

@@ -1,0 +1,258 @@
+//! REST over a real socket: the wire protocol's routes, statuses and errors.
+
+mod common;
+
+use common::TestServer;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn two_users_exchange_messages_and_read_state_over_rest() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    assert_eq!(
+        server.direct("bob", "alice").await,
+        cid,
+        "one conversation per pair"
+    );
+    let sent = server.send("alice", &cid, "hi bob").await;
+    assert_eq!(sent["seq"], 1);
+    assert_eq!(sent["sender"], "alice");
+
+    let (status, page) = server
+        .get("bob", &format!("/conversations/{cid}/messages"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["messages"][0]["body"], "hi bob");
+    assert_eq!(page["has_more"], false);
+
+    let (status, one) = server
+        .get(
+            "bob",
+            &format!("/messages/{}", sent["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!((status, &one), (200, &sent));
+
+    let (_, list) = server.get("bob", "/conversations").await;
+    assert_eq!(list["conversations"][0]["unread"], 1);
+    assert_eq!(list["conversations"][0]["last_message"]["body"], "hi bob");
+    let (status, mark) = server
+        .post(
+            "bob",
+            &format!("/conversations/{cid}/read"),
+            json!({"seq": 1}),
+        )
+        .await;
+    assert_eq!((status, mark), (200, json!({"seq": 1})));
+    let (_, list) = server.get("bob", "/conversations").await;
+    assert_eq!(list["conversations"][0]["unread"], 0);
+}
+
+#[tokio::test]
+async fn history_pages_by_seq_with_default_and_explicit_limits() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    for i in 1..=20 {
+        server.send("alice", &cid, &format!("m{i}")).await;
+    }
+    let (_, latest) = server
+        .get("bob", &format!("/conversations/{cid}/messages"))
+        .await;
+    let seqs: Vec<_> = latest["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (6..=20).collect::<Vec<_>>(),
+        "default page is the latest 15, ascending"
+    );
+    assert_eq!(latest["has_more"], true);
+    let (_, older) = server
+        .get(
+            "bob",
+            &format!("/conversations/{cid}/messages?before=6&limit=3"),
+        )
+        .await;
+    assert_eq!(older["messages"][0]["seq"], 3);
+    let (_, newer) = server
+        .get("bob", &format!("/conversations/{cid}/messages?after=18"))
+        .await;
+    assert_eq!(newer["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(newer["has_more"], false);
+}
+
+#[tokio::test]
+async fn groups_members_and_idempotent_sends() {
+    let server = TestServer::start().await;
+    let (status, group) = server
+        .post(
+            "alice",
+            "/conversations",
+            json!({"title": "team", "members": ["bob"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let cid = group["id"].as_str().unwrap().to_owned();
+    assert_eq!(group["members"], json!(["alice", "bob"]));
+    let (status, _) = server
+        .post(
+            "bob",
+            &format!("/conversations/{cid}/members"),
+            json!({"user_id": "carol"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, again) = server
+        .post(
+            "bob",
+            &format!("/conversations/{cid}/members"),
+            json!({"user_id": "carol"}),
+        )
+        .await;
+    assert_eq!(status, 200, "adding twice is not an error");
+    assert_eq!(again["members"], json!(["alice", "bob", "carol"]));
+
+    let path = format!("/conversations/{cid}/messages");
+    let (first_status, first) = server
+        .post("carol", &path, json!({"body": "hello", "client_id": "c-1"}))
+        .await;
+    let (retry_status, retry) = server
+        .post("carol", &path, json!({"body": "hello", "client_id": "c-1"}))
+        .await;
+    assert_eq!((first_status, retry_status), (201, 200));
+    assert_eq!(first, retry, "a retry returns the stored message");
+
+    let (status, _) = server
+        .request(
+            Method::DELETE,
+            Some("carol"),
+            &format!("/conversations/{cid}/members/carol"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = server.get("carol", &format!("/conversations/{cid}")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn non_members_are_refused_everywhere() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let sent = server.send("alice", &cid, "private").await;
+    let mid = sent["id"].as_str().unwrap();
+    for (status, body) in [
+        server.get("eve", &format!("/conversations/{cid}")).await,
+        server
+            .get("eve", &format!("/conversations/{cid}/messages"))
+            .await,
+        server.get("eve", &format!("/messages/{mid}")).await,
+        server
+            .post(
+                "eve",
+                &format!("/conversations/{cid}/messages"),
+                json!({"body": "x"}),
+            )
+            .await,
+        server
+            .post(
+                "eve",
+                &format!("/conversations/{cid}/read"),
+                json!({"seq": 1}),
+            )
+            .await,
+    ] {
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+    let (_, page) = server
+        .get("alice", &format!("/conversations/{cid}/messages"))
+        .await;
+    assert_eq!(
+        page["messages"].as_array().unwrap().len(),
+        1,
+        "nothing was added"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_right_status_and_envelope() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let path = format!("/conversations/{cid}/messages");
+    let raw = |body: &str| Some(reqwest::Body::from(body.to_owned()));
+
+    let (status, body) = server
+        .request(Method::POST, Some("alice"), &path, raw("{not json"))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "bad_request");
+    let (status, body) = server
+        .request(
+            Method::POST,
+            Some("alice"),
+            &path,
+            raw(r#"{"client_id":"x"}"#),
+        )
+        .await;
+    assert_eq!(status, 400, "missing body field: {body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("body"),
+        "{body}"
+    );
+
+    let (status, body) = server
+        .post("alice", &path, json!({"body": "x".repeat(17 * 1024)}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("too_large"))
+    );
+    let (status, _) = server
+        .post("alice", &path, json!({"body": "x".repeat(64 * 1024)}))
+        .await;
+    assert_eq!(status, 413, "over the transport limit");
+    let (status, body) = server.post("alice", &path, json!({"body": "   "})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid"))
+    );
+
+    let (status, body) = server
+        .get("alice", "/conversations/no-such-conversation/messages")
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = server
+        .get("alice", &format!("{path}?before=3&after=1"))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = server.get("alice", &format!("{path}?limit=lots")).await;
+    assert_eq!(status, 400);
+    let (status, body) = server.put("alice", "/direct/alice").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid"))
+    );
+
+    let (status, body) = server
+        .request(Method::GET, None, "/conversations", None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    let (_, page) = server.get("alice", &path).await;
+    assert!(
+        page["messages"].as_array().unwrap().is_empty(),
+        "bad input stored nothing"
+    );
+}

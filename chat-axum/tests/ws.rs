@@ -1,0 +1,177 @@
+//! WebSocket over a real socket: live delivery, the `send` fast path,
+//! several devices, `resume`, authorization and garbage frames.
+
+mod common;
+
+use std::time::Duration;
+
+use chat_axum::WsConfig;
+use common::TestServer;
+use futures::StreamExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn a_ws_send_is_acked_and_delivered_live_to_every_device() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let mut alice = server.ws("alice").await;
+    let mut bob_phone = server.ws("bob").await;
+    let mut bob_laptop = server.ws("bob").await;
+    alice
+        .send(
+            json!({"type": "send", "conversation_id": cid, "body": "over ws", "client_id": "a-1"}),
+        )
+        .await;
+    let ack = alice.next_of("ack").await;
+    assert_eq!(ack["client_id"], "a-1");
+    assert_eq!(ack["message"]["seq"], 1);
+    for device in [&mut bob_phone, &mut bob_laptop] {
+        let event = device.next_of("message").await;
+        assert_eq!(event["message"], ack["message"]);
+    }
+    // The sender's own devices get the message event too (clients dedupe by seq).
+    assert_eq!(alice.next_of("message").await["message"]["seq"], 1);
+    // A REST send reaches the socket too.
+    server.send("bob", &cid, "over rest").await;
+    let event = alice.next_of("message").await;
+    assert_eq!(event["message"]["body"], "over rest");
+    assert_eq!(event["message"]["seq"], 2);
+}
+
+#[tokio::test]
+async fn resume_replays_exactly_the_missed_messages_then_continues_live() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    for i in 1..=2 {
+        server.send("alice", &cid, &format!("seen {i}")).await;
+    }
+    // bob was offline for 3..=40 (more than one history page).
+    for i in 3..=40 {
+        server.send("alice", &cid, &format!("missed {i}")).await;
+    }
+    let mut bob = server.ws("bob").await;
+    bob.send(json!({"type": "resume", "positions": {cid.clone(): 2}}))
+        .await;
+    for expected in 3..=40 {
+        let event = bob.next_of("message").await;
+        assert_eq!(event["message"]["seq"], expected);
+    }
+    server.send("alice", &cid, "live").await;
+    let live = bob.next_of("message").await;
+    assert_eq!(
+        live["message"]["seq"], 41,
+        "no duplicate, no gap at the seam"
+    );
+}
+
+#[tokio::test]
+async fn non_members_receive_nothing_and_cannot_send() {
+    let server = TestServer::start().await;
+    let private = server.direct("alice", "bob").await;
+    let shared = server.direct("alice", "eve").await;
+    let mut eve = server.ws("eve").await;
+    server.send("alice", &private, "secret").await;
+    eve.send(json!({"type": "typing", "conversation_id": private}))
+        .await;
+    let refused = eve.next_event().await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["error"]["code"], "forbidden");
+    eve.send(json!({"type": "send", "conversation_id": private, "body": "let me in", "client_id": "e-1"}))
+        .await;
+    let refused = eve.next_event().await;
+    assert_eq!(
+        (refused["type"].as_str(), refused["client_id"].as_str()),
+        (Some("error"), Some("e-1"))
+    );
+    eve.send(json!({"type": "resume", "positions": {private.clone(): 0}}))
+        .await;
+    assert_eq!(eve.next_event().await["error"]["code"], "forbidden");
+    // The next thing eve gets is from her own conversation: the secret never came.
+    server.send("alice", &shared, "for eve").await;
+    let event = eve.next_event().await;
+    assert_eq!(event["message"]["body"], "for eve");
+}
+
+#[tokio::test]
+async fn garbage_frames_get_error_frames_and_the_socket_lives_on() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let mut alice = server.ws("alice").await;
+    let mut bob = server.ws("bob").await;
+    alice.send_raw(Message::text("not json")).await;
+    assert_eq!(alice.next_event().await["error"]["code"], "invalid");
+    alice
+        .send_raw(Message::binary(vec![0, 159, 146, 150]))
+        .await;
+    assert_eq!(alice.next_event().await["error"]["code"], "invalid");
+    alice.send(json!({"type": "dance"})).await;
+    assert_eq!(alice.next_event().await["error"]["code"], "invalid");
+    alice
+        .send(json!({"type": "send", "conversation_id": cid}))
+        .await;
+    assert_eq!(alice.next_event().await["error"]["code"], "invalid");
+    alice
+        .send(json!({"type": "send", "conversation_id": cid, "body": "x".repeat(17 * 1024), "client_id": "big"}))
+        .await;
+    let too_large = alice.next_event().await;
+    assert_eq!(
+        (
+            too_large["error"]["code"].as_str(),
+            too_large["client_id"].as_str()
+        ),
+        (Some("too_large"), Some("big"))
+    );
+    alice
+        .send(json!({"type": "send", "conversation_id": cid, "body": "still here"}))
+        .await;
+    assert_eq!(alice.next_of("ack").await["message"]["seq"], 1);
+    assert_eq!(
+        bob.next_of("message").await["message"]["body"],
+        "still here"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_only_that_socket() {
+    let server = TestServer::start_with(WsConfig::default().with_max_frame_bytes(1024)).await;
+    let cid = server.direct("alice", "bob").await;
+    let mut alice = server.ws("alice").await;
+    let mut bob = server.ws("bob").await;
+    alice.send_raw(Message::text("x".repeat(4096))).await;
+    let end = tokio::time::timeout(common::WAIT, async {
+        loop {
+            match alice.stream.next().await {
+                None | Some(Err(_) | Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the oversized socket is closed");
+    server.send("alice", &cid, "bob is fine").await;
+    assert_eq!(
+        bob.next_of("message").await["message"]["body"],
+        "bob is fine"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_and_unregistered() {
+    let keepalive =
+        WsConfig::default().with_keepalive(Duration::from_millis(50), Duration::from_millis(150));
+    let server = TestServer::start_with(keepalive).await;
+    let bob = chat_core::UserId::new("bob").unwrap();
+    let silent = server.ws("bob").await;
+    assert!(server.chat.hub().is_connected(&bob));
+    // A client that never reads never answers pings: the server must drop it.
+    let dropped = tokio::time::timeout(common::WAIT, async {
+        while server.chat.hub().is_connected(&bob) {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(dropped.is_ok(), "the silent peer was dropped");
+    drop(silent);
+}
