@@ -15,6 +15,13 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::AuthRejection;
 
+/// The body of every error response: `{"error": {"code", "message"}}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
 /// An error answered to a REST request.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -98,11 +105,8 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
-        let mut response = (
-            status,
-            axum::Json(serde_json::json!({ "error": self.body() })),
-        )
-            .into_response();
+        let mut response =
+            (status, axum::Json(ErrorResponse { error: self.body() })).into_response();
         if let Self::Chat(error) = &self {
             if error.is_retryable() {
                 response.headers_mut().insert(

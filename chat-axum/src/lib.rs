@@ -15,12 +15,14 @@
 //! `PUT /direct/{user_id}`, `GET /conversations/{cid}`,
 //! `POST /conversations/{cid}/members`, `DELETE /conversations/{cid}/members/{uid}`,
 //! `GET/POST /conversations/{cid}/messages`, `GET /messages/{mid}`,
-//! `POST /conversations/{cid}/read`, `GET /ws`.
+//! `POST /conversations/{cid}/read`, `GET /ws`, and the OpenAPI document
+//! at `GET /openapi.json`.
 //! Errors are `{"error": {"code", "message"}}` with 400, 401, 403, 404, 409,
 //! 413 or 503 (with `Retry-After`).
 
 mod auth;
 mod error;
+mod openapi;
 mod rest;
 mod state;
 mod ws;
@@ -29,11 +31,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use chat_core::ChatService;
 
 pub use auth::{AuthRejection, Authenticate, bearer_token};
-pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, status_of};
+pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
+pub use openapi::openapi;
 pub use rest::conversations::ConversationList;
 pub use rest::messages::ReadMark;
 pub use ws::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
@@ -98,28 +101,19 @@ impl ChatRouter {
             auth: self.auth,
             ws: self.ws,
         };
-        Router::new()
+        let (router, document) = openapi::routes().split_for_parts();
+        // Serialized once; every request shares the bytes.
+        let document = bytes::Bytes::from(document.to_pretty_json().unwrap_or_default());
+        router
             .route(
-                "/conversations",
-                get(rest::conversations::list).post(rest::conversations::create_group),
+                "/openapi.json",
+                get(move || async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document,
+                    )
+                }),
             )
-            .route("/direct/{user_id}", put(rest::conversations::open_direct))
-            .route("/conversations/{cid}", get(rest::conversations::get))
-            .route(
-                "/conversations/{cid}/members",
-                post(rest::conversations::add_member),
-            )
-            .route(
-                "/conversations/{cid}/members/{uid}",
-                delete(rest::conversations::remove_member),
-            )
-            .route(
-                "/conversations/{cid}/messages",
-                get(rest::messages::history).post(rest::messages::send),
-            )
-            .route("/conversations/{cid}/read", post(rest::messages::mark_read))
-            .route("/messages/{mid}", get(rest::messages::get))
-            .route("/ws", get(ws::upgrade))
             .layer(DefaultBodyLimit::max(body_limit))
             .with_state(state)
     }

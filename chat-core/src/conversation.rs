@@ -10,6 +10,7 @@ use crate::message::Message;
 use crate::time::Timestamp;
 
 /// Whether a conversation is between two users or a group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
@@ -31,6 +32,7 @@ impl ConversationKind {
 }
 
 /// A conversation and its members.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its id.
@@ -44,6 +46,7 @@ pub struct Conversation {
     /// Current members, sorted by user id.
     pub members: Vec<UserId>,
     /// When it was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// The `seq` of its latest message; `0` when it has none.
     pub last_seq: Seq,
@@ -58,6 +61,7 @@ impl Conversation {
 }
 
 /// One entry of a user's conversation list.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationSummary {
     /// The conversation, with its members.

@@ -6,6 +6,7 @@ use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::time::Timestamp;
 
 /// A stored message.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Its id (made by the library).
@@ -22,6 +23,7 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// When it was stored.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
@@ -32,6 +34,7 @@ pub struct Message {
 /// let msg = NewMessage::text("hello").with_client_id("c-1");
 /// assert_eq!(msg.client_id.as_deref(), Some("c-1"));
 /// ```
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
     /// The text: non-empty, within the configured size limit.
@@ -138,6 +141,7 @@ impl HistoryQuery {
 }
 
 /// A page of history, always in ascending `seq`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Page {
     /// The messages, ascending by `seq`, with no holes.

@@ -85,6 +85,7 @@ pub enum ServerEvent {
 
 /// The body of an error: `{"code": "...", "message": "..."}`, used by REST
 /// responses (`{"error": {...}}`) and socket `error` events alike.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Machine-readable: `not_found`, `forbidden`, `invalid`, `conflict`,

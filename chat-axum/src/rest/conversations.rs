@@ -9,32 +9,38 @@ use chat_core::{Conversation, ConversationId, ConversationSummary, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, ErrorResponse};
 use crate::state::AppState;
 
 /// `GET /conversations` response.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConversationList {
     /// Newest activity first.
     pub conversations: Vec<ConversationSummary>,
 }
 
 /// `POST /conversations` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewGroupBody {
+    /// The group's title.
     title: String,
+    /// Other members (the caller is always included).
     #[serde(default)]
     members: Vec<UserId>,
 }
 
 /// `POST /conversations/{cid}/members` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewMemberBody {
+    /// Who to add.
     user_id: UserId,
 }
 
+/// The caller's conversations, newest activity first.
+#[utoipa::path(get, path = "/conversations", operation_id = "list_conversations", tag = "conversations",
+    responses((status = 200, body = ConversationList), (status = 401, body = ErrorResponse)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -43,6 +49,10 @@ pub(crate) async fn list(
     Ok(Json(ConversationList { conversations }))
 }
 
+/// Creates a group with the caller and the given members.
+#[utoipa::path(post, path = "/conversations", operation_id = "create_group", tag = "conversations", request_body = NewGroupBody,
+    responses((status = 201, body = Conversation), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub(crate) async fn create_group(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -55,6 +65,11 @@ pub(crate) async fn create_group(
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
+/// Opens (or returns) the direct conversation with a user.
+#[utoipa::path(put, path = "/direct/{user_id}", operation_id = "open_direct", tag = "conversations",
+    params(("user_id" = String, Path, description = "The other user")),
+    responses((status = 200, body = Conversation), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse)))]
 pub(crate) async fn open_direct(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -63,6 +78,11 @@ pub(crate) async fn open_direct(
     Ok(Json(state.chat.open_direct(&me, &other).await?))
 }
 
+/// One conversation with its members (members only).
+#[utoipa::path(get, path = "/conversations/{cid}", operation_id = "get_conversation", tag = "conversations",
+    params(("cid" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = Conversation), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -71,6 +91,13 @@ pub(crate) async fn get(
     Ok(Json(state.chat.conversation(&me, &id).await?))
 }
 
+/// Adds a member to a group (201; 200 when already a member).
+#[utoipa::path(post, path = "/conversations/{cid}/members", operation_id = "add_member", tag = "conversations",
+    params(("cid" = String, Path, description = "Conversation id")), request_body = NewMemberBody,
+    responses((status = 201, body = Conversation), (status = 200, body = Conversation),
+        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 413, body = ErrorResponse)))]
 pub(crate) async fn add_member(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -87,6 +114,12 @@ pub(crate) async fn add_member(
     Ok((status, Json(conversation)))
 }
 
+/// Leaves a group, or removes a member (the creator only).
+#[utoipa::path(delete, path = "/conversations/{cid}/members/{uid}", operation_id = "remove_member", tag = "conversations",
+    params(("cid" = String, Path, description = "Conversation id"),
+        ("uid" = String, Path, description = "The member to remove")),
+    responses((status = 204), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
     Caller(me): Caller,

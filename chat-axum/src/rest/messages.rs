@@ -7,26 +7,36 @@ use chat_core::{ChatError, ConversationId, Cursor, Message, MessageId, NewMessag
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
 use crate::state::AppState;
 
 /// `GET /conversations/{cid}/messages` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
+    /// Page size (default 15, capped at the server's maximum).
     limit: Option<u32>,
+    /// Messages with a smaller seq (older history).
     before: Option<Seq>,
+    /// Messages with a greater seq (catching up).
     after: Option<Seq>,
 }
 
 /// `POST /conversations/{cid}/read` body, and its answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadMark {
     /// The highest seq read.
     pub seq: Seq,
 }
 
+/// A page of history, ascending by seq: the latest, or before/after a seq.
+#[utoipa::path(get, path = "/conversations/{cid}/messages", operation_id = "history", tag = "messages",
+    params(("cid" = String, Path, description = "Conversation id"), HistoryParams),
+    responses((status = 200, body = Page), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub(crate) async fn history(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -46,6 +56,13 @@ pub(crate) async fn history(
     ))
 }
 
+/// Sends a message (201; 200 with the stored message for a retried client_id).
+#[utoipa::path(post, path = "/conversations/{cid}/messages", operation_id = "send_message", tag = "messages",
+    params(("cid" = String, Path, description = "Conversation id")), request_body = NewMessage,
+    responses((status = 201, body = Message), (status = 200, body = Message),
+        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 413, body = ErrorResponse), (status = 503, body = ErrorResponse)))]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -62,6 +79,12 @@ pub(crate) async fn send(
     Ok((status, Json(appended.message)))
 }
 
+/// One message by id (members of its conversation only).
+#[utoipa::path(get, path = "/messages/{mid}", operation_id = "get_message", tag = "messages",
+    params(("mid" = String, Path, description = "Message id")),
+    responses((status = 200, body = Message), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -70,6 +93,12 @@ pub(crate) async fn get(
     Ok(Json(state.chat.message(&me, &id).await?))
 }
 
+/// Marks the conversation read up to `seq`; answers the stored mark.
+#[utoipa::path(post, path = "/conversations/{cid}/read", operation_id = "mark_read", tag = "messages",
+    params(("cid" = String, Path, description = "Conversation id")), request_body = ReadMark,
+    responses((status = 200, body = ReadMark), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
     Caller(me): Caller,

@@ -63,6 +63,11 @@ impl WsConfig {
     }
 }
 
+/// Upgrades to the WebSocket of live events (see the wire protocol).
+#[utoipa::path(get, path = "/ws", operation_id = "websocket", tag = "live",
+    params(("token" = Option<String>, Query, description = "Token, for clients that cannot set headers")),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, body = crate::error::ErrorResponse)))]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Caller(me): Caller,

@@ -151,6 +151,13 @@ impl Hub {
         self.inner.counters.snapshot()
     }
 
+    /// Closes every live connection with [`CloseReason::Shutdown`] (for a
+    /// graceful shutdown: transports then close their sockets with "going
+    /// away"). Connections made afterwards are not affected.
+    pub fn close_all(&self) {
+        self.inner.close_all(CloseReason::Shutdown);
+    }
+
     /// Whether `user` has at least one live connection on this node.
     #[must_use]
     pub fn is_connected(&self, user: &UserId) -> bool {

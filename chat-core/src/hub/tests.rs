@@ -180,3 +180,13 @@ async fn dropping_the_hub_closes_its_connections() {
         Outbound::Closed(CloseReason::Shutdown)
     );
 }
+
+#[tokio::test]
+async fn close_all_closes_live_connections_for_a_graceful_shutdown() {
+    let (hub, _bus, _) = hub(ChatConfig::default()).await;
+    let mut phone = hub.connect(user("alice")).await.unwrap();
+    let mut laptop = hub.connect(user("bob")).await.unwrap();
+    hub.close_all();
+    assert_eq!(phone.next().await, Outbound::Closed(CloseReason::Shutdown));
+    assert_eq!(laptop.next().await, Outbound::Closed(CloseReason::Shutdown));
+}

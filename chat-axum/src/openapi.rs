@@ -1,0 +1,62 @@
+//! The OpenAPI document of the REST API. Routes and document are built from
+//! the same handler list (utoipa-axum's `routes!`), so a route cannot exist
+//! without its documentation; `/openapi.json` serves the result.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::rest::{conversations, messages};
+use crate::state::AppState;
+use crate::ws;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "chat",
+        description = "Conversations, history by seq, read state and live delivery. \
+            Authenticate with `Authorization: Bearer <token>` (the WebSocket also takes `?token=`)."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "conversations", description = "Direct conversations and groups"),
+        (name = "messages", description = "History, sending, read marks"),
+        (name = "live", description = "The WebSocket")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with its documentation.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(conversations::list, conversations::create_group))
+        .routes(routes!(conversations::open_direct))
+        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::add_member))
+        .routes(routes!(conversations::remove_member))
+        .routes(routes!(messages::history, messages::send))
+        .routes(routes!(messages::mark_read))
+        .routes(routes!(messages::get))
+        .routes(routes!(ws::upgrade))
+}
+
+/// The OpenAPI document of the routes [`crate::router`] serves (relative to
+/// where the host mounts them).
+#[must_use]
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}

@@ -1,0 +1,81 @@
+//! The OpenAPI document stays in sync with the handlers: it lists every
+//! route, every documented route is served, and the committed copy
+//! (`chat-axum/openapi.json`) matches what the code generates.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::TestServer;
+
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+
+fn documented() -> BTreeSet<(String, String)> {
+    let document = serde_json::to_value(chat_axum::openapi()).unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_document_lists_every_route() {
+    let expected: BTreeSet<(String, String)> = [
+        ("GET", "/conversations"),
+        ("POST", "/conversations"),
+        ("PUT", "/direct/{user_id}"),
+        ("GET", "/conversations/{cid}"),
+        ("POST", "/conversations/{cid}/members"),
+        ("DELETE", "/conversations/{cid}/members/{uid}"),
+        ("GET", "/conversations/{cid}/messages"),
+        ("POST", "/conversations/{cid}/messages"),
+        ("GET", "/messages/{mid}"),
+        ("POST", "/conversations/{cid}/read"),
+        ("GET", "/ws"),
+    ]
+    .into_iter()
+    .map(|(method, path)| (method.to_owned(), path.to_owned()))
+    .collect();
+    assert_eq!(documented(), expected);
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_the_document_too() {
+    let server = TestServer::start().await;
+    for (method, path) in documented() {
+        let concrete = path
+            .replace("{user_id}", "bob")
+            .replace("{cid}", "c")
+            .replace("{uid}", "u")
+            .replace("{mid}", "m");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        // Unauthenticated: a served route answers 401 in our envelope; an
+        // unknown one would be axum's bare 404 or 405.
+        let (status, body) = server.request(method.clone(), None, &concrete, None).await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+        assert_eq!(body["error"]["code"], "unauthorized", "{method} {path}");
+    }
+    let served = reqwest::get(server.url("/openapi.json")).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let served: serde_json::Value = served.json().await.unwrap();
+    assert_eq!(served, serde_json::to_value(chat_axum::openapi()).unwrap());
+}
+
+#[test]
+fn the_committed_document_is_up_to_date() {
+    let generated = chat_axum::openapi().to_pretty_json().unwrap() + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(COMMITTED, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "chat-axum/openapi.json is stale; regenerate it with \
+         `UPDATE_OPENAPI=1 cargo test -p chat-axum --test openapi` and commit it"
+    );
+}

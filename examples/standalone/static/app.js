@@ -1,0 +1,494 @@
+// The standalone server's chat page: plain JavaScript, no build step.
+// REST for lists and history, one WebSocket for live events and fast sends;
+// after a reconnect it resumes every open conversation from the last seq seen.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  me: null,
+  token: null,
+  conversations: new Map(), // cid -> summary from GET /conversations
+  current: null, // cid on screen
+  messages: new Map(), // cid -> Map(seq -> message)
+  hasOlder: new Map(), // cid -> bool
+  readMarks: new Map(), // cid -> Map(user -> seq), from live read events
+  pending: new Map(), // client_id -> { cid, body }
+  typing: new Map(), // cid -> Map(user -> timeout)
+  ws: null,
+  retry: 0,
+  lastTypingSent: 0,
+};
+
+// ---------- REST ----------
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: {
+      Authorization: `Bearer ${state.token}`,
+      ...(body ? { "Content-Type": "application/json" } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const message = data && data.error ? data.error.message : response.statusText;
+    throw new Error(message);
+  }
+  return data;
+}
+
+function toast(message) {
+  const node = document.createElement("div");
+  node.className = "error-toast";
+  node.textContent = message;
+  document.body.appendChild(node);
+  setTimeout(() => node.remove(), 4000);
+}
+
+function newClientId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+// ---------- login ----------
+async function showLogin() {
+  $("app").hidden = true;
+  $("login").hidden = false;
+  try {
+    const mode = await (await fetch("auth-mode")).json();
+    const signed = mode.mode === "signed";
+    $("login-token-row").hidden = !signed;
+    $("login-hint").textContent = signed
+      ? "This server needs a signed token (standalone token --user NAME)."
+      : "Pick a user name to start chatting (demo mode: no password).";
+  } catch (_) {
+    /* the form still works */
+  }
+  $("login-user").value = localStorage.getItem("chat.user") || "";
+}
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const user = $("login-user").value.trim();
+  if (!user) return;
+  const token = $("login-token-row").hidden ? user : $("login-token").value.trim();
+  localStorage.setItem("chat.user", user);
+  localStorage.setItem("chat.token", token);
+  start(user, token);
+});
+
+$("logout").addEventListener("click", () => {
+  localStorage.removeItem("chat.token");
+  if (state.ws) state.ws.close();
+  location.reload();
+});
+
+async function start(user, token) {
+  state.me = user;
+  state.token = token;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("me").textContent = user;
+  await loadConversations();
+  connect();
+}
+
+// ---------- conversations ----------
+function conversationName(conversation) {
+  if (conversation.kind === "group") return conversation.title;
+  const other = conversation.members.find((m) => m !== state.me);
+  return other || state.me;
+}
+
+async function loadConversations() {
+  try {
+    const data = await api("GET", "conversations");
+    state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
+    renderConversations();
+  } catch (error) {
+    toast(`Could not load conversations: ${error.message}`);
+  }
+}
+
+function formatTime(iso) {
+  const date = new Date(iso);
+  const today = new Date().toDateString() === date.toDateString();
+  return today
+    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleDateString([], { month: "short", day: "numeric" });
+}
+
+function renderConversations() {
+  const list = $("conversations");
+  list.replaceChildren();
+  const sorted = [...state.conversations.values()].sort((a, b) => {
+    const at = a.last_message ? a.last_message.created_at : a.created_at;
+    const bt = b.last_message ? b.last_message.created_at : b.created_at;
+    return bt.localeCompare(at);
+  });
+  for (const conversation of sorted) {
+    const item = document.createElement("li");
+    item.dataset.id = conversation.id;
+    if (conversation.id === state.current) item.classList.add("active");
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = conversationName(conversation);
+    const when = document.createElement("span");
+    when.className = "when";
+    const last = conversation.last_message;
+    when.textContent = last ? formatTime(last.created_at) : "";
+    const preview = document.createElement("span");
+    preview.className = "preview";
+    preview.textContent = last
+      ? `${last.sender === state.me ? "You" : last.sender}: ${last.body}`
+      : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
+    item.append(name, when, preview);
+    if (conversation.unread > 0 && conversation.id !== state.current) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = conversation.unread;
+      item.append(badge);
+    }
+    item.addEventListener("click", () => openConversation(conversation.id));
+    list.append(item);
+  }
+}
+
+$("new-direct").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const other = $("direct-user").value.trim();
+  if (!other) return;
+  try {
+    const conversation = await api("PUT", `direct/${encodeURIComponent(other)}`);
+    $("direct-user").value = "";
+    await loadConversations();
+    openConversation(conversation.id);
+  } catch (error) {
+    toast(error.message);
+  }
+});
+
+$("new-group").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const title = $("group-title").value.trim();
+  const members = $("group-members").value.split(",").map((m) => m.trim()).filter(Boolean);
+  try {
+    const conversation = await api("POST", "conversations", { title, members });
+    $("group-title").value = "";
+    $("group-members").value = "";
+    await loadConversations();
+    openConversation(conversation.id);
+  } catch (error) {
+    toast(error.message);
+  }
+});
+
+// ---------- messages ----------
+function messagesOf(cid) {
+  if (!state.messages.has(cid)) state.messages.set(cid, new Map());
+  return state.messages.get(cid);
+}
+
+function lastSeq(cid) {
+  const messages = state.messages.get(cid);
+  if (!messages || messages.size === 0) return 0;
+  return Math.max(...messages.keys());
+}
+
+async function openConversation(cid) {
+  state.current = cid;
+  renderConversations();
+  $("empty").hidden = true;
+  $("chat-head").hidden = false;
+  $("messages").hidden = false;
+  $("composer").hidden = false;
+  const summary = state.conversations.get(cid);
+  $("chat-title").textContent = summary ? conversationName(summary) : "";
+  $("chat-members").textContent = summary ? summary.members.join(", ") : "";
+  if (!state.messages.has(cid)) {
+    try {
+      const page = await api("GET", `conversations/${cid}/messages`);
+      page.messages.forEach((m) => messagesOf(cid).set(m.seq, m));
+      state.hasOlder.set(cid, page.has_more);
+    } catch (error) {
+      toast(error.message);
+    }
+  }
+  renderMessages(true);
+  markRead(cid);
+  $("body").focus();
+}
+
+async function loadOlder() {
+  const cid = state.current;
+  if (!cid || !state.hasOlder.get(cid)) return;
+  const first = Math.min(...messagesOf(cid).keys());
+  $("older").hidden = false;
+  try {
+    const page = await api("GET", `conversations/${cid}/messages?before=${first}`);
+    const box = $("messages");
+    const fromBottom = box.scrollHeight - box.scrollTop;
+    page.messages.forEach((m) => messagesOf(cid).set(m.seq, m));
+    state.hasOlder.set(cid, page.has_more);
+    renderMessages(false);
+    box.scrollTop = box.scrollHeight - fromBottom;
+  } catch (error) {
+    toast(error.message);
+  } finally {
+    $("older").hidden = true;
+  }
+}
+
+$("messages").addEventListener("scroll", () => {
+  if ($("messages").scrollTop < 40) loadOlder();
+});
+
+function seenBy(cid, seq) {
+  const marks = state.readMarks.get(cid);
+  if (!marks) return [];
+  return [...marks.entries()].filter(([user, mark]) => user !== state.me && mark >= seq).map(([user]) => user);
+}
+
+function renderMessages(scrollToEnd) {
+  const cid = state.current;
+  const list = $("message-list");
+  const box = $("messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  list.replaceChildren();
+  const sorted = [...messagesOf(cid).values()].sort((a, b) => a.seq - b.seq);
+  const myLast = sorted.filter((m) => m.sender === state.me).pop();
+  let day = null;
+  for (const message of sorted) {
+    const date = new Date(message.created_at).toDateString();
+    if (date !== day) {
+      day = date;
+      const separator = document.createElement("li");
+      separator.className = "day";
+      separator.textContent = new Date(message.created_at).toLocaleDateString();
+      list.append(separator);
+    }
+    list.append(messageItem(message, myLast && message.seq === myLast.seq ? seenBy(cid, message.seq) : []));
+  }
+  for (const [clientId, pending] of state.pending) {
+    if (pending.cid !== cid) continue;
+    const item = messageItem({ sender: state.me, body: pending.body, created_at: new Date().toISOString() }, []);
+    item.classList.add("pending");
+    item.dataset.clientId = clientId;
+    list.append(item);
+  }
+  if (scrollToEnd || atBottom) box.scrollTop = box.scrollHeight;
+  if (box.scrollHeight <= box.clientHeight) loadOlder();
+}
+
+function messageItem(message, seen) {
+  const mine = message.sender === state.me;
+  const item = document.createElement("li");
+  item.className = `msg${mine ? " mine" : ""}`;
+  const summary = state.conversations.get(state.current);
+  if (!mine && summary && summary.kind === "group") {
+    const sender = document.createElement("span");
+    sender.className = "sender";
+    sender.textContent = message.sender;
+    item.append(sender);
+  }
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.textContent = message.body;
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = formatTime(message.created_at) + (seen.length ? ` · Seen by ${seen.join(", ")}` : "");
+  item.append(bubble, meta);
+  return item;
+}
+
+function addMessage(message) {
+  const cid = message.conversation_id;
+  const known = messagesOf(cid);
+  if (known.has(message.seq)) return; // deduplicate by seq
+  known.set(message.seq, message);
+  const summary = state.conversations.get(cid);
+  if (!summary) {
+    loadConversations();
+    return;
+  }
+  if (!summary.last_message || message.seq > summary.last_message.seq) summary.last_message = message;
+  const visible = cid === state.current && document.visibilityState === "visible";
+  if (message.sender !== state.me && !visible) summary.unread += 1;
+  renderConversations();
+  if (cid === state.current) {
+    renderMessages(false);
+    if (visible) markRead(cid);
+  }
+}
+
+let readTimer = null;
+function markRead(cid) {
+  clearTimeout(readTimer);
+  readTimer = setTimeout(async () => {
+    const seq = lastSeq(cid);
+    if (seq === 0) return;
+    try {
+      send({ type: "read", conversation_id: cid, seq }) ||
+        (await api("POST", `conversations/${cid}/read`, { seq }));
+      const summary = state.conversations.get(cid);
+      if (summary) {
+        summary.unread = 0;
+        summary.read_seq = Math.max(summary.read_seq, seq);
+        renderConversations();
+      }
+    } catch (error) {
+      toast(error.message);
+    }
+  }, 200);
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && state.current) markRead(state.current);
+});
+
+// ---------- composer ----------
+$("composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = $("body").value;
+  if (!body.trim() || !state.current) return;
+  $("body").value = "";
+  const cid = state.current;
+  const clientId = newClientId();
+  state.pending.set(clientId, { cid, body });
+  renderMessages(true);
+  if (!send({ type: "send", conversation_id: cid, body, client_id: clientId })) {
+    try {
+      const message = await api("POST", `conversations/${cid}/messages`, { body, client_id: clientId });
+      state.pending.delete(clientId);
+      addMessage(message);
+    } catch (error) {
+      state.pending.delete(clientId);
+      renderMessages(false);
+      toast(`Not sent: ${error.message}`);
+    }
+  }
+});
+
+$("body").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("composer").requestSubmit();
+  }
+});
+
+$("body").addEventListener("input", () => {
+  const now = Date.now();
+  if (state.current && now - state.lastTypingSent > 2500) {
+    state.lastTypingSent = now;
+    send({ type: "typing", conversation_id: state.current });
+  }
+});
+
+function showTyping(cid, user) {
+  if (!state.typing.has(cid)) state.typing.set(cid, new Map());
+  const users = state.typing.get(cid);
+  clearTimeout(users.get(user));
+  users.set(user, setTimeout(() => {
+    users.delete(user);
+    renderTyping();
+  }, 3500));
+  renderTyping();
+}
+
+function renderTyping() {
+  const users = state.typing.get(state.current);
+  const names = users ? [...users.keys()] : [];
+  $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
+}
+
+// ---------- WebSocket ----------
+function send(frame) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify(frame));
+    return true;
+  }
+  return false;
+}
+
+function setStatus(online) {
+  $("status").textContent = online ? "online" : "reconnecting…";
+  $("status").className = `status ${online ? "online" : "offline"}`;
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const base = location.pathname.replace(/[^/]*$/, "");
+  const ws = new WebSocket(`${scheme}://${location.host}${base}ws?token=${encodeURIComponent(state.token)}`);
+  state.ws = ws;
+  ws.onopen = async () => {
+    state.retry = 0;
+    setStatus(true);
+    await loadConversations();
+    resumeAll();
+    // Sends that were waiting for the socket go out now, with their client_id.
+    for (const [clientId, pending] of state.pending) {
+      send({ type: "send", conversation_id: pending.cid, body: pending.body, client_id: clientId });
+    }
+  };
+  ws.onmessage = (event) => onEvent(JSON.parse(event.data));
+  ws.onclose = () => {
+    setStatus(false);
+    const delay = Math.min(15000, 500 * 2 ** state.retry++);
+    setTimeout(connect, delay);
+  };
+}
+
+function resumeAll() {
+  const positions = {};
+  for (const cid of state.messages.keys()) positions[cid] = lastSeq(cid);
+  if (Object.keys(positions).length) send({ type: "resume", positions });
+}
+
+function onEvent(event) {
+  switch (event.type) {
+    case "message":
+      addMessage(event.message);
+      break;
+    case "ack":
+      state.pending.delete(event.client_id);
+      addMessage(event.message);
+      break;
+    case "error":
+      if (event.client_id) {
+        state.pending.delete(event.client_id);
+        renderMessages(false);
+      }
+      toast(event.error.message);
+      break;
+    case "typing":
+      showTyping(event.conversation_id, event.user_id);
+      break;
+    case "read": {
+      if (!state.readMarks.has(event.conversation_id)) state.readMarks.set(event.conversation_id, new Map());
+      state.readMarks.get(event.conversation_id).set(event.user_id, event.seq);
+      if (event.conversation_id === state.current) renderMessages(false);
+      break;
+    }
+    case "gap":
+      if (event.conversation_id && state.messages.has(event.conversation_id)) {
+        send({ type: "resume", positions: { [event.conversation_id]: event.from_seq - 1 } });
+      } else {
+        loadConversations();
+        resumeAll();
+      }
+      break;
+    case "member_added":
+    case "member_removed":
+      loadConversations();
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------- boot ----------
+const savedUser = localStorage.getItem("chat.user");
+const savedToken = localStorage.getItem("chat.token");
+if (savedUser && savedToken) start(savedUser, savedToken);
+else showLogin();

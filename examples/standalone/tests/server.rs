@@ -1,0 +1,182 @@
+//! The standalone server as a whole: its page, health, both auth modes,
+//! graceful shutdown, and the binary's refusal to run unsafely.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use clap::Parser;
+use futures::StreamExt;
+use standalone::app;
+use standalone::auth::TokenSigner;
+use standalone::config::Cli;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+
+const SECRET: &str = "test-secret-test-secret-test-secret";
+
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(extra: &[&str]) -> Running {
+    let mut args = vec!["standalone", "--database-url", "sqlite::memory:"];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).unwrap();
+    let server = app::build(&cli.server).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(app::serve(listener, server, async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        base,
+        stop: Some(stop),
+        done,
+    }
+}
+
+async fn get(url: String, token: Option<&str>) -> (u16, String) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn serves_the_page_its_assets_and_health() {
+    let server = start(&[]).await;
+    let (status, page) = get(format!("http://{}/", server.base), None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>chat</title>") && page.contains("app.js"));
+    let (status, script) = get(format!("http://{}/app.js", server.base), None).await;
+    assert_eq!(status, 200);
+    assert!(script.contains("resumeAll"));
+    let (status, health) = get(format!("http://{}/health", server.base), None).await;
+    assert_eq!((status, health.as_str()), (200, r#"{"status":"ok"}"#));
+    let (_, mode) = get(format!("http://{}/auth-mode", server.base), None).await;
+    assert_eq!(mode, r#"{"mode":"demo"}"#);
+    let (status, _) = get(
+        format!("http://{}/conversations", server.base),
+        Some("alice"),
+    )
+    .await;
+    assert_eq!(status, 200, "demo mode: the token is the user id");
+}
+
+#[tokio::test]
+async fn with_a_secret_only_signed_unexpired_tokens_pass() {
+    let server = start(&["--secret", SECRET]).await;
+    let url = format!("http://{}/conversations", server.base);
+    let signer = TokenSigner::new(SECRET).unwrap();
+    let alice = chat_core::UserId::new("alice").unwrap();
+    let token = signer.mint(&alice, Duration::from_secs(60), SystemTime::now());
+    assert_eq!(get(url.clone(), Some(&token)).await.0, 200);
+    let (status, body) = get(url.clone(), Some("alice")).await;
+    assert_eq!(status, 401, "a bare user id is refused: {body}");
+    let expired = signer.mint(
+        &alice,
+        Duration::ZERO,
+        SystemTime::now() - Duration::from_secs(10),
+    );
+    let (status, body) = get(url.clone(), Some(&expired)).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("token expired"), "{body}");
+    let ws = tokio_tungstenite::connect_async(format!("ws://{}/ws?token=alice", server.base)).await;
+    assert!(ws.is_err(), "the socket refuses unsigned tokens too");
+    let ws =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws?token={token}", server.base)).await;
+    assert!(ws.is_ok(), "and accepts a signed one");
+}
+
+#[tokio::test]
+async fn graceful_shutdown_closes_sockets_with_going_away() {
+    let mut server = start(&[]).await;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=bob", server.base))
+            .await
+            .unwrap();
+    server.stop.take().unwrap().send(()).unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("close frame in time");
+    assert_eq!(u16::from(close.unwrap().code), chat_axum::CLOSE_GOING_AWAY);
+    drop(socket);
+    let finished = tokio::time::timeout(Duration::from_secs(10), &mut server.done).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "serve returned cleanly: {finished:?}"
+    );
+}
+
+#[test]
+fn the_binary_refuses_demo_auth_off_loopback() {
+    let output = Command::new(env!("CARGO_BIN_EXE_standalone"))
+        .args(["--bind", "0.0.0.0:0", "--database-url", "sqlite::memory:"])
+        .env_remove("CHAT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0:0 without a secret"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_binary_mints_tokens_the_server_accepts() {
+    let output = Command::new(env!("CARGO_BIN_EXE_standalone"))
+        .args(["token", "--user", "alice", "--ttl-secs", "60"])
+        .env("CHAT_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+    let signer = TokenSigner::new(SECRET).unwrap();
+    assert_eq!(
+        signer
+            .verify(token.trim(), SystemTime::now())
+            .unwrap()
+            .as_str(),
+        "alice"
+    );
+}
+
+#[test]
+fn help_lists_every_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_standalone"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--bind",
+        "CHAT_BIND",
+        "DATABASE_URL",
+        "--max-body-bytes",
+        "CHAT_SECRET",
+        "RUST_LOG",
+    ] {
+        assert!(
+            help.contains(flag),
+            "--help does not mention {flag}:\n{help}"
+        );
+    }
+}
