@@ -10,6 +10,7 @@ const state = {
   conversations: new Map(), // cid -> summary from GET /conversations
   current: null, // cid on screen
   messages: new Map(), // cid -> Map(seq -> message)
+  loaded: new Set(), // cids whose latest page was fetched
   hasOlder: new Map(), // cid -> bool
   readMarks: new Map(), // cid -> Map(user -> seq), from live read events
   pending: new Map(), // client_id -> { cid, body }
@@ -101,14 +102,28 @@ function conversationName(conversation) {
   return other || state.me;
 }
 
+// One listing request at a time; a request made meanwhile runs once after it.
+let listing = null;
+let listAgain = false;
 async function loadConversations() {
-  try {
-    const data = await api("GET", "conversations");
-    state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
-    renderConversations();
-  } catch (error) {
-    toast(`Could not load conversations: ${error.message}`);
+  if (listing) {
+    listAgain = true;
+    return listing;
   }
+  listing = (async () => {
+    do {
+      listAgain = false;
+      try {
+        const data = await api("GET", "conversations");
+        state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
+        renderConversations();
+      } catch (error) {
+        toast(`Could not load conversations: ${error.message}`);
+      }
+    } while (listAgain);
+    listing = null;
+  })();
+  return listing;
 }
 
 function formatTime(iso) {
@@ -206,11 +221,12 @@ async function openConversation(cid) {
   const summary = state.conversations.get(cid);
   $("chat-title").textContent = summary ? conversationName(summary) : "";
   $("chat-members").textContent = summary ? summary.members.join(", ") : "";
-  if (!state.messages.has(cid)) {
+  if (!state.loaded.has(cid)) {
     try {
       const page = await api("GET", `conversations/${cid}/messages`);
       page.messages.forEach((m) => messagesOf(cid).set(m.seq, m));
       state.hasOlder.set(cid, page.has_more);
+      state.loaded.add(cid);
     } catch (error) {
       toast(error.message);
     }
@@ -312,9 +328,12 @@ function addMessage(message) {
     loadConversations();
     return;
   }
-  if (!summary.last_message || message.seq > summary.last_message.seq) summary.last_message = message;
   const visible = cid === state.current && document.visibilityState === "visible";
-  if (message.sender !== state.me && !visible) summary.unread += 1;
+  // Only messages newer than the listed snapshot change its last message and unread count.
+  if (!summary.last_message || message.seq > summary.last_message.seq) {
+    summary.last_message = message;
+    if (message.sender !== state.me && !visible) summary.unread += 1;
+  }
   renderConversations();
   if (cid === state.current) {
     renderMessages(false);
@@ -441,7 +460,7 @@ function connect() {
 
 function resumeAll() {
   const positions = {};
-  for (const cid of state.messages.keys()) positions[cid] = lastSeq(cid);
+  for (const cid of state.loaded) positions[cid] = lastSeq(cid);
   if (Object.keys(positions).length) send({ type: "resume", positions });
 }
 
@@ -471,7 +490,7 @@ function onEvent(event) {
       break;
     }
     case "gap":
-      if (event.conversation_id && state.messages.has(event.conversation_id)) {
+      if (event.conversation_id && state.loaded.has(event.conversation_id)) {
         send({ type: "resume", positions: { [event.conversation_id]: event.from_seq - 1 } });
       } else {
         loadConversations();
