@@ -175,3 +175,94 @@ async fn a_silent_peer_is_dropped_and_unregistered() {
     assert!(dropped.is_ok(), "the silent peer was dropped");
     drop(silent);
 }
+
+/// Sends `count` messages of `size` bytes from alice in-process (no socket).
+async fn flood(server: &TestServer, cid: &str, count: u64, size: usize) {
+    let alice = chat_core::UserId::new("alice").unwrap();
+    let cid = chat_core::ConversationId::new(cid).unwrap();
+    for i in 1..=count {
+        let body = format!("{i:06} {}", "x".repeat(size));
+        server
+            .chat
+            .send(&alice, &cid, chat_core::NewMessage::text(body))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
+    // A tiny hub queue, and more bytes than the loopback socket buffers hold,
+    // so the session blocks on the socket and the hub records a gap.
+    let config = chat_core::ChatConfig::default().with_connection_queue(4);
+    let server = TestServer::start_configured(config, WsConfig::default()).await;
+    let cid = server.direct("alice", "bob").await;
+    let mut bob = server.ws("bob").await;
+    let total = 1_500;
+    flood(&server, &cid, total, 15 * 1024).await;
+    assert!(
+        server.chat.hub().stats().dropped_messages > 0,
+        "the flood overflowed bob's queue"
+    );
+
+    let mut seen = std::collections::BTreeSet::new();
+    let mut gap_from = None;
+    while gap_from.is_none() {
+        let event = bob.next_event().await;
+        match event["type"].as_str() {
+            Some("message") => {
+                seen.insert(event["message"]["seq"].as_u64().unwrap());
+            }
+            Some("gap") => gap_from = event["from_seq"].as_u64(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let from = gap_from.unwrap();
+    assert_eq!(
+        seen.iter().copied().collect::<Vec<_>>(),
+        (1..from).collect::<Vec<_>>(),
+        "in order up to the gap"
+    );
+    bob.send(json!({"type": "resume", "positions": {cid.clone(): from - 1}}))
+        .await;
+    while seen.len() < usize::try_from(total).unwrap() {
+        let event = bob.next_of("message").await;
+        let seq = event["message"]["seq"].as_u64().unwrap();
+        assert!(seen.insert(seq), "seq {seq} delivered twice");
+    }
+    assert_eq!(
+        seen.iter().copied().collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
+    let config = chat_core::ChatConfig::default()
+        .with_connection_queue(4)
+        .with_stuck_timeout(Duration::from_millis(100));
+    let ws = WsConfig::default().with_write_timeout(Duration::from_secs(1));
+    let server = TestServer::start_configured(config, ws).await;
+    let cid = server.direct("alice", "bob").await;
+    let bob_id = chat_core::UserId::new("bob").unwrap();
+    let stuck = server.ws("bob").await; // never reads
+    flood(&server, &cid, 1_000, 15 * 1024).await;
+    // Past the stuck timeout, the next delivery closes the connection.
+    let closed = tokio::time::timeout(common::WAIT, async {
+        while server.chat.hub().stats().stuck_closed == 0 {
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            flood(&server, &cid, 1, 10).await;
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stuck reader was closed");
+    // The session drops the socket when its close frame cannot be written in time.
+    let freed = tokio::time::timeout(Duration::from_secs(30), async {
+        while server.chat.hub().is_connected(&bob_id) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(freed.is_ok(), "its hub entry was freed");
+    drop(stuck);
+}

@@ -55,6 +55,13 @@ impl WsConfig {
         self
     }
 
+    /// Sets [`write_timeout`](Self::write_timeout).
+    #[must_use]
+    pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
     /// Sets [`max_frame_bytes`](Self::max_frame_bytes).
     #[must_use]
     pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {

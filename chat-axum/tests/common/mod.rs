@@ -46,8 +46,12 @@ impl TestServer {
     }
 
     pub async fn start_with(ws: chat_axum::WsConfig) -> Self {
+        Self::start_configured(ChatConfig::default(), ws).await
+    }
+
+    pub async fn start_configured(config: ChatConfig, ws: chat_axum::WsConfig) -> Self {
         let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        let chat = ChatService::new(store, Arc::new(MemoryBus::new()), ChatConfig::default())
+        let chat = ChatService::new(store, Arc::new(MemoryBus::new()), config)
             .await
             .unwrap();
         let app: axum::Router = axum::Router::new().nest(

@@ -116,6 +116,7 @@ impl Shared {
         }
         if self.backlogged.load(Ordering::Acquire) && self.covered_by_gap(envelope) {
             counters.skipped_in_gap();
+            self.close_if_stuck(stuck_timeout, counters);
             return false;
         }
         match self.sender.try_send(envelope.clone()) {
@@ -136,19 +137,24 @@ impl Shared {
             || (envelope.seq().is_some() && backlog.gaps.contains_key(envelope.conversation_id()))
     }
 
-    fn overflow(&self, envelope: &Envelope, stuck_timeout: Duration, counters: &Counters) {
-        let now = Instant::now();
-        let mut backlog = self.backlog();
-        match backlog.full_since {
-            None => backlog.full_since = Some(now),
-            Some(since) if now.duration_since(since) >= stuck_timeout => {
-                drop(backlog);
-                counters.stuck_closed();
-                self.close(CloseReason::Stuck);
-                return;
-            }
-            Some(_) => {}
+    /// Closes the connection when its queue has not drained since it was
+    /// first found full, `stuck_timeout` ago or longer. Returns whether it did.
+    fn close_if_stuck(&self, stuck_timeout: Duration, counters: &Counters) -> bool {
+        let full_since = self.backlog().full_since;
+        let stuck = full_since.is_some_and(|since| since.elapsed() >= stuck_timeout);
+        if stuck && self.closed.set(CloseReason::Stuck).is_ok() {
+            counters.stuck_closed();
+            self.wake.notify_one();
         }
+        stuck
+    }
+
+    fn overflow(&self, envelope: &Envelope, stuck_timeout: Duration, counters: &Counters) {
+        if self.close_if_stuck(stuck_timeout, counters) {
+            return;
+        }
+        let mut backlog = self.backlog();
+        backlog.full_since.get_or_insert_with(Instant::now);
         match envelope.seq() {
             Some(seq) => {
                 backlog

@@ -126,6 +126,21 @@ async fn a_connection_stuck_past_the_timeout_is_closed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_stuck_connection_is_closed_even_when_every_new_event_is_covered_by_its_gap() {
+    let config = ChatConfig::default()
+        .with_connection_queue(1)
+        .with_stuck_timeout(Duration::from_secs(5));
+    let (hub, _bus, _) = hub(config).await;
+    let mut stuck = hub.connect(user("alice")).await.unwrap();
+    hub.deliver(&message("c1", 1));
+    hub.deliver(&message("c1", 2)); // full: gap from 2
+    tokio::time::advance(Duration::from_secs(6)).await;
+    hub.deliver(&message("c1", 3)); // covered by the gap, but the queue never drained
+    assert_eq!(hub.stats().stuck_closed, 1);
+    assert_eq!(stuck.next().await, Outbound::Closed(CloseReason::Stuck));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_slow_reader_that_drains_is_not_closed() {
     let config = ChatConfig::default()
         .with_connection_queue(1)
