@@ -1,0 +1,78 @@
+//! The adapter's own error (the orphan rule needs one), converted into the
+//! core's [`StoreError`] by classifying, never by stringifying.
+
+use chat_core::StoreError;
+
+/// What the MySQL store can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MySqlStoreError {
+    /// A query, connection or pool failure.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// Applying the embedded migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not decode into a domain value.
+    #[error("stored {column} is invalid: {reason}")]
+    Decode {
+        /// The column.
+        column: &'static str,
+        /// Why it does not decode.
+        reason: String,
+    },
+}
+
+/// Server error numbers after which the same transaction may succeed when
+/// run again: deadlock, lock wait timeout.
+const RETRYABLE: [u16; 2] = [1213, 1205];
+
+/// Server error numbers that mean "cannot serve now": too many connections,
+/// read-only server (`--read-only`, `super_read_only`), shutdown in progress.
+const UNAVAILABLE: [u16; 5] = [1040, 1053, 1290, 1792, 1836];
+
+impl MySqlStoreError {
+    fn server_error_number(&self) -> Option<u16> {
+        match self {
+            Self::Sqlx(sqlx::Error::Database(error)) => error
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .map(sqlx::mysql::MySqlDatabaseError::number),
+            _ => None,
+        }
+    }
+
+    /// Whether running the whole transaction again may succeed (deadlock,
+    /// lock wait timeout). The store retries these itself.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        self.server_error_number()
+            .is_some_and(|number| RETRYABLE.contains(&number))
+    }
+
+    /// Whether the database cannot be reached or cannot write right now.
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlx(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            _ => self
+                .server_error_number()
+                .is_some_and(|number| UNAVAILABLE.contains(&number) || RETRYABLE.contains(&number)),
+        }
+    }
+}
+
+impl From<MySqlStoreError> for StoreError {
+    fn from(error: MySqlStoreError) -> Self {
+        if error.is_unavailable() {
+            Self::Unavailable(Box::new(error))
+        } else {
+            Self::Backend(Box::new(error))
+        }
+    }
+}

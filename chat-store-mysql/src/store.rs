@@ -1,0 +1,559 @@
+//! [`MySqlStore`]: every `Store` operation as one short InnoDB transaction.
+//!
+//! Appends lock the conversation row (`SELECT … FOR UPDATE`) before reading
+//! `last_seq`, so appends to one conversation from any number of nodes are
+//! serialized by the database and seqs stay gap-free; appends to different
+//! conversations do not contend. Deadlocks and lock-wait timeouts roll the
+//! transaction back and it is run again (a few times, with a short backoff).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chat_core::{
+    Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult, Timestamp,
+    UserId, time,
+};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{MySql, QueryBuilder, Row};
+
+use crate::error::MySqlStoreError;
+use crate::rows;
+
+/// Connections in the pool by default.
+const DEFAULT_CONNECTIONS: u32 = 16;
+
+/// Runs of one transaction at most, when it deadlocks or times out on a lock.
+const ATTEMPTS: u32 = 5;
+
+/// A [`Store`] on MySQL 8 or MariaDB 10.11.
+#[derive(Debug, Clone)]
+pub struct MySqlStore {
+    pool: MySqlPool,
+}
+
+impl MySqlStore {
+    /// Connects to `url` (`mysql://user:password@host:3306/database`) with a
+    /// pool of 16 connections, and runs the migrations.
+    ///
+    /// # Errors
+    /// When the URL is malformed, the server cannot be reached, or a migration fails.
+    pub async fn connect(url: &str) -> Result<Self, MySqlStoreError> {
+        let options = MySqlConnectOptions::from_str(url)?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(DEFAULT_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses the host's pool (sqlx pools are cheap handles) and runs the migrations.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn from_pool(pool: MySqlPool) -> Result<Self, MySqlStoreError> {
+        let store = Self { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations (idempotent).
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn migrate(&self) -> Result<(), MySqlStoreError> {
+        migrations().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for the host's own queries.
+    #[must_use]
+    pub fn pool(&self) -> &MySqlPool {
+        &self.pool
+    }
+
+    async fn members_of(
+        connection: &mut MySqlConnection,
+        id: &str,
+    ) -> Result<Vec<UserId>, MySqlStoreError> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id",
+        )
+        .bind(id)
+        .fetch_all(&mut *connection)
+        .await?;
+        rows.iter().map(|row| rows::user(row, 0)).collect()
+    }
+
+    async fn load_conversation(
+        connection: &mut MySqlConnection,
+        id: &str,
+    ) -> Result<Option<Conversation>, MySqlStoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, title, created_by, created_at, last_seq \
+             FROM conversations WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *connection)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let members = Self::members_of(connection, id).await?;
+        rows::conversation(&row, members).map(Some)
+    }
+
+    async fn append_once(&self, record: &NewMessageRecord) -> Result<Appended, MySqlStoreError> {
+        let mut tx = self.pool.begin().await?;
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = ? FOR UPDATE")
+                .bind(record.conversation_id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(last) = last else {
+            return Err(sqlx::Error::RowNotFound.into());
+        };
+        if let Some(client_id) = &record.client_id {
+            let existing = sqlx::query(
+                "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+                 FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ?",
+            )
+            .bind(record.conversation_id.as_str())
+            .bind(record.sender.as_str())
+            .bind(client_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                tx.commit().await?;
+                return Ok(Appended {
+                    message: rows::message(&row, 0)?,
+                    duplicate: true,
+                });
+            }
+        }
+        let seq = last + 1;
+        let at = time::to_millis(record.created_at);
+        sqlx::query(
+            "UPDATE conversations SET last_seq = ?, last_activity_at = GREATEST(last_activity_at, ?) \
+             WHERE id = ?",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(record.conversation_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.conversation_id.as_str())
+        .bind(seq)
+        .bind(record.id.as_str())
+        .bind(record.sender.as_str())
+        .bind(&record.body)
+        .bind(record.client_id.as_deref())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE members SET read_seq = ? \
+             WHERE conversation_id = ? AND user_id = ? AND read_seq < ?",
+        )
+        .bind(seq)
+        .bind(record.conversation_id.as_str())
+        .bind(record.sender.as_str())
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Appended {
+            message: Message {
+                id: record.id.clone(),
+                conversation_id: record.conversation_id.clone(),
+                seq: rows::from_sql(seq),
+                sender: record.sender.clone(),
+                body: record.body.clone(),
+                client_id: record.client_id.clone(),
+                created_at: record.created_at,
+            },
+            duplicate: false,
+        })
+    }
+
+    async fn open_direct_once(&self, direct: &NewDirect) -> Result<Conversation, MySqlStoreError> {
+        let key = direct.pair.key();
+        let at = time::to_millis(direct.created_at);
+        let mut tx = self.pool.begin().await?;
+        // INSERT IGNORE waits for a concurrent creator of the same pair to
+        // commit, then ignores the duplicate: every caller sees one conversation.
+        let created = sqlx::query(
+            "INSERT IGNORE INTO conversations \
+             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
+             VALUES (?, 'direct', NULL, ?, ?, ?, 0, ?)",
+        )
+        .bind(direct.id.as_str())
+        .bind(direct.created_by.as_str())
+        .bind(&key)
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if created {
+            for member in direct.pair.users() {
+                insert_member(&mut tx, direct.id.as_str(), member, 0, at).await?;
+            }
+        }
+        let id = rows::text(
+            &sqlx::query("SELECT id FROM conversations WHERE direct_key = ?")
+                .bind(&key)
+                .fetch_one(&mut *tx)
+                .await?,
+            0,
+            "id",
+        )?;
+        let conversation = Self::load_conversation(&mut tx, &id).await?;
+        tx.commit().await?;
+        conversation.ok_or(MySqlStoreError::Sqlx(sqlx::Error::RowNotFound))
+    }
+
+    async fn create_group_once(&self, group: &NewGroup) -> Result<(), MySqlStoreError> {
+        let at = time::to_millis(group.created_at);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO conversations \
+             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
+             VALUES (?, 'group', ?, ?, NULL, ?, 0, ?)",
+        )
+        .bind(group.id.as_str())
+        .bind(&group.title)
+        .bind(group.created_by.as_str())
+        .bind(at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if !group.members.is_empty() {
+            let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
+                "INSERT INTO members (conversation_id, user_id, read_seq, joined_at) ",
+            );
+            insert.push_values(&group.members, |mut row, member| {
+                row.push_bind(group.id.as_str())
+                    .push_bind(member.as_str())
+                    .push_bind(0_i64)
+                    .push_bind(at);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn mark_read_once(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> Result<Seq, MySqlStoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE members m JOIN conversations c ON c.id = m.conversation_id \
+             SET m.read_seq = GREATEST(m.read_seq, LEAST(?, c.last_seq)) \
+             WHERE m.conversation_id = ? AND m.user_id = ?",
+        )
+        .bind(rows::to_sql(seq))
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stored.map_or(0, rows::from_sql))
+    }
+
+    async fn summaries(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, MySqlStoreError> {
+        let mut connection = self.pool.acquire().await?;
+        let rows = sqlx::query(
+            "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, m.read_seq, \
+                (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
+                    AND x.seq > m.read_seq AND x.sender <> m.user_id), \
+                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at \
+             FROM members m \
+             JOIN conversations c ON c.id = m.conversation_id \
+             LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
+             WHERE m.user_id = ? \
+             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?",
+        )
+        .bind(user.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *connection)
+        .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut members = members_by_conversation(&mut connection, &rows).await?;
+        rows.iter()
+            .map(|row| {
+                let id = rows::text(row, 0, "id")?;
+                let conversation = rows::conversation(row, members.remove(&id).unwrap_or_default())?;
+                let has_last: Option<Vec<u8>> = row.try_get(8)?;
+                Ok(ConversationSummary {
+                    conversation,
+                    last_message: has_last.map(|_| rows::message(row, 8)).transpose()?,
+                    read_seq: rows::from_sql(row.try_get(6)?),
+                    unread: rows::from_sql(row.try_get(7)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn history_inner(
+        &self,
+        id: &ConversationId,
+        query: HistoryQuery,
+    ) -> Result<Page, MySqlStoreError> {
+        let (sql, bound, ascending) = match query.cursor {
+            Cursor::Latest => (HISTORY_LATEST, None, false),
+            Cursor::Before(seq) => (HISTORY_BEFORE, Some(seq), false),
+            Cursor::After(seq) => (HISTORY_AFTER, Some(seq), true),
+        };
+        let mut statement = sqlx::query(sql).bind(id.as_str());
+        if let Some(seq) = bound {
+            statement = statement.bind(rows::to_sql(seq));
+        }
+        // One row more than asked tells whether there is more.
+        let rows = statement
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        let has_more = rows.len() > limit;
+        let mut messages = rows
+            .iter()
+            .take(limit)
+            .map(|row| rows::message(row, 0))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !ascending {
+            messages.reverse();
+        }
+        Ok(Page { messages, has_more })
+    }
+}
+
+const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+     FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
+const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+     FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
+const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+     FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?";
+
+/// The embedded migrations of this store, for hosts that run them themselves.
+#[must_use]
+pub fn migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./migrations")
+}
+
+/// Runs `attempt` again while it fails with a deadlock or lock-wait timeout.
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, MySqlStoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, MySqlStoreError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if error.is_transient() && tries < ATTEMPTS => {
+                tracing::debug!(tries, error = %error, "transaction conflict; running it again");
+                tokio::time::sleep(Duration::from_millis(5 << tries)).await;
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// The sorted members of every conversation in `rows` (column 0 is its id).
+async fn members_by_conversation(
+    connection: &mut MySqlConnection,
+    rows: &[MySqlRow],
+) -> Result<std::collections::HashMap<String, Vec<UserId>>, MySqlStoreError> {
+    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
+        "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
+    );
+    let mut ids = query.separated(", ");
+    for row in rows {
+        ids.push_bind(rows::text(row, 0, "id")?);
+    }
+    query.push(") ORDER BY conversation_id, user_id");
+    let mut members: std::collections::HashMap<String, Vec<UserId>> =
+        std::collections::HashMap::new();
+    for row in query.build().fetch_all(&mut *connection).await? {
+        members
+            .entry(rows::text(&row, 0, "conversation_id")?)
+            .or_default()
+            .push(rows::user(&row, 1)?);
+    }
+    Ok(members)
+}
+
+async fn insert_member(
+    connection: &mut MySqlConnection,
+    id: &str,
+    user: &UserId,
+    read_seq: i64,
+    at: i64,
+) -> Result<bool, MySqlStoreError> {
+    let result = sqlx::query(
+        "INSERT IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(user.as_str())
+    .bind(read_seq)
+    .bind(at)
+    .execute(&mut *connection)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+#[async_trait]
+impl Store for MySqlStore {
+    async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
+        retrying(|| self.create_group_once(&group)).await?;
+        Ok(Conversation {
+            id: group.id,
+            kind: chat_core::ConversationKind::Group,
+            title: Some(group.title),
+            created_by: group.created_by,
+            members: group.members,
+            created_at: group.created_at,
+            last_seq: 0,
+        })
+    }
+
+    async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
+        Ok(retrying(|| self.open_direct_once(&direct)).await?)
+    }
+
+    async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
+        let run = async {
+            let mut tx = self.pool.begin().await?;
+            let conversation = Self::load_conversation(&mut tx, id.as_str()).await?;
+            tx.commit().await?;
+            Ok::<_, MySqlStoreError>(conversation)
+        };
+        Ok(run.await?)
+    }
+
+    async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
+        let run = async {
+            let rows = sqlx::query(
+                "SELECT m.user_id FROM conversations c \
+                 LEFT JOIN members m ON m.conversation_id = c.id \
+                 WHERE c.id = ? ORDER BY m.user_id",
+            )
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            let mut members = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if row.try_get::<Option<Vec<u8>>, _>(0)?.is_some() {
+                    members.push(rows::user(row, 0)?);
+                }
+            }
+            Ok::<_, MySqlStoreError>(Some(members))
+        };
+        Ok(run.await?)
+    }
+
+    async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(MySqlStoreError::from)?;
+        Ok(found.is_some())
+    }
+
+    async fn add_member(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let run = || async {
+            let result = sqlx::query(
+                "INSERT IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
+                 SELECT id, ?, last_seq, ? FROM conversations WHERE id = ?",
+            )
+            .bind(user.as_str())
+            .bind(time::to_millis(at))
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        };
+        Ok(retrying(run).await?)
+    }
+
+    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
+        let run = || async {
+            let result =
+                sqlx::query("DELETE FROM members WHERE conversation_id = ? AND user_id = ?")
+                    .bind(id.as_str())
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await?;
+            Ok(result.rows_affected() == 1)
+        };
+        Ok(retrying(run).await?)
+    }
+
+    async fn conversations_of(
+        &self,
+        user: &UserId,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        Ok(self.summaries(user, limit).await?)
+    }
+
+    async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
+        Ok(retrying(|| self.append_once(&message)).await?)
+    }
+
+    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
+        let row = sqlx::query(
+            "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+             FROM messages WHERE id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(MySqlStoreError::from)?;
+        Ok(row.map(|row| rows::message(&row, 0)).transpose()?)
+    }
+
+    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
+        Ok(self.history_inner(id, query).await?)
+    }
+
+    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
+        Ok(retrying(|| self.mark_read_once(id, user, seq)).await?)
+    }
+}

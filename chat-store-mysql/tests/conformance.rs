@@ -1,0 +1,5 @@
+//! The shared Store suite against a real MariaDB/MySQL, one fresh database per test.
+
+mod fixture;
+
+chat_core::store_conformance!(fixture::mysql);
