@@ -18,12 +18,10 @@
 //! ```
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use async_trait::async_trait;
-use chat_core::{Bus, BusError, Delivery, Envelope, Subscription, UserId};
-use tokio::sync::mpsc;
+use chat_core::{Bus, BusError, Delivery, Envelope, SubscriberSet, Subscription, UserId};
 
 /// Deliveries buffered per subscription by default.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -46,17 +44,7 @@ struct Network {
 struct Node {
     /// Users whose events this node wants. Read on every publish.
     watched: RwLock<HashSet<UserId>>,
-    /// std Mutex: held only for synchronous `try_send`s, never across `.await`.
-    subscribers: Mutex<Vec<Subscriber>>,
-    capacity: usize,
-    dropped: AtomicU64,
-}
-
-#[derive(Debug)]
-struct Subscriber {
-    sender: mpsc::Sender<Delivery>,
-    /// An event was dropped and the gap is not yet announced.
-    lagging: bool,
+    subscribers: SubscriberSet,
 }
 
 impl Default for MemoryBus {
@@ -82,21 +70,19 @@ impl MemoryBus {
     /// Another node on this node's network.
     #[must_use]
     pub fn node(&self) -> Self {
-        Self::join(Arc::clone(&self.network), self.node.capacity)
+        Self::join(Arc::clone(&self.network), self.node.subscribers.capacity())
     }
 
     /// Events dropped on this node because a subscription was full.
     #[must_use]
     pub fn dropped(&self) -> u64 {
-        self.node.dropped.load(Ordering::Relaxed)
+        self.node.subscribers.dropped()
     }
 
     fn join(network: Arc<Network>, capacity: usize) -> Self {
         let node = Arc::new(Node {
             watched: RwLock::default(),
-            subscribers: Mutex::default(),
-            capacity,
-            dropped: AtomicU64::new(0),
+            subscribers: SubscriberSet::new(capacity),
         });
         let mut nodes = network
             .nodes
@@ -118,36 +104,6 @@ impl Node {
             .any(|user| watched.contains(user))
     }
 
-    fn deliver(&self, envelope: &Envelope) {
-        let mut subscribers = self
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        subscribers.retain_mut(|subscriber| {
-            if subscriber.lagging {
-                match subscriber.sender.try_send(Delivery::Gap) {
-                    Ok(()) => subscriber.lagging = false,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        self.dropped.fetch_add(1, Ordering::Relaxed);
-                        return true;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
-                }
-            }
-            match subscriber
-                .sender
-                .try_send(Delivery::Event(envelope.clone()))
-            {
-                Ok(()) => true,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    subscriber.lagging = true;
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
-            }
-        });
-    }
 }
 
 #[async_trait]
@@ -160,7 +116,7 @@ impl Bus for MemoryBus {
             .unwrap_or_else(PoisonError::into_inner);
         for node in nodes.iter().filter_map(Weak::upgrade) {
             if node.wants(&envelope) {
-                node.deliver(&envelope);
+                node.subscribers.deliver(&Delivery::Event(envelope.clone()));
             }
         }
         Ok(())
@@ -185,16 +141,7 @@ impl Bus for MemoryBus {
     }
 
     async fn subscribe(&self) -> Result<Subscription, BusError> {
-        let (sender, receiver) = mpsc::channel(self.node.capacity);
-        self.node
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Subscriber {
-                sender,
-                lagging: false,
-            });
-        Ok(Subscription::new(receiver))
+        Ok(self.node.subscribers.subscribe())
     }
 }
 

@@ -7,7 +7,8 @@
 //! every event addressed to any of them, once per event however many of its
 //! users are recipients.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
@@ -30,6 +31,13 @@ pub trait Bus: std::fmt::Debug + Send + Sync + 'static {
 
     /// This node's deliveries: every event addressed to a watched user.
     async fn subscribe(&self) -> Result<Subscription, BusError>;
+
+    /// Proves the bus can deliver to this node right now (for a networked bus:
+    /// a publish that comes back through this node's own subscription within
+    /// a bound). The default, for in-process buses, always succeeds.
+    async fn health(&self) -> Result<(), BusError> {
+        Ok(())
+    }
 }
 
 /// One event, encoded once, addressed to its recipients. Cloning is one
@@ -140,5 +148,90 @@ impl Subscription {
     /// The next delivery; `None` once the bus is gone.
     pub async fn recv(&mut self) -> Option<Delivery> {
         self.receiver.recv().await
+    }
+}
+
+/// The subscriptions of one bus node: bounded queues that never block the
+/// publisher. When a queue is full the event is dropped for it, counted, and
+/// a [`Delivery::Gap`] goes first into the queue once there is room again.
+/// Bus adapters share this instead of each writing their own.
+#[derive(Debug)]
+pub struct SubscriberSet {
+    /// std Mutex: held only for synchronous `try_send`s, never across `.await`.
+    subscribers: Mutex<Vec<Subscriber>>,
+    capacity: usize,
+    dropped: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Subscriber {
+    sender: mpsc::Sender<Delivery>,
+    /// An event was dropped and the gap is not yet queued.
+    lagging: bool,
+}
+
+impl SubscriberSet {
+    /// An empty set whose subscriptions buffer `capacity` deliveries each.
+    #[must_use]
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            subscribers: Mutex::default(),
+            capacity: capacity.max(1),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// A new subscription receiving everything delivered from now on.
+    pub fn subscribe(&self) -> Subscription {
+        let (sender, receiver) = mpsc::channel(self.capacity);
+        self.lock().push(Subscriber {
+            sender,
+            lagging: false,
+        });
+        Subscription::new(receiver)
+    }
+
+    /// Queues `delivery` to every live subscription; drops closed ones.
+    pub fn deliver(&self, delivery: &Delivery) {
+        self.lock().retain_mut(|subscriber| {
+            if subscriber.lagging {
+                match subscriber.sender.try_send(Delivery::Gap) {
+                    Ok(()) => subscriber.lagging = false,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        self.dropped.fetch_add(1, Ordering::Relaxed);
+                        return true;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+                if matches!(delivery, Delivery::Gap) {
+                    return true; // the gap just queued says it all
+                }
+            }
+            match subscriber.sender.try_send(delivery.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    subscriber.lagging = true;
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    /// Deliveries dropped because a subscription was full, since creation.
+    #[must_use]
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The per-subscription capacity.
+    #[must_use]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
+        self.subscribers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -47,7 +47,7 @@ pub mod time;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use bus::{Bus, Delivery, Envelope, Subscription};
+pub use bus::{Bus, Delivery, Envelope, SubscriberSet, Subscription};
 pub use config::ChatConfig;
 pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,

@@ -1,0 +1,149 @@
+//! The envelope on the wire: encoded once per event, the same bytes published
+//! to every recipient's channel.
+//!
+//! Layout (integers big-endian): version `1` (u8); conversation id (u16
+//! length + bytes); seq (u8 flag, then u64 when present); recipients (u32
+//! count, each u16 length + bytes); the payload (the rest).
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use chat_core::{ConversationId, Envelope, UserId};
+
+const VERSION: u8 = 1;
+
+/// Why bytes from the bus are not an envelope.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes end before the layout says.
+    #[error("truncated envelope")]
+    Truncated,
+    /// A layout this version does not know.
+    #[error("unknown envelope version {0}")]
+    Version(u8),
+    /// An id is not valid.
+    #[error("invalid id in envelope: {0}")]
+    Id(#[from] chat_core::ChatError),
+    /// An id is not UTF-8.
+    #[error("id is not UTF-8")]
+    Utf8(#[from] std::string::FromUtf8Error),
+}
+
+fn put_str16(out: &mut BytesMut, value: &str) {
+    // Ids are at most 128 bytes (`chat_core::MAX_ID_BYTES`).
+    out.put_u16(u16::try_from(value.len()).unwrap_or(u16::MAX));
+    out.put_slice(value.as_bytes());
+}
+
+/// Encodes `envelope`.
+#[must_use]
+pub fn encode(envelope: &Envelope) -> Bytes {
+    let recipients = envelope.recipients();
+    let ids: usize = recipients.iter().map(|user| 2 + user.as_str().len()).sum();
+    let mut out = BytesMut::with_capacity(
+        1 + 2 + envelope.conversation_id().as_str().len() + 9 + 4 + ids + envelope.payload().len(),
+    );
+    out.put_u8(VERSION);
+    put_str16(&mut out, envelope.conversation_id().as_str());
+    match envelope.seq() {
+        Some(seq) => {
+            out.put_u8(1);
+            out.put_u64(seq);
+        }
+        None => out.put_u8(0),
+    }
+    out.put_u32(u32::try_from(recipients.len()).unwrap_or(u32::MAX));
+    for user in recipients {
+        put_str16(&mut out, user.as_str());
+    }
+    out.put_slice(envelope.payload());
+    out.freeze()
+}
+
+fn need(input: &[u8], bytes: usize) -> Result<(), DecodeError> {
+    if input.remaining() < bytes {
+        return Err(DecodeError::Truncated);
+    }
+    Ok(())
+}
+
+fn get_str16(input: &mut &[u8]) -> Result<String, DecodeError> {
+    need(input, 2)?;
+    let len = usize::from(input.get_u16());
+    need(input, len)?;
+    let value = String::from_utf8(input[..len].to_vec())?;
+    input.advance(len);
+    Ok(value)
+}
+
+/// Decodes bytes made by [`encode`].
+///
+/// # Errors
+/// [`DecodeError`] for anything else.
+pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    let mut input = bytes;
+    need(input, 1)?;
+    let version = input.get_u8();
+    if version != VERSION {
+        return Err(DecodeError::Version(version));
+    }
+    let conversation = ConversationId::new(get_str16(&mut input)?)?;
+    need(input, 1)?;
+    let seq = if input.get_u8() == 1 {
+        need(input, 8)?;
+        Some(input.get_u64())
+    } else {
+        None
+    };
+    need(input, 4)?;
+    let count = input.get_u32();
+    // Each recipient takes at least 3 bytes: a count beyond that is corrupt,
+    // and must not drive a huge allocation.
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    if count > input.remaining() / 3 {
+        return Err(DecodeError::Truncated);
+    }
+    let mut recipients = Vec::with_capacity(count);
+    for _ in 0..count {
+        recipients.push(UserId::new(get_str16(&mut input)?)?);
+    }
+    Ok(Envelope::new(
+        recipients,
+        conversation,
+        seq,
+        Bytes::copy_from_slice(input),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_round_trip() {
+        let envelope = Envelope::new(
+            vec![UserId::new("al\u{ed}ce").unwrap(), UserId::new("bob").unwrap()],
+            ConversationId::new("c-1").unwrap(),
+            Some(42),
+            Bytes::from_static(b"{\"type\":\"message\"}"),
+        );
+        assert_eq!(decode(&encode(&envelope)).unwrap(), envelope);
+        let ephemeral = Envelope::new(vec![], ConversationId::new("c").unwrap(), None, Bytes::new());
+        assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
+    }
+
+    #[test]
+    fn garbage_is_refused_without_panicking() {
+        let good = encode(&Envelope::new(
+            vec![UserId::new("bob").unwrap()],
+            ConversationId::new("c").unwrap(),
+            Some(1),
+            Bytes::from_static(b"x"),
+        ));
+        for cut in 0..good.len() - 1 {
+            assert!(decode(&good[..cut]).is_err(), "truncated at {cut} accepted");
+        }
+        assert!(matches!(decode(&[9]), Err(DecodeError::Version(9))));
+        let huge_count = [1, 0, 1, b'c', 0, 0xff, 0xff, 0xff, 0xff];
+        assert!(decode(&huge_count).is_err());
+    }
+}
