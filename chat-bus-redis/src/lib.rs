@@ -120,6 +120,27 @@ impl RedisBus {
     }
 }
 
+impl RedisBus {
+    /// Runs `pipe` on the publishing connection within the timeout. A
+    /// connection found dropped (Redis restarted since the last call) is
+    /// replaced by the connection manager, and the pipe is sent once more.
+    async fn send(&self, pipe: &redis::Pipeline, what: &'static str) -> Result<(), RedisBusError> {
+        let mut connection = self.publisher.clone();
+        let mut retried = false;
+        loop {
+            let sent = tokio::time::timeout(self.shared.timeout, pipe.exec_async(&mut connection)).await;
+            match sent {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(error)) if !retried && (error.is_connection_dropped() || error.is_io_error()) => {
+                    retried = true;
+                }
+                Ok(Err(error)) => return Err(RedisBusError::Redis(error)),
+                Err(_) => return Err(RedisBusError::Timeout(what)),
+            }
+        }
+    }
+}
+
 impl Drop for RedisBus {
     fn drop(&mut self) {
         self.task.abort();
@@ -137,14 +158,7 @@ impl Bus for RedisBus {
         for user in envelope.recipients() {
             pipe.publish(self.shared.user_channel(user), &bytes[..]).ignore();
         }
-        let mut connection = self.publisher.clone();
-        let sent = tokio::time::timeout(self.shared.timeout, pipe.exec_async(&mut connection)).await;
-        let result = match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(RedisBusError::Redis(error)),
-            Err(_) => Err(RedisBusError::Timeout("a publish")),
-        };
-        result.map_err(|error| {
+        self.send(&pipe, "a publish").await.map_err(|error| {
             self.shared.publish_failed();
             BusError::from(error)
         })
@@ -170,16 +184,10 @@ impl Bus for RedisBus {
         }
         let token = self.next_probe.fetch_add(1, Ordering::Relaxed);
         let arrived = self.shared.expect_probe(token);
-        let mut connection = self.publisher.clone();
-        let mut publish = redis::cmd("PUBLISH");
-        publish
-            .arg(&self.shared.node_channel)
-            .arg(token.to_be_bytes().as_slice());
+        let mut publish = redis::pipe();
+        publish.publish(&self.shared.node_channel, token.to_be_bytes().as_slice());
         let round_trip = async {
-            publish
-                .exec_async(&mut connection)
-                .await
-                .map_err(RedisBusError::Redis)?;
+            self.send(&publish, "the health probe").await?;
             arrived.await.map_err(|_| RedisBusError::Closed)
         };
         let result = tokio::time::timeout(self.shared.timeout, round_trip).await;

@@ -1,0 +1,94 @@
+//! Redis goes away and comes back: a private redis-server on its own port
+//! (so no other test is disturbed) is killed and restarted under a node.
+
+use std::time::Duration;
+
+use chat_bus_redis::{RedisBus, RedisBusOptions};
+use chat_core::testkit::bus::envelope;
+use chat_core::testkit::store::user;
+use chat_core::testkit::within;
+use chat_core::{Bus, Delivery};
+use tokio::process::{Child, Command};
+
+struct PrivateRedis {
+    port: u16,
+    child: Child,
+}
+
+impl PrivateRedis {
+    async fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server must be installed for this test (it starts its own)");
+        within("redis-server to accept connections", async {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        Self { port, child }
+    }
+
+    async fn kill(mut self) -> u16 {
+        self.child.kill().await.unwrap();
+        self.port
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
+    let redis = PrivateRedis::start(free_port()).await;
+    let options = RedisBusOptions::default()
+        .with_prefix("restart:")
+        .with_ping_interval(Duration::from_millis(100))
+        .with_timeout(Duration::from_millis(500));
+    let node = RedisBus::connect(&redis.url(), options.clone()).await.unwrap();
+    let publisher = RedisBus::connect(&redis.url(), options).await.unwrap();
+    let mut subscription = node.subscribe().await.unwrap();
+    node.watch(&user("alice")).await.unwrap();
+    publisher.publish(envelope(&["alice"], "before")).await.unwrap();
+    assert!(matches!(within("the first event", subscription.recv()).await, Some(Delivery::Event(_))));
+    node.health().await.expect("healthy while connected");
+
+    let port = redis.kill().await;
+    within("the node to notice the outage", async {
+        while node.health().await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(publisher.publish(envelope(&["alice"], "lost")).await.is_err(), "publishing fails while Redis is down");
+
+    let redis = PrivateRedis::start(port).await;
+    assert_eq!(
+        within("the gap after resubscribing", subscription.recv()).await,
+        Some(Delivery::Gap),
+        "a reconnect is announced as a gap"
+    );
+    // The publisher reconnects by itself; its first call after the outage may still fail.
+    within("a publish to go through again", async {
+        while publisher.publish(envelope(&["alice"], "after")).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    match within("the event after the restart", subscription.recv()).await {
+        Some(Delivery::Event(event)) => assert_eq!(&event.payload()[..], b"after"),
+        other => panic!("expected the event, got {other:?}"),
+    }
+    node.health().await.expect("healthy again");
+    assert!(node.stats().reconnects >= 1);
+    assert!(publisher.stats().publish_failures >= 1);
+    drop(redis);
+}
