@@ -24,7 +24,10 @@
 //! |---|---|
 //! | `chat-core` | this crate |
 //! | `chat-store-sqlite` | [`Store`] on SQLite (the embedded default) |
+//! | `chat-store-mysql` | [`Store`] on MySQL / MariaDB, shared by many nodes |
 //! | `chat-bus-memory` | [`Bus`] inside one process |
+//! | `chat-bus-redis` | [`Bus`] over Redis pub/sub, between many nodes |
+//! | `chat-axum` | the REST + WebSocket router |
 //!
 //! # Features
 //!
@@ -56,7 +59,7 @@ pub use error::{BoxError, BusError, ChatError, Result, StoreError};
 pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MessageId, Seq, UserId};
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
-pub use service::ChatService;
+pub use service::{ChatService, Health};
 pub use store::{Store, StoreResult};
 pub use time::Timestamp;
 

@@ -21,6 +21,8 @@
 mod error;
 mod rows;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::MySqlStoreError;
 pub use store::{MySqlStore, migrations};

@@ -1,6 +1,7 @@
 //! The WebSocket endpoint: `GET /ws`, authenticated by the host's hook (which
 //! may read `?token=` since browsers cannot set headers on the upgrade).
 
+mod order;
 mod session;
 
 use std::time::Duration;
@@ -33,6 +34,10 @@ pub struct WsConfig {
     pub write_timeout: Duration,
     /// Largest client frame, in bytes. Defaults to 64 KiB.
     pub max_frame_bytes: usize,
+    /// How long a message event waits for an earlier seq of its conversation
+    /// (events from different app nodes can cross on the bus) before the
+    /// client is sent a `gap` for the missing ones. Defaults to 100 ms.
+    pub reorder_window: Duration,
 }
 
 impl Default for WsConfig {
@@ -42,6 +47,7 @@ impl Default for WsConfig {
             idle_timeout: Duration::from_secs(45),
             write_timeout: Duration::from_secs(10),
             max_frame_bytes: 64 * 1024,
+            reorder_window: Duration::from_millis(100),
         }
     }
 }

@@ -4,12 +4,10 @@
 //! the hub connection's outbound events, and the keepalive tick. Writes carry
 //! a timeout, so a peer that stops reading cannot pin the task forever.
 //!
+//! Message events are written in seq order per conversation ([`Order`]):
 //! `resume` replays from the store while live events keep queueing in the hub
-//! connection; each resumed conversation remembers the last seq written, and
-//! queued live events at or below it are skipped: no duplicates and no gaps
-//! at the seam.
-
-use std::collections::HashMap;
+//! connection, and queued live events at or below the last replayed seq are
+//! skipped: no duplicates and no gaps at the seam.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_core::protocol::{ClientFrame, ErrorBody, ServerEvent, encode_message_event};
@@ -21,6 +19,7 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
+use super::order::{Order, Step};
 use super::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
 
 /// Why a session ended early (anything but a clean close by the client).
@@ -37,8 +36,10 @@ struct Session {
     me: UserId,
     config: WsConfig,
     sink: SplitSink<WebSocket, Message>,
-    /// Last seq written per resumed conversation (the seam filter).
-    resumed: HashMap<ConversationId, Seq>,
+    /// Seq order per conversation, and the resume seam.
+    order: Order,
+    /// Scratch space for what `order` says to write.
+    steps: Vec<Step>,
 }
 
 pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config: WsConfig) {
@@ -48,7 +49,8 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
         me,
         config,
         sink,
-        resumed: HashMap::new(),
+        order: Order::new(config.reorder_window),
+        steps: Vec::new(),
     };
     let connection = match session.chat.connect(&session.me).await {
         Ok(connection) => connection,
@@ -98,6 +100,10 @@ impl Session {
                     }
                 }
                 outbound = connection.next() => self.forward(outbound).await?,
+                () = sleep_until_or_never(self.order.deadline()) => {
+                    self.order.expire(&mut self.steps);
+                    self.write_steps().await?;
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.config.idle_timeout {
                         tracing::debug!(user = %self.me, "peer silent past the idle timeout; dropping");
@@ -112,25 +118,39 @@ impl Session {
     async fn forward(&mut self, outbound: Outbound) -> Result<(), End> {
         match outbound {
             Outbound::Event(envelope) => {
-                if let (Some(seq), Some(last)) = (
-                    envelope.seq(),
-                    self.resumed.get_mut(envelope.conversation_id()),
-                ) {
-                    if seq <= *last {
-                        return Ok(()); // already replayed by resume
-                    }
-                    *last = seq;
-                }
-                self.write_payload(envelope.payload().clone()).await
+                self.order.accept(envelope, Instant::now(), &mut self.steps);
+                self.write_steps().await
             }
             Outbound::Gaps(gaps) => {
                 for gap in gaps {
+                    match &gap.conversation_id {
+                        Some(conversation) => self.order.forget(conversation),
+                        None => self.order.forget_all(),
+                    }
                     self.write_event(&gap.to_event()).await?;
                 }
                 Ok(())
             }
             Outbound::Closed(reason) => Err(End::Closed(reason)),
         }
+    }
+
+    /// Writes what [`Order`] released, in order.
+    async fn write_steps(&mut self) -> Result<(), End> {
+        let steps = std::mem::take(&mut self.steps);
+        for step in steps {
+            match step {
+                Step::Write(envelope) => self.write_payload(envelope.payload().clone()).await?,
+                Step::Gap(conversation_id, from_seq) => {
+                    let gap = ServerEvent::Gap {
+                        conversation_id: Some(conversation_id),
+                        from_seq: Some(from_seq),
+                    };
+                    self.write_event(&gap).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn on_frame(&mut self, text: &str) -> Result<(), End> {
@@ -192,7 +212,7 @@ impl Session {
     /// Writes every stored message after `after`, in order, then lets live
     /// events continue from there.
     async fn replay(&mut self, conversation_id: ConversationId, after: Seq) -> Result<(), End> {
-        let mut last = after.max(self.resumed.get(&conversation_id).copied().unwrap_or(0));
+        let mut last = after.max(self.order.last(&conversation_id).unwrap_or(0));
         loop {
             let page = self
                 .chat
@@ -206,9 +226,9 @@ impl Session {
                 self.write_payload(encode_message_event(message)).await?;
                 last = message.seq;
             }
-            self.resumed.insert(conversation_id.clone(), last);
             if !page.has_more {
-                return Ok(());
+                self.order.replayed(&conversation_id, last, &mut self.steps);
+                return self.write_steps().await;
             }
         }
     }
@@ -258,5 +278,13 @@ impl Session {
             self.sink.send(Message::Close(Some(frame))),
         )
         .await;
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

@@ -405,6 +405,17 @@ impl ChatService {
         Ok(self.inner.hub.connect(me.clone()).await?)
     }
 
+    /// Checks the store (a read) and the bus ([`Bus::health`]: for a
+    /// networked bus, a round trip through this node's own subscription).
+    pub async fn health(&self) -> Health {
+        let probe = ConversationId::generate();
+        let user = UserId::new("health-probe").expect("a valid id");
+        Health {
+            store: self.inner.store.is_member(&probe, &user).await.err().map(ChatError::from),
+            bus: self.inner.bus.health().await.err().map(ChatError::from),
+        }
+    }
+
     fn validate(&self, new: &NewMessage) -> Result<()> {
         let config = &self.inner.config;
         if new.body.len() > config.max_body_bytes {
@@ -469,6 +480,24 @@ impl ChatService {
             self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(conversation = %id, ?seq, error = %error, "publish failed after save");
         }
+    }
+}
+
+/// What [`ChatService::health`] found: `None` where all is well.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Health {
+    /// The store's failure, if it failed.
+    pub store: Option<ChatError>,
+    /// The bus's failure, if it failed.
+    pub bus: Option<ChatError>,
+}
+
+impl Health {
+    /// Whether both the store and the bus answered.
+    #[must_use]
+    pub fn is_healthy(&self) -> bool {
+        self.store.is_none() && self.bus.is_none()
     }
 }
 

@@ -10,7 +10,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use chat_axum::Authenticate;
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, UserId};
+use chat_bus_redis::{RedisBus, RedisBusOptions};
+use chat_core::{Bus, ChatConfig, ChatService, Store};
+use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -37,7 +39,10 @@ pub enum StartError {
     Config(#[from] ConfigError),
     /// The database could not be opened or migrated.
     #[error("cannot open the database")]
-    Store(#[from] chat_store_sqlite::SqliteStoreError),
+    Store(#[source] chat_core::BoxError),
+    /// Redis could not be reached.
+    #[error("cannot connect to Redis")]
+    Bus(#[from] chat_bus_redis::RedisBusError),
     /// The chat service could not start.
     #[error("cannot start the chat service")]
     Chat(#[from] chat_core::ChatError),
@@ -58,9 +63,8 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     } else {
         "demo"
     };
-    let store = Arc::new(SqliteStore::connect(&args.database_url).await?);
     let config = ChatConfig::default().with_max_body_bytes(args.max_body_bytes);
-    let chat = ChatService::new(store, Arc::new(MemoryBus::new()), config).await?;
+    let chat = ChatService::new(store(args).await?, bus(args).await?, config).await?;
     let router = Router::new()
         .route("/", get(page))
         .route("/app.js", get(script))
@@ -78,6 +82,29 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         );
     Ok(Server { router, chat })
+}
+
+/// The store `DATABASE_URL` names: SQLite (file or memory) or MySQL/MariaDB.
+async fn store(args: &ServerArgs) -> Result<Arc<dyn Store>, StartError> {
+    let url = &args.database_url;
+    if url.starts_with("mysql:") {
+        let store = MySqlStore::connect(url).await;
+        Ok(Arc::new(store.map_err(|error| StartError::Store(error.into()))?))
+    } else {
+        let store = SqliteStore::connect(url).await;
+        Ok(Arc::new(store.map_err(|error| StartError::Store(error.into()))?))
+    }
+}
+
+/// Redis when `REDIS_URL` is set, else the in-process bus.
+async fn bus(args: &ServerArgs) -> Result<Arc<dyn Bus>, StartError> {
+    Ok(match &args.redis_url {
+        Some(url) => {
+            let options = RedisBusOptions::default().with_prefix(args.redis_prefix.clone());
+            Arc::new(RedisBus::connect(url, options).await?)
+        }
+        None => Arc::new(MemoryBus::new()),
+    })
 }
 
 /// Serves until `shutdown` completes, then stops accepting, closes every
@@ -122,24 +149,26 @@ async fn style() -> impl IntoResponse {
     )
 }
 
-/// 200 when the store answers, 503 otherwise.
+/// 200 when the store answers and the bus delivers to this node (a Redis bus
+/// proves it with a round trip through its own subscription), 503 otherwise.
 async fn health(State(chat): State<ChatService>) -> impl IntoResponse {
-    let probe = UserId::new("health-probe").expect("valid id");
-    match chat
-        .store()
-        .is_member(&chat_core::ConversationId::generate(), &probe)
-        .await
-    {
-        Ok(_) => (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({ "status": "ok" })),
-        ),
-        Err(error) => {
-            tracing::warn!(error = %error, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(serde_json::json!({ "status": "unavailable" })),
-            )
+    let health = chat.health().await;
+    let describe = |failure: &Option<chat_core::ChatError>| match failure {
+        None => "ok".to_owned(),
+        Some(error) => {
+            tracing::warn!(error = %error, source = ?std::error::Error::source(error), "health check failed");
+            "unavailable".to_owned()
         }
-    }
+    };
+    let body = serde_json::json!({
+        "status": if health.is_healthy() { "ok" } else { "unavailable" },
+        "store": describe(&health.store),
+        "bus": describe(&health.bus),
+    });
+    let status = if health.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
 }

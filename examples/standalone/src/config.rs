@@ -37,9 +37,18 @@ pub struct ServerArgs {
     /// Address to listen on. Without a secret, only loopback addresses are allowed.
     #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// Where messages are stored: `sqlite://FILE` (created if missing) or `sqlite::memory:`.
+    /// Where messages are stored: `sqlite://FILE` (created if missing),
+    /// `sqlite::memory:`, or `mysql://user:password@host:3306/database` (MySQL
+    /// or MariaDB, shared by several server processes).
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://chat.db")]
     pub database_url: String,
+    /// Redis for live events between several server processes
+    /// (`redis://127.0.0.1:6379`). Without it, events stay in this process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of the Redis channels, so several apps can share one Redis.
+    #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat:")]
+    pub redis_prefix: String,
     /// Largest message body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
@@ -68,8 +77,8 @@ pub enum ConfigError {
     WeakSecret(#[from] crate::auth::WeakSecret),
     /// The database URL names a store this build does not have.
     #[error(
-        "unsupported DATABASE_URL scheme in {0:?}: this server stores in SQLite \
-         (`sqlite://FILE` or `sqlite::memory:`)"
+        "unsupported DATABASE_URL scheme in {0:?}: use `sqlite://FILE`, `sqlite::memory:` \
+         or `mysql://user:password@host:3306/database`"
     )]
     UnsupportedDatabase(String),
 }
@@ -83,7 +92,7 @@ impl ServerArgs {
         if self.secret.is_none() && !self.bind.ip().is_loopback() {
             return Err(ConfigError::DemoAuthNotOnLoopback(self.bind));
         }
-        if !self.database_url.starts_with("sqlite:") {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
             return Err(ConfigError::UnsupportedDatabase(self.database_url.clone()));
         }
         Ok(())
