@@ -103,7 +103,6 @@ impl Node {
             .iter()
             .any(|user| watched.contains(user))
     }
-
 }
 
 #[async_trait]

@@ -121,13 +121,21 @@ mod tests {
     #[test]
     fn envelopes_round_trip() {
         let envelope = Envelope::new(
-            vec![UserId::new("al\u{ed}ce").unwrap(), UserId::new("bob").unwrap()],
+            vec![
+                UserId::new("al\u{ed}ce").unwrap(),
+                UserId::new("bob").unwrap(),
+            ],
             ConversationId::new("c-1").unwrap(),
             Some(42),
             Bytes::from_static(b"{\"type\":\"message\"}"),
         );
         assert_eq!(decode(&encode(&envelope)).unwrap(), envelope);
-        let ephemeral = Envelope::new(vec![], ConversationId::new("c").unwrap(), None, Bytes::new());
+        let ephemeral = Envelope::new(
+            vec![],
+            ConversationId::new("c").unwrap(),
+            None,
+            Bytes::new(),
+        );
         assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
     }
 

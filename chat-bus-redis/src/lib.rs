@@ -110,13 +110,18 @@ impl RedisBus {
         self.shared.stats()
     }
 
-    async fn command(&self, make: impl FnOnce(oneshot::Sender<()>) -> Command) -> Result<(), BusError> {
+    async fn command(
+        &self,
+        make: impl FnOnce(oneshot::Sender<()>) -> Command,
+    ) -> Result<(), BusError> {
         let (done, answer) = oneshot::channel();
         self.commands
             .send(make(done))
             .await
             .map_err(|_| BusError::from(RedisBusError::Closed))?;
-        answer.await.map_err(|_| BusError::from(RedisBusError::Closed))
+        answer
+            .await
+            .map_err(|_| BusError::from(RedisBusError::Closed))
     }
 }
 
@@ -128,10 +133,13 @@ impl RedisBus {
         let mut connection = self.publisher.clone();
         let mut retried = false;
         loop {
-            let sent = tokio::time::timeout(self.shared.timeout, pipe.exec_async(&mut connection)).await;
+            let sent =
+                tokio::time::timeout(self.shared.timeout, pipe.exec_async(&mut connection)).await;
             match sent {
                 Ok(Ok(())) => return Ok(()),
-                Ok(Err(error)) if !retried && (error.is_connection_dropped() || error.is_io_error()) => {
+                Ok(Err(error))
+                    if !retried && (error.is_connection_dropped() || error.is_io_error()) =>
+                {
                     retried = true;
                 }
                 Ok(Err(error)) => return Err(RedisBusError::Redis(error)),
@@ -156,7 +164,8 @@ impl Bus for RedisBus {
         let bytes = codec::encode(&envelope);
         let mut pipe = redis::pipe();
         for user in envelope.recipients() {
-            pipe.publish(self.shared.user_channel(user), &bytes[..]).ignore();
+            pipe.publish(self.shared.user_channel(user), &bytes[..])
+                .ignore();
         }
         self.send(&pipe, "a publish").await.map_err(|error| {
             self.shared.publish_failed();

@@ -14,10 +14,10 @@ use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout;
 
+use crate::RedisBusStats;
 use crate::codec;
 use crate::error::RedisBusError;
 use crate::options::RedisBusOptions;
-use crate::RedisBusStats;
 
 /// Requests to the subscription task; answered once applied.
 #[derive(Debug)]
@@ -169,7 +169,10 @@ impl std::fmt::Debug for Connection {
 
 /// Opens a subscription connection and subscribes this node's channel and
 /// every watched user's.
-pub(crate) async fn open(client: &redis::Client, shared: &Shared) -> Result<Connection, RedisBusError> {
+pub(crate) async fn open(
+    client: &redis::Client,
+    shared: &Shared,
+) -> Result<Connection, RedisBusError> {
     let pubsub = timeout(shared.timeout, client.get_async_pubsub())
         .await
         .map_err(|_| RedisBusError::Timeout("a connect"))??;
@@ -197,7 +200,9 @@ pub(crate) async fn run(
             None => match open(&client, &shared).await {
                 Ok(connection) => {
                     shared.reconnects.fetch_add(1, Relaxed);
-                    tracing::info!("redis subscription re-established; clients resume from the store");
+                    tracing::info!(
+                        "redis subscription re-established; clients resume from the store"
+                    );
                     // Everything published while we were away is lost to us.
                     shared.subscribers.deliver(&Delivery::Gap);
                     backoff = Duration::from_millis(50);
@@ -228,7 +233,8 @@ pub(crate) async fn run(
                 }
                 _ = &mut lost_signal => break true,
                 _ = ping.tick() => {
-                    let answer = timeout(shared.timeout, sink.ping::<String>()).await;
+                    // In subscribed mode PING answers an array, not PONG: accept any reply.
+                    let answer = timeout(shared.timeout, sink.ping::<redis::Value>()).await;
                     if !matches!(answer, Ok(Ok(_))) {
                         break true;
                     }
@@ -246,7 +252,11 @@ pub(crate) async fn run(
 
 /// Applies one command on a live connection. The watched set changes first,
 /// so a reconnect in the middle still subscribes the user.
-async fn apply(shared: &Shared, sink: &mut PubSubSink, command: Command) -> Result<(), RedisBusError> {
+async fn apply(
+    shared: &Shared,
+    sink: &mut PubSubSink,
+    command: Command,
+) -> Result<(), RedisBusError> {
     let (user, done, watch) = match command {
         Command::Watch(user, done) => (user, done, true),
         Command::Unwatch(user, done) => (user, done, false),
@@ -273,7 +283,11 @@ async fn apply(shared: &Shared, sink: &mut PubSubSink, command: Command) -> Resu
 
 /// While disconnected: waits `pause`, recording watch changes for the next
 /// connection. Returns `false` when the bus is gone.
-async fn wait_serving(shared: &Shared, commands: &mut mpsc::Receiver<Command>, pause: Duration) -> bool {
+async fn wait_serving(
+    shared: &Shared,
+    commands: &mut mpsc::Receiver<Command>,
+    pause: Duration,
+) -> bool {
     let deadline = tokio::time::sleep(pause);
     tokio::pin!(deadline);
     loop {

@@ -24,7 +24,10 @@ impl PrivateRedis {
             .spawn()
             .expect("redis-server must be installed for this test (it starts its own)");
         within("redis-server to accept connections", async {
-            while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -43,7 +46,11 @@ impl PrivateRedis {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,12 +60,20 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
         .with_prefix("restart:")
         .with_ping_interval(Duration::from_millis(100))
         .with_timeout(Duration::from_millis(500));
-    let node = RedisBus::connect(&redis.url(), options.clone()).await.unwrap();
+    let node = RedisBus::connect(&redis.url(), options.clone())
+        .await
+        .unwrap();
     let publisher = RedisBus::connect(&redis.url(), options).await.unwrap();
     let mut subscription = node.subscribe().await.unwrap();
     node.watch(&user("alice")).await.unwrap();
-    publisher.publish(envelope(&["alice"], "before")).await.unwrap();
-    assert!(matches!(within("the first event", subscription.recv()).await, Some(Delivery::Event(_))));
+    publisher
+        .publish(envelope(&["alice"], "before"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        within("the first event", subscription.recv()).await,
+        Some(Delivery::Event(_))
+    ));
     node.health().await.expect("healthy while connected");
 
     let port = redis.kill().await;
@@ -68,7 +83,13 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
         }
     })
     .await;
-    assert!(publisher.publish(envelope(&["alice"], "lost")).await.is_err(), "publishing fails while Redis is down");
+    assert!(
+        publisher
+            .publish(envelope(&["alice"], "lost"))
+            .await
+            .is_err(),
+        "publishing fails while Redis is down"
+    );
 
     let redis = PrivateRedis::start(port).await;
     assert_eq!(
@@ -78,7 +99,11 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
     );
     // The publisher reconnects by itself; its first call after the outage may still fail.
     within("a publish to go through again", async {
-        while publisher.publish(envelope(&["alice"], "after")).await.is_err() {
+        while publisher
+            .publish(envelope(&["alice"], "after"))
+            .await
+            .is_err()
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -91,4 +116,18 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
     assert!(node.stats().reconnects >= 1);
     assert!(publisher.stats().publish_failures >= 1);
     drop(redis);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_subscription_survives_its_keepalive_pings() {
+    let redis = PrivateRedis::start(free_port()).await;
+    let options = RedisBusOptions::default()
+        .with_prefix("pings:")
+        .with_ping_interval(Duration::from_millis(20));
+    let node = RedisBus::connect(&redis.url(), options).await.unwrap();
+    node.watch(&user("alice")).await.unwrap();
+    // Time-based behaviour on a real server: let a dozen pings go by.
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    node.health().await.expect("still healthy");
+    assert_eq!(node.stats().reconnects, 0, "a ping answer is not a failure");
 }

@@ -13,6 +13,9 @@ pub enum MySqlStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Another node held the migration lock too long.
+    #[error("timed out waiting for another node's migrations")]
+    MigrationLock,
     /// A stored value does not decode into a domain value.
     #[error("stored {column} is invalid: {reason}")]
     Decode {

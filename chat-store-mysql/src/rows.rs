@@ -21,7 +21,11 @@ pub(crate) fn from_sql(seq: i64) -> Seq {
 }
 
 /// A UTF-8 string from a binary column.
-pub(crate) fn text(row: &MySqlRow, index: usize, column: &'static str) -> Result<String, MySqlStoreError> {
+pub(crate) fn text(
+    row: &MySqlRow,
+    index: usize,
+    column: &'static str,
+) -> Result<String, MySqlStoreError> {
     let bytes: Vec<u8> = row.try_get(index)?;
     String::from_utf8(bytes).map_err(|error| MySqlStoreError::Decode {
         column,

@@ -64,7 +64,25 @@ impl MySqlStore {
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> Result<(), MySqlStoreError> {
-        migrations().run(&self.pool).await?;
+        // Several nodes may start at once. sqlx's own migration lock uses
+        // GET_LOCK with a negative timeout, which MariaDB does not treat as
+        // "wait forever", so take a named lock with a real timeout instead,
+        // on the connection that runs the migrations.
+        let mut connection = self.pool.acquire().await?;
+        let locked: Option<i64> =
+            sqlx::query_scalar("SELECT GET_LOCK(CONCAT('chat_migrations:', DATABASE()), 60)")
+                .fetch_one(&mut *connection)
+                .await?;
+        if locked != Some(1) {
+            return Err(MySqlStoreError::MigrationLock);
+        }
+        let mut migrator = migrations();
+        migrator.set_locking(false);
+        let migrated = migrator.run_direct(&mut *connection).await;
+        sqlx::query("SELECT RELEASE_LOCK(CONCAT('chat_migrations:', DATABASE()))")
+            .execute(&mut *connection)
+            .await?;
+        migrated?;
         Ok(())
     }
 
@@ -78,12 +96,11 @@ impl MySqlStore {
         connection: &mut MySqlConnection,
         id: &str,
     ) -> Result<Vec<UserId>, MySqlStoreError> {
-        let rows = sqlx::query(
-            "SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id",
-        )
-        .bind(id)
-        .fetch_all(&mut *connection)
-        .await?;
+        let rows =
+            sqlx::query("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id")
+                .bind(id)
+                .fetch_all(&mut *connection)
+                .await?;
         rows.iter().map(|row| rows::user(row, 0)).collect()
     }
 
@@ -305,7 +322,8 @@ impl MySqlStore {
         rows.iter()
             .map(|row| {
                 let id = rows::text(row, 0, "id")?;
-                let conversation = rows::conversation(row, members.remove(&id).unwrap_or_default())?;
+                let conversation =
+                    rows::conversation(row, members.remove(&id).unwrap_or_default())?;
                 let has_last: Option<Vec<u8>> = row.try_get(8)?;
                 Ok(ConversationSummary {
                     conversation,
@@ -480,14 +498,13 @@ impl Store for MySqlStore {
     }
 
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?",
-        )
-        .bind(id.as_str())
-        .bind(user.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(MySqlStoreError::from)?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?")
+                .bind(id.as_str())
+                .bind(user.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(MySqlStoreError::from)?;
         Ok(found.is_some())
     }
 

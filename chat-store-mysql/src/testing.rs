@@ -39,13 +39,18 @@ impl TestDatabase {
     /// When the server cannot be reached or refuses.
     pub async fn create() -> Result<Self, MySqlStoreError> {
         let server = server_url();
-        let admin = MySqlPoolOptions::new().max_connections(2).connect(&server).await?;
+        let admin = MySqlPoolOptions::new()
+            .max_connections(2)
+            .connect(&server)
+            .await?;
         sweep(&admin).await?;
         let name = format!("chat_test_{}_{}", now_secs(), uuid::Uuid::new_v4().simple());
         sqlx::raw_sql(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
             .execute(&admin)
             .await?;
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+        let base = server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(base, _)| base);
         let url = format!("{base}/{name}");
         Ok(Self { admin, name, url })
     }
@@ -83,7 +88,10 @@ async fn sweep(admin: &MySqlPool) -> Result<(), MySqlStoreError> {
         .await?;
     for row in rows {
         let name: String = row.try_get(0)?;
-        let created = name.split('_').nth(2).and_then(|secs| secs.parse::<u64>().ok());
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|secs| secs.parse::<u64>().ok());
         if created.is_some_and(|created| created + 3600 < now_secs()) {
             sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS `{name}`"))
                 .execute(admin)

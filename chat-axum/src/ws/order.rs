@@ -88,7 +88,12 @@ impl Order {
 
     /// Stored messages up to `seq` were written (a `resume`); held events
     /// that now follow in order go to `out`, those at or below `seq` are dropped.
-    pub(super) fn replayed(&mut self, conversation: &ConversationId, seq: Seq, out: &mut Vec<Step>) {
+    pub(super) fn replayed(
+        &mut self,
+        conversation: &ConversationId,
+        seq: Seq,
+        out: &mut Vec<Step>,
+    ) {
         let last = self.last.entry(conversation.clone()).or_insert(seq);
         *last = (*last).max(seq);
         self.drain(conversation, out);
@@ -139,7 +144,10 @@ impl Order {
         let Some(held) = self.held.get_mut(conversation) else {
             return;
         };
-        let last = self.last.get_mut(conversation).expect("drained conversations have a last seq");
+        let last = self
+            .last
+            .get_mut(conversation)
+            .expect("drained conversations have a last seq");
         while let Some(entry) = held.first_entry() {
             let seq = *entry.key();
             if seq <= *last {
@@ -225,7 +233,11 @@ mod tests {
         order.accept(event("c", 6), now, &mut out);
         out.clear();
         order.replayed(&ConversationId::new("c").unwrap(), 5, &mut out);
-        assert_eq!(written(&out), ["c:6"], "4 came with the replay; 6 follows 5");
+        assert_eq!(
+            written(&out),
+            ["c:6"],
+            "4 came with the replay; 6 follows 5"
+        );
         assert_eq!(order.last(&ConversationId::new("c").unwrap()), Some(6));
     }
 }

@@ -411,7 +411,13 @@ impl ChatService {
         let probe = ConversationId::generate();
         let user = UserId::new("health-probe").expect("a valid id");
         Health {
-            store: self.inner.store.is_member(&probe, &user).await.err().map(ChatError::from),
+            store: self
+                .inner
+                .store
+                .is_member(&probe, &user)
+                .await
+                .err()
+                .map(ChatError::from),
             bus: self.inner.bus.health().await.err().map(ChatError::from),
         }
     }

@@ -89,10 +89,14 @@ async fn store(args: &ServerArgs) -> Result<Arc<dyn Store>, StartError> {
     let url = &args.database_url;
     if url.starts_with("mysql:") {
         let store = MySqlStore::connect(url).await;
-        Ok(Arc::new(store.map_err(|error| StartError::Store(error.into()))?))
+        Ok(Arc::new(
+            store.map_err(|error| StartError::Store(error.into()))?,
+        ))
     } else {
         let store = SqliteStore::connect(url).await;
-        Ok(Arc::new(store.map_err(|error| StartError::Store(error.into()))?))
+        Ok(Arc::new(
+            store.map_err(|error| StartError::Store(error.into()))?,
+        ))
     }
 }
 

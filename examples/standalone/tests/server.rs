@@ -59,7 +59,10 @@ async fn serves_the_page_its_assets_and_health() {
     let (status, health) = get(format!("http://{}/health", server.base), None).await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();
-    assert_eq!(health, serde_json::json!({"status": "ok", "store": "ok", "bus": "ok"}));
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "store": "ok", "bus": "ok"})
+    );
     let (_, mode) = get(format!("http://{}/auth-mode", server.base), None).await;
     assert_eq!(mode, r#"{"mode":"demo"}"#);
     let (status, _) = get(

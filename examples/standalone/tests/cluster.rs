@@ -1,0 +1,380 @@
+//! Two server nodes behave as one chat: each node is a full standalone server
+//! (its own store pool, Redis bus connection and hub) on its own port, both
+//! sharing one real MariaDB database and one real Redis.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chat_store_mysql::testing::TestDatabase;
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use standalone::app;
+use standalone::config::Cli;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Node {
+    base: String,
+}
+
+async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
+    let cli = Cli::try_parse_from([
+        "standalone",
+        "--database-url",
+        database.url(),
+        "--redis-url",
+        redis_url,
+        "--redis-prefix",
+        prefix,
+    ])
+    .unwrap();
+    let server = app::build(&cli.server).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = listener.local_addr().unwrap().to_string();
+    tokio::spawn(app::serve(listener, server, std::future::pending()));
+    Node { base }
+}
+
+fn redis_url() -> String {
+    std::env::var("CHAT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+fn prefix() -> String {
+    format!("chat-test:{}:", uuid_like())
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+async fn database() -> TestDatabase {
+    TestDatabase::create().await.unwrap_or_else(|error| {
+        panic!(
+            "MariaDB/MySQL is not reachable at {}: {error}",
+            chat_store_mysql::testing::server_url()
+        )
+    })
+}
+
+async fn call(
+    method: reqwest::Method,
+    node: &Node,
+    user: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", node.base))
+        .bearer_auth(user);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    async fn connect(node: &Node, user: &str) -> Self {
+        let url = format!("ws://{}/ws?token={user}", node.base);
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { socket }
+    }
+
+    async fn send(&mut self, frame: Value) {
+        self.socket
+            .send(Message::text(frame.to_string()))
+            .await
+            .unwrap();
+    }
+
+    async fn next_event(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("timed out waiting for an event")
+                .expect("socket ended")
+                .expect("socket error");
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(&text).unwrap();
+            }
+        }
+    }
+
+    /// The next message event's message (other events skipped).
+    async fn next_message(&mut self) -> Value {
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == "message" {
+                return event["message"].clone();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn messages_cross_nodes_and_reach_every_device() {
+    let database = database().await;
+    let prefix = prefix();
+    let one = node(&database, &redis_url(), &prefix).await;
+    let two = node(&database, &redis_url(), &prefix).await;
+    let mut alice = Client::connect(&one, "alice").await;
+    let mut bob_on_two = Client::connect(&two, "bob").await;
+    let mut bob_on_one = Client::connect(&one, "bob").await;
+
+    let (_, direct) = call(reqwest::Method::PUT, &one, "alice", "/direct/bob", None).await;
+    let cid = direct["id"].as_str().unwrap().to_owned();
+    alice.send(json!({"type": "send", "conversation_id": cid, "body": "from node one", "client_id": "a1"})).await;
+    for device in [&mut bob_on_two, &mut bob_on_one] {
+        let message = device.next_message().await;
+        assert_eq!(
+            (message["body"].as_str(), message["seq"].as_u64()),
+            (Some("from node one"), Some(1))
+        );
+    }
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &two,
+        "bob",
+        &format!("/conversations/{cid}/messages"),
+        Some(json!({"body": "from node two"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let mut got = alice.next_message().await;
+    if got["seq"] == 1 {
+        got = alice.next_message().await; // her own first message, echoed to her devices
+    }
+    assert_eq!(
+        (got["body"].as_str(), got["seq"].as_u64()),
+        (Some("from node two"), Some(2))
+    );
+    database.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
+    const SENDERS: usize = 20;
+    const EACH: usize = 5;
+    let database = database().await;
+    let prefix = prefix();
+    let nodes = [
+        node(&database, &redis_url(), &prefix).await,
+        node(&database, &redis_url(), &prefix).await,
+    ];
+    let users: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i:02}")).collect();
+    let (status, group) = call(
+        reqwest::Method::POST,
+        &nodes[0],
+        &users[0],
+        "/conversations",
+        Some(json!({"title": "load", "members": users})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let cid = group["id"].as_str().unwrap().to_owned();
+
+    let mut clients = Vec::new();
+    for (i, user) in users.iter().enumerate() {
+        clients.push(Client::connect(&nodes[i % 2], user).await);
+    }
+    // Every member sends EACH messages at once, half of them through each node.
+    let mut tasks = Vec::new();
+    for (i, mut client) in clients.into_iter().enumerate() {
+        let cid = cid.clone();
+        tasks.push(tokio::spawn(async move {
+            for k in 0..EACH {
+                client
+                    .send(json!({"type": "send", "conversation_id": cid, "body": format!("{i}-{k}"), "client_id": format!("{i}-{k}")}))
+                    .await;
+            }
+            let total = SENDERS * EACH;
+            let mut seqs = Vec::new();
+            let mut acks = 0;
+            while seqs.len() < total || acks < EACH {
+                let event = client.next_event().await;
+                match event["type"].as_str() {
+                    Some("message") => seqs.push(event["message"]["seq"].as_u64().unwrap()),
+                    Some("ack") => acks += 1,
+                    Some("gap") => panic!("member {i} got a gap: {event}"),
+                    _ => {}
+                }
+            }
+            seqs
+        }));
+    }
+    let total = u64::try_from(SENDERS * EACH).unwrap();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let seqs = task.await.unwrap();
+        assert_eq!(
+            seqs,
+            (1..=total).collect::<Vec<_>>(),
+            "member {i}: every message once, in seq order"
+        );
+    }
+    let (_, page) = call(
+        reqwest::Method::GET,
+        &nodes[1],
+        &users[3],
+        &format!("/conversations/{cid}/messages?after=0&limit=200"),
+        None,
+    )
+    .await;
+    let stored: Vec<u64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        stored,
+        (1..=total).collect::<Vec<_>>(),
+        "the store holds 1..N with no gap"
+    );
+    database.drop_database().await.unwrap();
+}
+
+/// A private redis-server, so stopping it disturbs no other test.
+struct PrivateRedis {
+    port: u16,
+    child: tokio::process::Child,
+}
+
+impl PrivateRedis {
+    async fn start(port: u16) -> Self {
+        let child = tokio::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server must be installed for this test");
+        tokio::time::timeout(WAIT, async {
+            while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("redis-server started");
+        Self { port, child }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them() {
+    let database = database().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = PrivateRedis::start(port).await;
+    let prefix = prefix();
+    let one = node(&database, &redis.url(), &prefix).await;
+    let two = node(&database, &redis.url(), &prefix).await;
+    let (_, direct) = call(reqwest::Method::PUT, &one, "alice", "/direct/bob", None).await;
+    let cid = direct["id"].as_str().unwrap().to_owned();
+    let mut bob = Client::connect(&two, "bob").await;
+
+    // alice keeps sending through node one while Redis goes away and comes back.
+    let mut acknowledged = BTreeMap::new();
+    let send = |i: usize| {
+        let one = Node {
+            base: one.base.clone(),
+        };
+        let cid = cid.clone();
+        async move {
+            let path = format!("/conversations/{cid}/messages");
+            let body = json!({"body": format!("m{i}"), "client_id": format!("c{i}")});
+            call(reqwest::Method::POST, &one, "alice", &path, Some(body)).await
+        }
+    };
+    for i in 0..10 {
+        let (status, message) = send(i).await;
+        assert_eq!(status, 201);
+        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
+    }
+    let mut redis = redis;
+    redis.child.kill().await.unwrap();
+    for i in 10..20 {
+        let (status, message) = send(i).await;
+        assert_eq!(
+            status, 201,
+            "sends are saved and acknowledged while Redis is down"
+        );
+        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
+    }
+    let (status, health) = call(reqwest::Method::GET, &two, "bob", "/health", None).await;
+    assert_eq!(
+        (status, health["bus"].as_str()),
+        (503, Some("unavailable")),
+        "health cannot lie"
+    );
+    let _redis = PrivateRedis::start(redis.port).await;
+    for i in 20..30 {
+        let (status, message) = send(i).await;
+        assert_eq!(status, 201);
+        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
+    }
+
+    // bob resumes from what he saw before the gap, and ends with everything once, in order.
+    let mut seen: BTreeMap<u64, Value> = BTreeMap::new();
+    let mut resumed = false;
+    while seen.len() < acknowledged.len() {
+        let event = bob.next_event().await;
+        match event["type"].as_str() {
+            Some("message") => {
+                let seq = event["message"]["seq"].as_u64().unwrap();
+                let first = seen.insert(seq, event["message"]["id"].clone()).is_none();
+                assert!(
+                    first || resumed,
+                    "seq {seq} delivered twice outside a resume"
+                );
+            }
+            Some("gap") => {
+                resumed = true;
+                // Resume after the longest run 1..=n already seen.
+                let from = (1..)
+                    .take_while(|seq| seen.contains_key(seq))
+                    .last()
+                    .unwrap_or(0);
+                bob.send(json!({"type": "resume", "positions": {cid.clone(): from}}))
+                    .await;
+            }
+            _ => {}
+        }
+    }
+    assert!(resumed, "the outage was announced as a gap");
+    assert_eq!(seen, acknowledged, "every acknowledged message reached bob");
+    let (_, page) = call(
+        reqwest::Method::GET,
+        &two,
+        "bob",
+        &format!("/conversations/{cid}/messages?after=0&limit=200"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        page["messages"].as_array().unwrap().len(),
+        acknowledged.len(),
+        "nothing acknowledged is missing from the store"
+    );
+    database.drop_database().await.unwrap();
+}
