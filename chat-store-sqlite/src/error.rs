@@ -13,6 +13,9 @@ pub enum SqliteStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The batch this append was written in failed as a whole (group commit).
+    #[error("the batched write failed")]
+    Batch(#[source] std::sync::Arc<SqliteStoreError>),
     /// A stored value does not decode into a domain value.
     #[error("stored {column} is invalid")]
     Decode {
@@ -37,6 +40,7 @@ impl SqliteStoreError {
             Self::Sqlx(
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             ) => true,
+            Self::Batch(inner) => inner.is_unavailable(),
             Self::Sqlx(sqlx::Error::Database(error)) => error
                 .code()
                 .and_then(|code| code.parse::<i32>().ok())

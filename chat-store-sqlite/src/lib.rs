@@ -24,6 +24,7 @@
 mod error;
 mod rows;
 mod store;
+mod writer;
 
 pub use error::SqliteStoreError;
 pub use store::{SqliteStore, migrations};

@@ -1,10 +1,10 @@
 //! [`SqliteStore`]: every `Store` operation as one short SQL transaction.
 //!
 //! SQLite allows one writer at a time. Writes go through a pool of exactly
-//! one connection, so they queue in-process (fair, no busy-retry storms) and
-//! every write transaction starts with a write statement, never upgrading a
-//! read lock (which SQLite cannot wait for). Reads use their own pool and,
-//! under WAL, never block on the writer.
+//! one connection, so they queue in-process (fair, no busy-retry storms);
+//! appends are group-committed (see `writer.rs`). Write transactions never
+//! upgrade a read lock (which SQLite cannot wait for). Reads use their own
+//! pool and, under WAL, never block on the writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::error::SqliteStoreError;
 use crate::rows;
+use crate::writer::Writer;
 
 /// Read connections kept open for a file database.
 const READERS: u32 = 4;
@@ -39,6 +40,8 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Group commit of appends, on the write pool.
+    appends: Writer,
 }
 
 impl SqliteStore {
@@ -83,7 +86,12 @@ impl SqliteStore {
                 .connect_with(options)
                 .await?
         };
-        let store = Self { writer, reader };
+        let appends = Writer::start(writer.clone());
+        let store = Self {
+            writer,
+            reader,
+            appends,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -129,84 +137,6 @@ impl SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let members = Self::members_of(connection, id).await?;
         rows::conversation(&row, members).map(Some)
-    }
-
-    async fn existing_message(
-        connection: &mut SqliteConnection,
-        record: &NewMessageRecord,
-        client_id: &str,
-    ) -> Result<Option<Message>, SqliteStoreError> {
-        let row = sqlx::query(
-            "SELECT id, conversation_id, seq, sender, body, client_id, created_at FROM messages \
-             WHERE conversation_id = ? AND sender = ? AND client_id = ?",
-        )
-        .bind(record.conversation_id.as_str())
-        .bind(record.sender.as_str())
-        .bind(client_id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        row.map(|row| rows::message(&row, 0)).transpose()
-    }
-
-    async fn append_inner(&self, record: NewMessageRecord) -> Result<Appended, SqliteStoreError> {
-        let mut tx = self.writer.begin().await?;
-        // Write first: takes the write lock before reading anything.
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, \
-             last_activity_at = MAX(last_activity_at, ?) WHERE id = ? RETURNING last_seq",
-        )
-        .bind(time::to_millis(record.created_at))
-        .bind(record.conversation_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else {
-            return Err(sqlx::Error::RowNotFound.into());
-        };
-        if let Some(client_id) = &record.client_id {
-            if let Some(message) = Self::existing_message(&mut tx, &record, client_id).await? {
-                tx.rollback().await?;
-                return Ok(Appended {
-                    message,
-                    duplicate: true,
-                });
-            }
-        }
-        sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(record.conversation_id.as_str())
-        .bind(seq)
-        .bind(record.id.as_str())
-        .bind(record.sender.as_str())
-        .bind(&record.body)
-        .bind(record.client_id.as_deref())
-        .bind(time::to_millis(record.created_at))
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE members SET read_seq = ? \
-             WHERE conversation_id = ? AND user_id = ? AND read_seq < ?",
-        )
-        .bind(seq)
-        .bind(record.conversation_id.as_str())
-        .bind(record.sender.as_str())
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Appended {
-            message: Message {
-                id: record.id,
-                conversation_id: record.conversation_id,
-                seq: rows::from_sql(seq),
-                sender: record.sender,
-                body: record.body,
-                client_id: record.client_id,
-                created_at: record.created_at,
-            },
-            duplicate: false,
-        })
     }
 
     async fn summaries(
@@ -493,7 +423,7 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
-        Ok(self.append_inner(message).await?)
+        Ok(self.appends.append(message).await?)
     }
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
