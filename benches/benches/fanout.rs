@@ -70,7 +70,9 @@ fn setup(rt: &Runtime, n: usize) -> Setup {
     rt.block_on(async {
         let bus = Arc::new(MemoryBus::new());
         let config = ChatConfig::default().with_connection_queue(16);
-        let hub = Hub::start(Arc::clone(&bus) as Arc<dyn Bus>, &config).await.unwrap();
+        let hub = Hub::start(Arc::clone(&bus) as Arc<dyn Bus>, &config)
+            .await
+            .unwrap();
         let users = users(n);
         let mut connections = Vec::with_capacity(n);
         for user in &users {

@@ -11,9 +11,10 @@ fn message() -> Message {
         conversation_id: ConversationId::generate(),
         seq: 123_456,
         sender: UserId::new("user-000042").unwrap(),
-        body: "The quick brown fox jumps over the lazy dog; a typical chat line of about 150 bytes, \
+        body:
+            "The quick brown fox jumps over the lazy dog; a typical chat line of about 150 bytes, \
                with \"quotes\" and an emoji \u{1f44b} to escape."
-            .to_owned(),
+                .to_owned(),
         client_id: Some("c-7f3a9d".to_owned()),
         created_at: time::now(),
     }

@@ -43,7 +43,13 @@ fn world(rt: &Runtime) -> World {
         for user in &users {
             own.push(chat.create_group(user, "mine", vec![]).await.unwrap().id);
         }
-        World { chat, users, shared, own, _dir: dir }
+        World {
+            chat,
+            users,
+            shared,
+            own,
+            _dir: dir,
+        }
     })
 }
 
@@ -64,12 +70,18 @@ fn write_path(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("send_1_sender", |b| {
         b.iter(|| {
-            rt.block_on(w.chat.send(&w.users[0], &w.shared, NewMessage::text(body())))
-                .unwrap()
+            rt.block_on(
+                w.chat
+                    .send(&w.users[0], &w.shared, NewMessage::text(body())),
+            )
+            .unwrap()
         });
     });
     group.throughput(Throughput::Elements((SENDERS * PER_SENDER) as u64));
-    for (name, spread) in [("64_senders_one_conversation", false), ("64_senders_64_conversations", true)] {
+    for (name, spread) in [
+        ("64_senders_one_conversation", false),
+        ("64_senders_64_conversations", true),
+    ] {
         group.bench_function(BenchmarkId::new(name, SENDERS), |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {
@@ -80,8 +92,11 @@ fn write_path(c: &mut Criterion) {
                             .map(|i| {
                                 let chat = w.chat.clone();
                                 let user = w.users[i].clone();
-                                let conversation =
-                                    if spread { w.own[i].clone() } else { w.shared.clone() };
+                                let conversation = if spread {
+                                    w.own[i].clone()
+                                } else {
+                                    w.shared.clone()
+                                };
                                 tokio::spawn(async move {
                                     for _ in 0..PER_SENDER {
                                         chat.send(&user, &conversation, NewMessage::text(body()))
@@ -101,6 +116,45 @@ fn write_path(c: &mut Criterion) {
             });
         });
     }
+    // The store alone (no membership read, no publish): what group commit gives.
+    let store = w.chat.store().clone();
+    group.bench_function(BenchmarkId::new("store_append_64_tasks", SENDERS), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let tasks: Vec<_> = (0..SENDERS)
+                        .map(|i| {
+                            let store = store.clone();
+                            let user = w.users[i].clone();
+                            let conversation = w.own[i].clone();
+                            tokio::spawn(async move {
+                                for _ in 0..PER_SENDER {
+                                    store
+                                        .append(chat_core::NewMessageRecord {
+                                            id: chat_core::MessageId::generate(),
+                                            conversation_id: conversation.clone(),
+                                            sender: user.clone(),
+                                            body: body(),
+                                            client_id: None,
+                                            created_at: chat_core::time::now(),
+                                        })
+                                        .await
+                                        .unwrap();
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    });
     group.finish();
 }
 

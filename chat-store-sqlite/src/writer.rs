@@ -42,7 +42,10 @@ impl Writer {
     }
 
     /// Appends `record`; answers once its batch is committed.
-    pub(crate) async fn append(&self, record: NewMessageRecord) -> Result<Appended, SqliteStoreError> {
+    pub(crate) async fn append(
+        &self,
+        record: NewMessageRecord,
+    ) -> Result<Appended, SqliteStoreError> {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send((record, reply))
@@ -98,7 +101,11 @@ type RetryKey<'a> = (&'a str, &'a str, &'a str);
 
 fn retry_key(record: &NewMessageRecord) -> Option<RetryKey<'_>> {
     record.client_id.as_deref().map(|client_id| {
-        (record.conversation_id.as_str(), record.sender.as_str(), client_id)
+        (
+            record.conversation_id.as_str(),
+            record.sender.as_str(),
+            client_id,
+        )
     })
 }
 
@@ -122,7 +129,9 @@ async fn write(
                 if let Some(key) = key {
                     first_of.insert(key, index);
                 }
-                let entry = wanted.entry(record.conversation_id.as_str()).or_insert((0, i64::MIN));
+                let entry = wanted
+                    .entry(record.conversation_id.as_str())
+                    .or_insert((0, i64::MIN));
                 entry.0 += 1;
                 entry.1 = entry.1.max(time::to_millis(record.created_at));
                 None
@@ -195,7 +204,9 @@ async fn write(
         let mut raise: QueryBuilder<'_, Sqlite> =
             QueryBuilder::new("UPDATE members SET read_seq = v.column3 FROM (");
         raise.push_values(&marks, |mut row, ((conversation, sender), seq)| {
-            row.push_bind(*conversation).push_bind(*sender).push_bind(*seq);
+            row.push_bind(*conversation)
+                .push_bind(*sender)
+                .push_bind(*seq);
         });
         raise.push(
             ") AS v WHERE members.conversation_id = v.column1 AND members.user_id = v.column2 \
@@ -208,7 +219,10 @@ async fn write(
     let mut results: Vec<Result<Appended, SqliteStoreError>> = Vec::with_capacity(records.len());
     for (record, fate) in records.iter().zip(fates) {
         let result = match fate.expect("every record has a fate") {
-            Fate::Stored(message) => Ok(Appended { message, duplicate: true }),
+            Fate::Stored(message) => Ok(Appended {
+                message,
+                duplicate: true,
+            }),
             Fate::SameAs(index) => match &results[index] {
                 Ok(first) => Ok(Appended {
                     message: first.message.clone(),
@@ -250,7 +264,9 @@ async fn stored_retries<'a>(
          FROM messages m JOIN (",
     );
     query.push_values(&keys, |mut row, (conversation, sender, client_id)| {
-        row.push_bind(*conversation).push_bind(*sender).push_bind(*client_id);
+        row.push_bind(*conversation)
+            .push_bind(*sender)
+            .push_bind(*client_id);
     });
     query.push(
         ") AS k ON m.conversation_id = k.column1 AND m.sender = k.column2 AND m.client_id = k.column3",

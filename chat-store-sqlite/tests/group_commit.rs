@@ -15,17 +15,31 @@ async fn an_append_to_an_unknown_conversation_fails_alone_in_its_batch() {
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let store = Arc::clone(&store);
-            let target = if i % 4 == 0 { unknown.clone() } else { conversation.id.clone() };
-            tokio::spawn(async move { (i, store.append(record(&target, "alice", "x", None)).await) })
+            let target = if i % 4 == 0 {
+                unknown.clone()
+            } else {
+                conversation.id.clone()
+            };
+            tokio::spawn(
+                async move { (i, store.append(record(&target, "alice", "x", None)).await) },
+            )
         })
         .collect();
     let mut stored = Vec::new();
     for task in tasks {
         let (i, result) = task.await.unwrap();
         if i % 4 == 0 {
-            assert!(result.is_err(), "append {i} to an unknown conversation succeeded");
+            assert!(
+                result.is_err(),
+                "append {i} to an unknown conversation succeeded"
+            );
         } else {
-            stored.push(result.expect("the other appends of the batch succeed").message.seq);
+            stored.push(
+                result
+                    .expect("the other appends of the batch succeed")
+                    .message
+                    .seq,
+            );
         }
     }
     stored.sort_unstable();

@@ -22,6 +22,9 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 use super::order::{Order, Step};
 use super::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
 
+/// Most queued events written before one flush.
+const MAX_BURST: usize = 64;
+
 /// Why a session ended early (anything but a clean close by the client).
 #[derive(Debug)]
 enum End {
@@ -89,20 +92,36 @@ impl Session {
                 incoming = stream.next() => {
                     last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(Message::Text(text))) => self.on_frame(&text).await?,
+                        Some(Ok(Message::Text(text))) => {
+                            self.on_frame(&text).await?;
+                            self.flush().await?;
+                        }
                         Some(Ok(Message::Binary(_))) => {
                             let error = ChatError::invalid("frame", "binary frames are not supported; send JSON text");
                             self.send_error(None, &error).await?;
+                            self.flush().await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         // Closed by the client, or a protocol error (e.g. an oversized frame).
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
                     }
                 }
-                outbound = connection.next() => self.forward(outbound).await?,
+                outbound = connection.next() => {
+                    // Write everything already queued, then flush once: one
+                    // syscall for a burst, not one per frame.
+                    self.forward(outbound).await?;
+                    let mut burst = 1;
+                    while burst < MAX_BURST {
+                        let Some(outbound) = connection.try_next() else { break };
+                        self.forward(outbound).await?;
+                        burst += 1;
+                    }
+                    self.flush().await?;
+                }
                 () = sleep_until_or_never(self.order.deadline()) => {
                     self.order.expire(&mut self.steps);
                     self.write_steps().await?;
+                    self.flush().await?;
                 }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.config.idle_timeout {
@@ -110,6 +129,7 @@ impl Session {
                         return Ok(());
                     }
                     self.write(Message::Ping(Default::default())).await?;
+                    self.flush().await?;
                 }
             }
         }
@@ -260,8 +280,17 @@ impl Session {
         }
     }
 
+    /// Queues `message` in the socket's write buffer (flushed by [`Session::flush`],
+    /// or by the sink itself when the buffer fills).
     async fn write(&mut self, message: Message) -> Result<(), End> {
-        match timeout(self.config.write_timeout, self.sink.send(message)).await {
+        match timeout(self.config.write_timeout, self.sink.feed(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::WriteFailed),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), End> {
+        match timeout(self.config.write_timeout, self.sink.flush()).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => Err(End::WriteFailed),
         }

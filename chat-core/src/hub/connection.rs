@@ -241,23 +241,32 @@ impl Connection {
         self.shared.user()
     }
 
+    /// What [`Connection::next`] would return right now without waiting, if
+    /// anything: lets a transport write everything queued, then flush once.
+    pub fn try_next(&mut self) -> Option<Outbound> {
+        if let Some(reason) = self.shared.closed.get() {
+            return Some(Outbound::Closed(*reason));
+        }
+        if let Ok(envelope) = self.receiver.try_recv() {
+            return Some(Outbound::Event(envelope));
+        }
+        if self.shared.backlogged.load(Ordering::Acquire) {
+            let gaps = self.shared.take_gaps();
+            if !gaps.is_empty() {
+                self.hub.counters.gaps_announced(gaps.len());
+                return Some(Outbound::Gaps(gaps));
+            }
+        }
+        None
+    }
+
     /// The next thing to send to the client: queued events in order; once the
     /// queue has drained, the gaps recorded while it was full; or the reason
     /// the hub closed the connection. Cancel-safe.
     pub async fn next(&mut self) -> Outbound {
         loop {
-            if let Some(reason) = self.shared.closed.get() {
-                return Outbound::Closed(*reason);
-            }
-            if let Ok(envelope) = self.receiver.try_recv() {
-                return Outbound::Event(envelope);
-            }
-            if self.shared.backlogged.load(Ordering::Acquire) {
-                let gaps = self.shared.take_gaps();
-                if !gaps.is_empty() {
-                    self.hub.counters.gaps_announced(gaps.len());
-                    return Outbound::Gaps(gaps);
-                }
+            if let Some(outbound) = self.try_next() {
+                return outbound;
             }
             tokio::select! {
                 biased;
