@@ -80,6 +80,20 @@ fn get_str16(input: &mut &[u8]) -> Result<String, DecodeError> {
 /// # Errors
 /// [`DecodeError`] for anything else.
 pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    decode_with(bytes, None)
+}
+
+/// Decodes bytes made by [`encode`] as the copy meant for `recipient` alone:
+/// the envelope's recipients are just `recipient` (the other recipients' ids
+/// are skipped, not allocated).
+///
+/// # Errors
+/// [`DecodeError`] for bytes [`encode`] did not make.
+pub fn decode_for(bytes: &[u8], recipient: UserId) -> Result<Envelope, DecodeError> {
+    decode_with(bytes, Some(recipient))
+}
+
+fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeError> {
     let mut input = bytes;
     need(input, 1)?;
     let version = input.get_u8();
@@ -102,10 +116,24 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     if count > input.remaining() / 3 {
         return Err(DecodeError::Truncated);
     }
-    let mut recipients = Vec::with_capacity(count);
-    for _ in 0..count {
-        recipients.push(UserId::new(get_str16(&mut input)?)?);
-    }
+    let recipients = match only {
+        Some(recipient) => {
+            for _ in 0..count {
+                need(input, 2)?;
+                let len = usize::from(input.get_u16());
+                need(input, len)?;
+                input.advance(len);
+            }
+            vec![recipient]
+        }
+        None => {
+            let mut recipients = Vec::with_capacity(count);
+            for _ in 0..count {
+                recipients.push(UserId::new(get_str16(&mut input)?)?);
+            }
+            recipients
+        }
+    };
     Ok(Envelope::new(
         recipients,
         conversation,
@@ -130,6 +158,11 @@ mod tests {
             Bytes::from_static(b"{\"type\":\"message\"}"),
         );
         assert_eq!(decode(&encode(&envelope)).unwrap(), envelope);
+        let bob = UserId::new("bob").unwrap();
+        let narrowed = decode_for(&encode(&envelope), bob.clone()).unwrap();
+        assert_eq!(narrowed.recipients(), [bob]);
+        assert_eq!(narrowed.payload(), envelope.payload());
+        assert_eq!(narrowed.seq(), Some(42));
         let ephemeral = Envelope::new(
             vec![],
             ConversationId::new("c").unwrap(),

@@ -4,9 +4,10 @@
 //!   subscribes to the channels of the users connected to it, so it receives
 //!   only what they need. A message to a group of N is N `PUBLISH`es of the
 //!   same encoded bytes in one pipeline: one round trip.
-//! - **Once per node**: a node watching several recipients of one event gets
-//!   one copy per channel; it delivers only the copy that came on the channel
-//!   of the first recipient it watches, so the hub sees the event once.
+//! - **Once per recipient**: a node watching several recipients of one event
+//!   gets one copy per channel, and delivers each copy to that channel's
+//!   user only (the envelope narrowed to them), so every connection sees the
+//!   event once even while subscriptions change.
 //! - **Restarts**: a dedicated subscription connection is watched by pings;
 //!   when it drops, it reconnects with backoff, re-subscribes every watched
 //!   user, and then reports [`Delivery::Gap`](chat_core::Delivery::Gap) so
@@ -38,7 +39,7 @@ use chat_core::{Bus, BusError, Envelope, Subscription, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
-pub use codec::{DecodeError, decode, encode};
+pub use codec::{DecodeError, decode, decode_for, encode};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
 /// The redis crate this adapter is built on.

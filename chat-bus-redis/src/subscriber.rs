@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use chat_core::{Delivery, Envelope, SubscriberSet, UserId};
+use chat_core::{Delivery, SubscriberSet, UserId};
 use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +34,7 @@ pub(crate) struct Shared {
     pub(crate) timeout: Duration,
     ping_interval: Duration,
     max_backoff: Duration,
-    /// Users this node wants events for; read for every message received.
+    /// Users this node subscribes to; re-subscribed after a reconnect.
     watched: RwLock<HashSet<UserId>>,
     pub(crate) subscribers: SubscriberSet,
     /// Health probes waiting for their token to come back.
@@ -129,28 +129,16 @@ impl Shared {
         else {
             return;
         };
-        let envelope = match codec::decode(payload) {
-            Ok(envelope) => envelope,
+        let Ok(recipient) = UserId::new(user) else {
+            return;
+        };
+        match codec::decode_for(payload, recipient) {
+            Ok(envelope) => self.subscribers.deliver(&Delivery::Event(envelope)),
             Err(error) => {
                 self.decode_errors.fetch_add(1, Relaxed);
                 tracing::warn!(channel, error = %error, "dropping an undecodable bus message");
-                return;
             }
-        };
-        if self.first_watched_recipient(&envelope) == Some(user) {
-            self.subscribers.deliver(&Delivery::Event(envelope));
         }
-    }
-
-    /// The copy of an event to deliver is the one that came on the channel
-    /// of the first recipient this node watches; the others are duplicates.
-    fn first_watched_recipient<'a>(&self, envelope: &'a Envelope) -> Option<&'a str> {
-        let watched = self.watched.read().unwrap_or_else(PoisonError::into_inner);
-        envelope
-            .recipients()
-            .iter()
-            .find(|user| watched.contains(*user))
-            .map(UserId::as_str)
     }
 }
 
@@ -220,7 +208,7 @@ pub(crate) async fn run(
         };
         shared.subscribed.store(true, Relaxed);
         let (lost, mut lost_signal) = oneshot::channel::<()>();
-        let reader = tokio::spawn(read(stream, Arc::clone(&shared), lost));
+        let reader = AbortOnDrop(tokio::spawn(read(stream, Arc::clone(&shared), lost)));
         let mut ping = tokio::time::interval(shared.ping_interval);
         ping.tick().await;
         let keep_running = loop {
@@ -242,7 +230,7 @@ pub(crate) async fn run(
             }
         };
         shared.subscribed.store(false, Relaxed);
-        reader.abort();
+        drop(reader);
         if !keep_running {
             return;
         }
@@ -305,6 +293,17 @@ async fn wait_serving(
                 }
             },
         }
+    }
+}
+
+/// Aborts the reader when the subscription task ends, however it ends (also
+/// when the bus is dropped and the task aborted): the reader owns the
+/// connection's stream, which keeps the connection alive.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -4,8 +4,9 @@
 //! some ([`Delivery::Gap`]).
 //!
 //! A node *watches* the users that have live connections on it, and receives
-//! every event addressed to any of them, once per event however many of its
-//! users are recipients.
+//! every event addressed to any of them: each watched recipient is covered
+//! exactly once, by the whole envelope or by a copy narrowed to fewer
+//! recipients (a per-user channel delivers one copy per user).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -36,7 +36,7 @@ pub struct WsConfig {
     pub max_frame_bytes: usize,
     /// How long a message event waits for an earlier seq of its conversation
     /// (events from different app nodes can cross on the bus) before the
-    /// client is sent a `gap` for the missing ones. Defaults to 100 ms.
+    /// client is sent a `gap` for the missing ones. Defaults to 250 ms.
     pub reorder_window: Duration,
 }
 
@@ -47,7 +47,7 @@ impl Default for WsConfig {
             idle_timeout: Duration::from_secs(45),
             write_timeout: Duration::from_secs(10),
             max_frame_bytes: 64 * 1024,
-            reorder_window: Duration::from_millis(100),
+            reorder_window: Duration::from_millis(250),
         }
     }
 }
@@ -65,6 +65,13 @@ impl WsConfig {
     #[must_use]
     pub fn with_write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets [`reorder_window`](Self::reorder_window).
+    #[must_use]
+    pub fn with_reorder_window(mut self, window: Duration) -> Self {
+        self.reorder_window = window;
         self
     }
 

@@ -5,8 +5,9 @@
 //! only when it is the next seq it expects; a later one waits (at most the
 //! reorder window) for the missing ones. When the window passes, the client
 //! is told with a `gap` event from the first missing seq, then the held
-//! events follow in order. Duplicates (seq already written) are dropped.
-//! Ephemeral events (no seq) pass straight through.
+//! events follow in order. Seqs already written are dropped; a seq below the
+//! first one written (crossed on the bus before anything else arrived) is
+//! written rather than lost. Ephemeral events (no seq) pass straight through.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -26,11 +27,18 @@ pub(super) enum Step {
     Gap(ConversationId, Seq),
 }
 
+/// The seqs of one conversation already written to the client: all of
+/// `first..=last`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Written {
+    first: Seq,
+    last: Seq,
+}
+
 #[derive(Debug)]
 pub(super) struct Order {
     window: Duration,
-    /// Last seq written per conversation.
-    last: HashMap<ConversationId, Seq>,
+    written: HashMap<ConversationId, Written>,
     /// Events waiting for an earlier seq, per conversation.
     held: HashMap<ConversationId, BTreeMap<Seq, Envelope>>,
     held_count: usize,
@@ -42,16 +50,18 @@ impl Order {
     pub(super) fn new(window: Duration) -> Self {
         Self {
             window,
-            last: HashMap::new(),
+            written: HashMap::new(),
             held: HashMap::new(),
             held_count: 0,
             held_since: None,
         }
     }
 
-    /// The last seq written for `conversation`, if any.
-    pub(super) fn last(&self, conversation: &ConversationId) -> Option<Seq> {
-        self.last.get(conversation).copied()
+    /// Whether `seq` of `conversation` was already written.
+    pub(super) fn was_written(&self, conversation: &ConversationId, seq: Seq) -> bool {
+        self.written
+            .get(conversation)
+            .is_some_and(|written| (written.first..=written.last).contains(&seq))
     }
 
     /// A live event arrived.
@@ -60,21 +70,31 @@ impl Order {
             out.push(Step::Write(envelope));
             return;
         };
-        let conversation = envelope.conversation_id();
-        match self.last.get(conversation).copied() {
+        let conversation = envelope.conversation_id().clone();
+        match self.written.get_mut(&conversation) {
             None => {
-                self.last.insert(conversation.clone(), seq);
+                self.written.insert(
+                    conversation,
+                    Written {
+                        first: seq,
+                        last: seq,
+                    },
+                );
                 out.push(Step::Write(envelope));
             }
-            Some(last) if seq <= last => {} // already written
-            Some(last) if seq == last + 1 => {
-                let conversation = conversation.clone();
-                self.last.insert(conversation.clone(), seq);
+            Some(written) if seq < written.first => {
+                // Crossed on the bus before the first event written: late, not lost.
+                written.first = seq;
+                out.push(Step::Write(envelope));
+            }
+            Some(written) if seq <= written.last => {} // already written
+            Some(written) if seq == written.last + 1 => {
+                written.last = seq;
                 out.push(Step::Write(envelope));
                 self.drain(&conversation, out);
             }
             Some(_) => {
-                let held = self.held.entry(conversation.clone()).or_default();
+                let held = self.held.entry(conversation).or_default();
                 if held.insert(seq, envelope).is_none() {
                     self.held_count += 1;
                 }
@@ -86,33 +106,45 @@ impl Order {
         }
     }
 
-    /// Stored messages up to `seq` were written (a `resume`); held events
-    /// that now follow in order go to `out`, those at or below `seq` are dropped.
+    /// Stored messages `after + 1 ..= upto` were written (a `resume`); held
+    /// events that now follow in order go to `out`, those covered are dropped.
     pub(super) fn replayed(
         &mut self,
         conversation: &ConversationId,
-        seq: Seq,
+        after: Seq,
+        upto: Seq,
         out: &mut Vec<Step>,
     ) {
-        let last = self.last.entry(conversation.clone()).or_insert(seq);
-        *last = (*last).max(seq);
+        let from = after + 1;
+        let written = self.written.entry(conversation.clone()).or_insert(Written {
+            first: from,
+            last: upto,
+        });
+        written.first = written.first.min(from);
+        written.last = written.last.max(upto);
         self.drain(conversation, out);
     }
 
-    /// The client was told to refetch `conversation`: start afresh.
-    pub(super) fn forget(&mut self, conversation: &ConversationId) {
-        self.last.remove(conversation);
+    /// The client is told to refetch `conversation` from a gap: start afresh.
+    /// Returns the first seq not yet written, when some were: the gap must
+    /// start there, since held events are dropped with the rest.
+    pub(super) fn forget(&mut self, conversation: &ConversationId) -> Option<Seq> {
+        let next = self
+            .written
+            .remove(conversation)
+            .map(|written| written.last + 1);
         if let Some(held) = self.held.remove(conversation) {
             self.held_count -= held.len();
         }
         if self.held_count == 0 {
             self.held_since = None;
         }
+        next
     }
 
     /// The client was told to refetch everything.
     pub(super) fn forget_all(&mut self) {
-        self.last.clear();
+        self.written.clear();
         self.held.clear();
         self.held_count = 0;
         self.held_since = None;
@@ -126,14 +158,14 @@ impl Order {
     /// The window passed: announce each hole, then write what was held.
     pub(super) fn expire(&mut self, out: &mut Vec<Step>) {
         for (conversation, held) in std::mem::take(&mut self.held) {
-            let last = self.last.get(&conversation).copied().unwrap_or(0);
-            out.push(Step::Gap(conversation.clone(), last + 1));
-            let mut newest = last;
+            let Some(written) = self.written.get_mut(&conversation) else {
+                continue;
+            };
+            out.push(Step::Gap(conversation.clone(), written.last + 1));
             for (seq, envelope) in held {
-                newest = seq;
+                written.last = seq;
                 out.push(Step::Write(envelope));
             }
-            self.last.insert(conversation, newest);
         }
         self.held_count = 0;
         self.held_since = None;
@@ -141,22 +173,21 @@ impl Order {
 
     /// Writes the held events of `conversation` that now follow in order.
     fn drain(&mut self, conversation: &ConversationId, out: &mut Vec<Step>) {
-        let Some(held) = self.held.get_mut(conversation) else {
+        let (Some(held), Some(written)) = (
+            self.held.get_mut(conversation),
+            self.written.get_mut(conversation),
+        ) else {
             return;
         };
-        let last = self
-            .last
-            .get_mut(conversation)
-            .expect("drained conversations have a last seq");
         while let Some(entry) = held.first_entry() {
             let seq = *entry.key();
-            if seq <= *last {
+            if seq <= written.last {
                 entry.remove();
                 self.held_count -= 1;
-            } else if seq == *last + 1 {
+            } else if seq == written.last + 1 {
                 out.push(Step::Write(entry.remove()));
                 self.held_count -= 1;
-                *last = seq;
+                written.last = seq;
             } else {
                 break;
             }
@@ -232,12 +263,60 @@ mod tests {
         order.accept(event("c", 4), now, &mut out);
         order.accept(event("c", 6), now, &mut out);
         out.clear();
-        order.replayed(&ConversationId::new("c").unwrap(), 5, &mut out);
+        let c = ConversationId::new("c").unwrap();
+        order.replayed(&c, 1, 5, &mut out);
         assert_eq!(
             written(&out),
             ["c:6"],
             "4 came with the replay; 6 follows 5"
         );
-        assert_eq!(order.last(&ConversationId::new("c").unwrap()), Some(6));
+        assert!(order.was_written(&c, 6));
+        assert!(!order.was_written(&c, 7));
+    }
+
+    #[test]
+    fn a_live_event_before_the_resume_does_not_hide_the_missed_ones() {
+        let mut order = Order::new(Duration::from_millis(100));
+        let c = ConversationId::new("c").unwrap();
+        let mut out = Vec::new();
+        // Live 10 lands before the client's resume from 5 is handled.
+        order.accept(event("c", 10), Instant::now(), &mut out);
+        let replay: Vec<u64> = (6..=10)
+            .filter(|seq| !order.was_written(&c, *seq))
+            .collect();
+        assert_eq!(
+            replay,
+            [6, 7, 8, 9],
+            "the replay still writes 6..=9 and skips 10"
+        );
+        order.replayed(&c, 5, 10, &mut out);
+        out.clear();
+        order.accept(event("c", 11), Instant::now(), &mut out);
+        assert_eq!(written(&out), ["c:11"]);
+    }
+
+    #[test]
+    fn an_event_crossed_before_the_first_is_written_late_not_dropped() {
+        let mut order = Order::new(Duration::from_millis(100));
+        let mut out = Vec::new();
+        order.accept(event("c", 10), Instant::now(), &mut out);
+        order.accept(event("c", 9), Instant::now(), &mut out);
+        order.accept(event("c", 9), Instant::now(), &mut out);
+        assert_eq!(written(&out), ["c:10", "c:9"]);
+    }
+
+    #[test]
+    fn a_hub_gap_starts_after_the_last_written_seq() {
+        let mut order = Order::new(Duration::from_millis(100));
+        let c = ConversationId::new("c").unwrap();
+        let mut out = Vec::new();
+        order.accept(event("c", 5), Instant::now(), &mut out);
+        order.accept(event("c", 7), Instant::now(), &mut out); // held, waiting for 6
+        assert_eq!(
+            order.forget(&c),
+            Some(6),
+            "7 is dropped with the held events: refetch from 6"
+        );
+        assert_eq!(order.deadline(), None);
     }
 }

@@ -142,9 +142,15 @@ impl Session {
                 self.write_steps().await
             }
             Outbound::Gaps(gaps) => {
-                for gap in gaps {
+                for mut gap in gaps {
                     match &gap.conversation_id {
-                        Some(conversation) => self.order.forget(conversation),
+                        Some(conversation) => {
+                            // Held events are dropped too: refetch from the first not written.
+                            if let Some(next) = self.order.forget(conversation) {
+                                gap.from_seq =
+                                    Some(gap.from_seq.map_or(next, |from| from.min(next)));
+                            }
+                        }
                         None => self.order.forget_all(),
                     }
                     self.write_event(&gap.to_event()).await?;
@@ -232,7 +238,9 @@ impl Session {
     /// Writes every stored message after `after`, in order, then lets live
     /// events continue from there.
     async fn replay(&mut self, conversation_id: ConversationId, after: Seq) -> Result<(), End> {
-        let mut last = after.max(self.order.last(&conversation_id).unwrap_or(0));
+        // From the client's own position: live events written meanwhile are
+        // skipped below, never taken as proof that earlier ones were sent.
+        let mut last = after;
         loop {
             let page = self
                 .chat
@@ -243,11 +251,14 @@ impl Session {
                 Err(error) => return self.send_error(None, &error).await,
             };
             for message in &page.messages {
-                self.write_payload(encode_message_event(message)).await?;
+                if !self.order.was_written(&conversation_id, message.seq) {
+                    self.write_payload(encode_message_event(message)).await?;
+                }
                 last = message.seq;
             }
             if !page.has_more {
-                self.order.replayed(&conversation_id, last, &mut self.steps);
+                self.order
+                    .replayed(&conversation_id, after, last, &mut self.steps);
                 return self.write_steps().await;
             }
         }

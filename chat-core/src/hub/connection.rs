@@ -168,6 +168,11 @@ impl Shared {
             None => counters.dropped_ephemeral(),
         }
         self.backlogged.store(true, Ordering::Release);
+        drop(backlog);
+        // The reader may have drained the queue and parked between our full
+        // `try_send` and now; later events of this conversation are skipped
+        // as covered, so nothing else would wake it to announce the gap.
+        self.wake.notify_one();
     }
 
     /// Marks every conversation as possibly missed (the bus lost events).

@@ -85,7 +85,7 @@ macro_rules! bus_conformance {
             delivers_to_a_watching_node,
             ignores_users_it_does_not_watch,
             unwatch_stops_delivery,
-            one_delivery_per_node_for_many_recipients,
+            each_watched_recipient_gets_the_event_once,
             delivers_across_nodes,
             preserves_publish_order,
             envelopes_round_trip_intact,

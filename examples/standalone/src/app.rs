@@ -2,13 +2,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use chat_axum::Authenticate;
+
+use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
 use chat_core::{Bus, ChatConfig, ChatService, Store};
@@ -75,7 +77,14 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             get(move || async move { axum::Json(serde_json::json!({ "mode": mode })) }),
         )
         .with_state(chat.clone())
-        .merge(chat_axum::router(chat.clone(), auth))
+        .merge(
+            chat_axum::ChatRouter::new(chat.clone(), auth)
+                .with_ws(
+                    WsConfig::default()
+                        .with_reorder_window(Duration::from_millis(args.reorder_window_ms)),
+                )
+                .build(),
+        )
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

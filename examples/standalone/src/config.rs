@@ -52,6 +52,11 @@ pub struct ServerArgs {
     /// Largest message body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
+    /// How long a WebSocket holds a message that arrived ahead of an earlier
+    /// one (messages from different nodes can cross) before telling the
+    /// client about the gap, in milliseconds.
+    #[arg(long, env = "CHAT_REORDER_WINDOW_MS", default_value_t = 250)]
+    pub reorder_window_ms: u64,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
     /// the user id itself (demo mode, loopback only).
     #[arg(long, env = "CHAT_SECRET", hide_env_values = true)]

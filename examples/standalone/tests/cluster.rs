@@ -30,6 +30,10 @@ async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
         redis_url,
         "--redis-prefix",
         prefix,
+        // Generous: on this 2-core machine a node under a burst can take a
+        // while between commit and publish, and this test checks order.
+        "--reorder-window-ms",
+        "3000",
     ])
     .unwrap();
     let server = app::build(&cli.server).await.unwrap();
