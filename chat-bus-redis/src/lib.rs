@@ -30,6 +30,8 @@ mod codec;
 mod error;
 mod options;
 mod subscriber;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,59 +3,16 @@
 
 use std::time::Duration;
 
+use chat_bus_redis::testing::PrivateRedis;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
 use chat_core::testkit::bus::envelope;
 use chat_core::testkit::store::user;
 use chat_core::testkit::within;
 use chat_core::{Bus, Delivery};
-use tokio::process::{Child, Command};
-
-struct PrivateRedis {
-    port: u16,
-    child: Child,
-}
-
-impl PrivateRedis {
-    async fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server must be installed for this test (it starts its own)");
-        within("redis-server to accept connections", async {
-            while tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await;
-        Self { port, child }
-    }
-
-    async fn kill(mut self) -> u16 {
-        self.child.kill().await.unwrap();
-        self.port
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
-    let redis = PrivateRedis::start(free_port()).await;
+    let redis = PrivateRedis::start().await.expect("redis-server installed");
     let options = RedisBusOptions::default()
         .with_prefix("restart:")
         .with_ping_interval(Duration::from_millis(100))
@@ -76,7 +33,7 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
     ));
     node.health().await.expect("healthy while connected");
 
-    let port = redis.kill().await;
+    let port = redis.kill().await.unwrap();
     within("the node to notice the outage", async {
         while node.health().await.is_ok() {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -91,7 +48,7 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
         "publishing fails while Redis is down"
     );
 
-    let redis = PrivateRedis::start(port).await;
+    let redis = PrivateRedis::start_on(port).await.unwrap();
     assert_eq!(
         within("the gap after resubscribing", subscription.recv()).await,
         Some(Delivery::Gap),
@@ -120,7 +77,7 @@ async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_subscription_survives_its_keepalive_pings() {
-    let redis = PrivateRedis::start(free_port()).await;
+    let redis = PrivateRedis::start().await.expect("redis-server installed");
     let options = RedisBusOptions::default()
         .with_prefix("pings:")
         .with_ping_interval(Duration::from_millis(20));

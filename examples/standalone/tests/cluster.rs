@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chat_bus_redis::testing::PrivateRedis;
 use chat_store_mysql::testing::TestDatabase;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
@@ -252,44 +253,10 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     database.drop_database().await.unwrap();
 }
 
-/// A private redis-server, so stopping it disturbs no other test.
-struct PrivateRedis {
-    port: u16,
-    child: tokio::process::Child,
-}
-
-impl PrivateRedis {
-    async fn start(port: u16) -> Self {
-        let child = tokio::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server must be installed for this test");
-        tokio::time::timeout(WAIT, async {
-            while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("redis-server started");
-        Self { port, child }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them() {
     let database = database().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let redis = PrivateRedis::start(port).await;
+    let redis = PrivateRedis::start().await.expect("redis-server installed");
     let prefix = prefix();
     let one = node(&database, &redis.url(), &prefix).await;
     let two = node(&database, &redis.url(), &prefix).await;
@@ -315,8 +282,7 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
         assert_eq!(status, 201);
         acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
     }
-    let mut redis = redis;
-    redis.child.kill().await.unwrap();
+    let port = redis.kill().await.unwrap();
     for i in 10..20 {
         let (status, message) = send(i).await;
         assert_eq!(
@@ -331,7 +297,7 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
         (503, Some("unavailable")),
         "health cannot lie"
     );
-    let _redis = PrivateRedis::start(redis.port).await;
+    let _redis = PrivateRedis::start_on(port).await.unwrap();
     for i in 20..30 {
         let (status, message) = send(i).await;
         assert_eq!(status, 201);
