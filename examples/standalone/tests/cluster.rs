@@ -78,7 +78,8 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let client = reqwest::Client::builder().timeout(WAIT).build().unwrap();
+    let mut request = client
         .request(method, format!("http://{}{path}", node.base))
         .bearer_auth(user);
     if let Some(body) = body {
