@@ -205,3 +205,27 @@ async fn close_all_closes_live_connections_for_a_graceful_shutdown() {
     assert_eq!(phone.next().await, Outbound::Closed(CloseReason::Shutdown));
     assert_eq!(laptop.next().await, Outbound::Closed(CloseReason::Shutdown));
 }
+
+#[tokio::test]
+async fn an_event_for_many_recipients_reaches_each_connection_once() {
+    let (hub, _bus, _) = hub(ChatConfig::default()).await;
+    let users: Vec<UserId> = (0..100).map(|i| user(&format!("user-{i}"))).collect();
+    let mut connections = Vec::new();
+    for user in users.iter().take(60) {
+        connections.push(hub.connect(user.clone()).await.unwrap());
+    }
+    // Two devices for one user, and 40 recipients not connected here.
+    connections.push(hub.connect(users[7].clone()).await.unwrap());
+    let event = Envelope::new(
+        users.clone(),
+        ConversationId::new("c1").unwrap(),
+        Some(1),
+        Bytes::from_static(b"group"),
+    );
+    hub.deliver(&event);
+    assert_eq!(hub.stats().delivered, 61);
+    for connection in &mut connections {
+        assert_eq!(payload(connection.try_next().expect("queued")), "group");
+        assert!(connection.try_next().is_none(), "exactly once");
+    }
+}
