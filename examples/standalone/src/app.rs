@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 
 use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
@@ -132,6 +133,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let chat = server.chat;
+    // Small frames (acks, events) must leave at once, not wait for the
+    // peer's delayed ACK under Nagle's algorithm (about 40 ms on Linux).
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, server.router)
         .with_graceful_shutdown(async move {
             shutdown.await;
