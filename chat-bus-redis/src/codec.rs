@@ -37,7 +37,19 @@ fn put_str16(out: &mut BytesMut, value: &str) {
 /// Encodes `envelope`.
 #[must_use]
 pub fn encode(envelope: &Envelope) -> Bytes {
-    let recipients = envelope.recipients();
+    encode_with(envelope, envelope.recipients())
+}
+
+/// Encodes the copy published to each recipient's channel: the envelope
+/// without its recipient list, since the channel names the recipient and
+/// [`decode_for`] supplies it. A copy's size does not grow with the group,
+/// so a message to N members costs O(N) bytes in Redis, not O(N²).
+#[must_use]
+pub fn encode_copy(envelope: &Envelope) -> Bytes {
+    encode_with(envelope, &[])
+}
+
+fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
     let ids: usize = recipients.iter().map(|user| 2 + user.as_str().len()).sum();
     let mut out = BytesMut::with_capacity(
         1 + 2 + envelope.conversation_id().as_str().len() + 9 + 4 + ids + envelope.payload().len(),
@@ -83,9 +95,9 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
     decode_with(bytes, None)
 }
 
-/// Decodes bytes made by [`encode`] as the copy meant for `recipient` alone:
-/// the envelope's recipients are just `recipient` (the other recipients' ids
-/// are skipped, not allocated).
+/// Decodes bytes made by [`encode_copy`] (or [`encode`]) as the copy meant
+/// for `recipient` alone: the envelope's recipients are just `recipient`
+/// (any other recipients' ids are skipped, not allocated).
 ///
 /// # Errors
 /// [`DecodeError`] for bytes [`encode`] did not make.
@@ -170,6 +182,27 @@ mod tests {
             Bytes::new(),
         );
         assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
+    }
+
+    #[test]
+    fn a_copy_names_no_recipients_and_decodes_for_its_channel() {
+        let members: Vec<UserId> = (0..100)
+            .map(|i| UserId::new(format!("member-{i}")).unwrap())
+            .collect();
+        let payload = Bytes::from_static(b"{\"type\":\"message\"}");
+        let conversation = ConversationId::new("c-1").unwrap();
+        let small = Envelope::new(
+            members[..1].to_vec(),
+            conversation.clone(),
+            Some(7),
+            payload.clone(),
+        );
+        let large = Envelope::new(members.clone(), conversation, Some(7), payload.clone());
+        assert_eq!(encode_copy(&small).len(), encode_copy(&large).len());
+        let copy = decode_for(&encode_copy(&large), members[42].clone()).unwrap();
+        assert_eq!(copy.recipients(), [members[42].clone()]);
+        assert_eq!(copy.payload(), &payload);
+        assert_eq!(copy.seq(), Some(7));
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! - **Topics**: one channel per user (`{prefix}u:{user_id}`). A node
 //!   subscribes to the channels of the users connected to it, so it receives
-//!   only what they need. A message to a group of N is N `PUBLISH`es of the
-//!   same encoded bytes in one pipeline: one round trip.
+//!   only what they need. A message to a group of N is N `PUBLISH`es of
+//!   one encoded copy in one pipeline: one round trip. The copy leaves out
+//!   the recipient list (the channel names the recipient), so a message
+//!   costs O(N) bytes, not O(N²).
 //! - **Once per recipient**: a node watching several recipients of one event
 //!   gets one copy per channel, and delivers each copy to that channel's
 //!   user only (the envelope narrowed to them), so every connection sees the
@@ -41,7 +43,7 @@ use chat_core::{Bus, BusError, Envelope, Subscription, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
-pub use codec::{DecodeError, decode, decode_for, encode};
+pub use codec::{DecodeError, decode, decode_for, encode, encode_copy};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
 /// The redis crate this adapter is built on.
@@ -164,7 +166,7 @@ impl Bus for RedisBus {
         if envelope.recipients().is_empty() {
             return Ok(());
         }
-        let bytes = codec::encode(&envelope);
+        let bytes = codec::encode_copy(&envelope);
         let mut pipe = redis::pipe();
         for user in envelope.recipients() {
             pipe.publish(self.shared.user_channel(user), &bytes[..])
