@@ -39,6 +39,7 @@ mod bus;
 mod config;
 mod conversation;
 mod error;
+pub mod group_commit;
 mod hub;
 mod ids;
 mod message;

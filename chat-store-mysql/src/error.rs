@@ -13,6 +13,9 @@ pub enum MySqlStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The batch this append was written in failed as a whole (group commit).
+    #[error("the batched write failed")]
+    Batch(#[source] std::sync::Arc<MySqlStoreError>),
     /// Another node held the migration lock too long.
     #[error("timed out waiting for another node's migrations")]
     MigrationLock,
@@ -56,6 +59,7 @@ impl MySqlStoreError {
     #[must_use]
     pub fn is_unavailable(&self) -> bool {
         match self {
+            Self::Batch(inner) => inner.is_unavailable(),
             Self::Sqlx(
                 sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed

@@ -23,6 +23,7 @@ mod rows;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writer;
 
 pub use error::MySqlStoreError;
 pub use store::{MySqlStore, migrations};

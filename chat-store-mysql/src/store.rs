@@ -1,10 +1,11 @@
 //! [`MySqlStore`]: every `Store` operation as one short InnoDB transaction.
 //!
-//! Appends lock the conversation row (`SELECT … FOR UPDATE`) before reading
-//! `last_seq`, so appends to one conversation from any number of nodes are
-//! serialized by the database and seqs stay gap-free; appends to different
-//! conversations do not contend. Deadlocks and lock-wait timeouts roll the
-//! transaction back and it is run again (a few times, with a short backoff).
+//! Appends are group-committed per node (`writer.rs`): each batch locks its
+//! conversation rows (`SELECT … FOR UPDATE`) before reading `last_seq`, so
+//! appends to one conversation from any number of nodes are serialized by
+//! the database and seqs stay gap-free. Deadlocks and lock-wait timeouts
+//! roll the transaction back and it is run again (a few times, with a short
+//! backoff).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::error::MySqlStoreError;
 use crate::rows;
+use crate::writer::{self, Writer};
 
 /// Connections in the pool by default.
 const DEFAULT_CONNECTIONS: u32 = 16;
@@ -31,6 +33,8 @@ const ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone)]
 pub struct MySqlStore {
     pool: MySqlPool,
+    /// Group commit of appends (see `writer.rs`).
+    appends: Writer,
 }
 
 impl MySqlStore {
@@ -54,7 +58,8 @@ impl MySqlStore {
     /// # Errors
     /// When a migration fails.
     pub async fn from_pool(pool: MySqlPool) -> Result<Self, MySqlStoreError> {
-        let store = Self { pool };
+        let appends = writer::start(pool.clone());
+        let store = Self { pool, appends };
         store.migrate().await?;
         Ok(store)
     }
@@ -118,83 +123,6 @@ impl MySqlStore {
         let Some(row) = row else { return Ok(None) };
         let members = Self::members_of(connection, id).await?;
         rows::conversation(&row, members).map(Some)
-    }
-
-    async fn append_once(&self, record: &NewMessageRecord) -> Result<Appended, MySqlStoreError> {
-        let mut tx = self.pool.begin().await?;
-        let last: Option<i64> =
-            sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = ? FOR UPDATE")
-                .bind(record.conversation_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(last) = last else {
-            return Err(sqlx::Error::RowNotFound.into());
-        };
-        if let Some(client_id) = &record.client_id {
-            let existing = sqlx::query(
-                "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
-                 FROM messages WHERE conversation_id = ? AND sender = ? AND client_id = ?",
-            )
-            .bind(record.conversation_id.as_str())
-            .bind(record.sender.as_str())
-            .bind(client_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                tx.commit().await?;
-                return Ok(Appended {
-                    message: rows::message(&row, 0)?,
-                    duplicate: true,
-                });
-            }
-        }
-        let seq = last + 1;
-        let at = time::to_millis(record.created_at);
-        sqlx::query(
-            "UPDATE conversations SET last_seq = ?, last_activity_at = GREATEST(last_activity_at, ?) \
-             WHERE id = ?",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(record.conversation_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(record.conversation_id.as_str())
-        .bind(seq)
-        .bind(record.id.as_str())
-        .bind(record.sender.as_str())
-        .bind(&record.body)
-        .bind(record.client_id.as_deref())
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE members SET read_seq = ? \
-             WHERE conversation_id = ? AND user_id = ? AND read_seq < ?",
-        )
-        .bind(seq)
-        .bind(record.conversation_id.as_str())
-        .bind(record.sender.as_str())
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Appended {
-            message: Message {
-                id: record.id.clone(),
-                conversation_id: record.conversation_id.clone(),
-                seq: rows::from_sql(seq),
-                sender: record.sender.clone(),
-                body: record.body.clone(),
-                client_id: record.client_id.clone(),
-                created_at: record.created_at,
-            },
-            duplicate: false,
-        })
     }
 
     async fn open_direct_once(&self, direct: &NewDirect) -> Result<Conversation, MySqlStoreError> {
@@ -382,7 +310,7 @@ pub fn migrations() -> sqlx::migrate::Migrator {
 }
 
 /// Runs `attempt` again while it fails with a deadlock or lock-wait timeout.
-async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, MySqlStoreError>
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, MySqlStoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, MySqlStoreError>>,
@@ -551,7 +479,8 @@ impl Store for MySqlStore {
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
-        Ok(retrying(|| self.append_once(&message)).await?)
+        let closed = || MySqlStoreError::Sqlx(sqlx::Error::PoolClosed);
+        Ok(self.appends.submit(message).await.ok_or_else(closed)??)
     }
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {

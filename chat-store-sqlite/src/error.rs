@@ -13,6 +13,12 @@ pub enum SqliteStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The append connection (rusqlite) failed.
+    #[error(transparent)]
+    Rusqlite(#[from] rusqlite::Error),
+    /// The append writer panicked (a bug); the batch was not written.
+    #[error("the append writer panicked: {0}")]
+    WriterPanicked(String),
     /// The batch this append was written in failed as a whole (group commit).
     #[error("the batched write failed")]
     Batch(#[source] std::sync::Arc<SqliteStoreError>),
@@ -41,6 +47,9 @@ impl SqliteStoreError {
                 sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
             ) => true,
             Self::Batch(inner) => inner.is_unavailable(),
+            Self::Rusqlite(rusqlite::Error::SqliteFailure(error, _)) => {
+                UNAVAILABLE_CODES.contains(&(error.extended_code & 0xff))
+            }
             Self::Sqlx(sqlx::Error::Database(error)) => error
                 .code()
                 .and_then(|code| code.parse::<i32>().ok())

@@ -21,7 +21,9 @@
 //! # drop(store); Ok(()) }
 //! ```
 
+mod checkpoint;
 mod error;
+mod members;
 mod rows;
 mod store;
 mod writer;

@@ -1,12 +1,16 @@
 //! [`SqliteStore`]: every `Store` operation as one short SQL transaction.
 //!
-//! SQLite allows one writer at a time. Writes go through a pool of exactly
-//! one connection, so they queue in-process (fair, no busy-retry storms);
-//! appends are group-committed (see `writer.rs`). Write transactions never
-//! upgrade a read lock (which SQLite cannot wait for). Reads use their own
-//! pool and, under WAL, never block on the writer.
+//! SQLite allows one writer at a time. Appends, the hot write, are
+//! group-committed on a rusqlite connection of their own (`writer.rs`), and
+//! the membership read every send makes has its own connections
+//! (`members.rs`). The other writes (conversations, members, read marks) go
+//! through a sqlx pool of exactly one connection, so they queue in-process;
+//! between the two writers SQLite's busy timeout decides. Write
+//! transactions never upgrade a read lock (which SQLite cannot wait for).
+//! Reads use their own pool and, under WAL, never block on a writer.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,8 +26,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::error::SqliteStoreError;
+use crate::members::MemberReader;
 use crate::rows;
-use crate::writer::Writer;
+use crate::writer::{self, Writer};
 
 /// Read connections kept open for a file database.
 const READERS: u32 = 4;
@@ -40,8 +45,12 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    /// Group commit of appends, on the write pool.
+    /// Group commit of appends, on a connection of its own.
     appends: Writer,
+    /// The membership read of every send, on connections of its own.
+    member_reader: MemberReader,
+    /// The directory of a `sqlite::memory:` store's file, removed on drop.
+    _temporary: Option<Arc<tempfile::TempDir>>,
 }
 
 impl SqliteStore {
@@ -57,13 +66,28 @@ impl SqliteStore {
         Self::connect_with(options).await
     }
 
-    /// Like [`SqliteStore::connect`] with options the host built (its own
-    /// pragmas win: only the defaults above are applied on top).
+    /// Like [`SqliteStore::connect`] with options the host built; WAL,
+    /// `synchronous=NORMAL`, foreign keys and the busy timeout are applied on
+    /// top of them.
+    ///
+    /// `sqlite::memory:` is served by a private temporary file, deleted when
+    /// the last clone of the store is dropped: appends are written on a
+    /// connection of their own (see `writer.rs`), and a second connection
+    /// cannot reach an in-memory database.
     ///
     /// # Errors
     /// When the database cannot be opened or a migration fails.
     pub async fn connect_with(options: SqliteConnectOptions) -> Result<Self, SqliteStoreError> {
-        let in_memory = options.get_filename().to_str() == Some(":memory:");
+        let (options, temporary) = if is_in_memory(&options) {
+            let dir = tempfile::tempdir().map_err(sqlx::Error::Io)?;
+            let options = options
+                .in_memory(false)
+                .shared_cache(false)
+                .filename(dir.path().join("chat.db"));
+            (options, Some(Arc::new(dir)))
+        } else {
+            (options, None)
+        };
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -73,27 +97,26 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            // An in-memory database lives as long as its one connection.
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(options)
-                .await?
-        };
-        let appends = Writer::start(writer.clone());
-        let store = Self {
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.clone())
+            .await?;
+        migrations().run(&writer).await?;
+        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&writer)
+            .await?;
+        let appends = writer::start(options.get_filename(), &synchronous.to_string())?;
+        Ok(Self {
             writer,
             reader,
             appends,
-        };
-        store.migrate().await?;
-        Ok(store)
+            member_reader: MemberReader::new(options.get_filename()),
+            _temporary: temporary,
+        })
     }
 
     /// Applies the embedded migrations (idempotent; [`SqliteStore::connect`] does it).
@@ -218,6 +241,13 @@ const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, cli
      FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
 const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
      FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?";
+
+/// Whether `options` name an in-memory database: `:memory:` as given, or the
+/// name sqlx gives `sqlite::memory:` (`file:sqlx-in-memory-N`).
+fn is_in_memory(options: &SqliteConnectOptions) -> bool {
+    let name = options.get_filename().to_string_lossy();
+    name == ":memory:" || name.starts_with("file:sqlx-in-memory-")
+}
 
 /// The embedded migrations of this store, for hosts that run them themselves.
 #[must_use]
@@ -351,27 +381,7 @@ impl Store for SqliteStore {
     }
 
     async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
-        let run = async {
-            let rows = sqlx::query(
-                "SELECT m.user_id FROM conversations c \
-                 LEFT JOIN members m ON m.conversation_id = c.id \
-                 WHERE c.id = ? ORDER BY m.user_id",
-            )
-            .bind(id.as_str())
-            .fetch_all(&self.reader)
-            .await?;
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            let mut members = Vec::with_capacity(rows.len());
-            for row in &rows {
-                if row.try_get::<Option<&str>, _>(0)?.is_some() {
-                    members.push(rows::user(row, 0)?);
-                }
-            }
-            Ok::<_, SqliteStoreError>(Some(members))
-        };
-        Ok(run.await?)
+        Ok(self.member_reader.members(id).await?)
     }
 
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
@@ -423,7 +433,8 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
-        Ok(self.appends.append(message).await?)
+        let closed = || SqliteStoreError::Sqlx(sqlx::Error::PoolClosed);
+        Ok(self.appends.submit(message).await.ok_or_else(closed)??)
     }
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {

@@ -1,0 +1,342 @@
+//! Group commit for [`Store`](crate::Store) implementations: concurrent
+//! appends queue in a [`Batcher`]; one task takes everything queued and
+//! writes it in one transaction; every caller is answered after the commit,
+//! so an answer still means "stored". [`BatchPlan`] holds the part of a
+//! batch that does not depend on the database: retries within the batch,
+//! seq assignment, read marks, the answers. The SQLite and MySQL stores use
+//! both; a store of the host's own can too.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::message::{Appended, Message, NewMessageRecord};
+
+/// A queue in front of one writing task.
+#[derive(Debug)]
+pub struct Batcher<T, E> {
+    requests: mpsc::Sender<(NewMessageRecord, oneshot::Sender<Result<T, E>>)>,
+}
+
+impl<T, E> Clone for Batcher<T, E> {
+    fn clone(&self) -> Self {
+        Self {
+            requests: self.requests.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
+    /// Spawns the writing task: it takes up to `max_batch` queued records at
+    /// a time and hands them to `write`, which must return one answer per
+    /// record, in order.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use chat_core::group_commit::Batcher;
+    /// use chat_core::{ConversationId, MessageId, NewMessageRecord, UserId, time};
+    /// let batcher: Batcher<usize, ()> = Batcher::start(64, |records| async move {
+    ///     let size = records.len();
+    ///     records.iter().map(|_| Ok(size)).collect()
+    /// });
+    /// let record = NewMessageRecord {
+    ///     id: MessageId::generate(),
+    ///     conversation_id: ConversationId::generate(),
+    ///     sender: UserId::new("alice").unwrap(),
+    ///     body: "hi".into(),
+    ///     client_id: None,
+    ///     created_at: time::now(),
+    /// };
+    /// assert_eq!(batcher.submit(record).await, Some(Ok(1)));
+    /// # }
+    /// ```
+    pub fn start<W, F>(max_batch: usize, mut write: W) -> Self
+    where
+        W: FnMut(Vec<NewMessageRecord>) -> F + Send + 'static,
+        F: Future<Output = Vec<Result<T, E>>> + Send,
+    {
+        let max_batch = max_batch.max(1);
+        let (requests, mut queue) =
+            mpsc::channel::<(NewMessageRecord, oneshot::Sender<Result<T, E>>)>(max_batch * 4);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(max_batch);
+            while let Some(first) = queue.recv().await {
+                batch.push(first);
+                while batch.len() < max_batch {
+                    match queue.try_recv() {
+                        Ok(request) => batch.push(request),
+                        Err(_) => break,
+                    }
+                }
+                let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                for (reply, result) in replies.into_iter().zip(write(records).await) {
+                    // A caller that gave up needs no answer.
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        Self { requests }
+    }
+
+    /// Queues `record` and waits for its answer; `None` when the writing
+    /// task is gone (its runtime shut down, or `write` panicked).
+    pub async fn submit(&self, record: NewMessageRecord) -> Option<Result<T, E>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send((record, reply)).await.ok()?;
+        answer.await.ok()
+    }
+}
+
+/// `(conversation, sender, client_id)`: what makes a retried send the same.
+pub type RetryKey<'a> = (&'a str, &'a str, &'a str);
+
+/// The retry key of `record`, if it has a `client_id`.
+#[must_use]
+pub fn retry_key(record: &NewMessageRecord) -> Option<RetryKey<'_>> {
+    record.client_id.as_deref().map(|client_id| {
+        (
+            record.conversation_id.as_str(),
+            record.sender.as_str(),
+            client_id,
+        )
+    })
+}
+
+/// What becomes of one record of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Already stored before this batch: answered with the stored message.
+    Stored(Message),
+    /// The same retry appears earlier in this batch: answered like that one.
+    SameAs(usize),
+    /// Written by this batch with this seq.
+    New(u64),
+    /// Its conversation does not exist.
+    Unknown,
+}
+
+/// One batch worked out: which records are new, and their seqs.
+///
+/// 1. [`BatchPlan::new`] with the batch and the retries already stored;
+/// 2. [`BatchPlan::wanted`]: how many seqs each conversation needs;
+/// 3. [`BatchPlan::assign`] with each conversation's first new seq;
+/// 4. write [`BatchPlan::new_messages`] and [`BatchPlan::read_marks`];
+/// 5. after the commit, [`BatchPlan::answers`].
+#[derive(Debug)]
+pub struct BatchPlan<'a> {
+    records: &'a [NewMessageRecord],
+    fates: Vec<Option<Fate>>,
+    wanted: HashMap<&'a str, u64>,
+}
+
+impl<'a> BatchPlan<'a> {
+    /// Plans `records`, given the messages of their retry keys that are
+    /// already stored.
+    #[must_use]
+    pub fn new(
+        records: &'a [NewMessageRecord],
+        mut stored: HashMap<RetryKey<'a>, Message>,
+    ) -> Self {
+        let mut first_of: HashMap<RetryKey<'a>, usize> = HashMap::new();
+        let mut wanted: HashMap<&'a str, u64> = HashMap::new();
+        let mut fates = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            let key = retry_key(record);
+            let fate = match key {
+                Some(key) if first_of.contains_key(&key) => Some(Fate::SameAs(first_of[&key])),
+                Some(key) if stored.contains_key(&key) => {
+                    first_of.insert(key, index);
+                    stored.remove(&key).map(Fate::Stored)
+                }
+                _ => {
+                    if let Some(key) = key {
+                        first_of.insert(key, index);
+                    }
+                    *wanted.entry(record.conversation_id.as_str()).or_insert(0) += 1;
+                    None
+                }
+            };
+            fates.push(fate);
+        }
+        Self {
+            records,
+            fates,
+            wanted,
+        }
+    }
+
+    /// New seqs needed per conversation.
+    #[must_use]
+    pub fn wanted(&self) -> &HashMap<&'a str, u64> {
+        &self.wanted
+    }
+
+    /// Gives the new records their seqs: `first_seq` maps a conversation to
+    /// the first seq reserved for it (consecutive after that); a conversation
+    /// missing from it does not exist.
+    pub fn assign(&mut self, first_seq: &HashMap<String, u64>) {
+        let mut next: HashMap<&str, u64> = HashMap::new();
+        for (record, fate) in self.records.iter().zip(&mut self.fates) {
+            if fate.is_some() {
+                continue;
+            }
+            let id = record.conversation_id.as_str();
+            *fate = Some(match first_seq.get(id) {
+                Some(first) => {
+                    let seq = next.entry(id).or_insert(*first);
+                    *seq += 1;
+                    Fate::New(*seq - 1)
+                }
+                None => Fate::Unknown,
+            });
+        }
+    }
+
+    /// The records to insert, with their seqs (after [`BatchPlan::assign`]).
+    #[must_use]
+    pub fn new_messages(&self) -> Vec<(&'a NewMessageRecord, u64)> {
+        self.records
+            .iter()
+            .zip(&self.fates)
+            .filter_map(|(record, fate)| match fate {
+                Some(Fate::New(seq)) => Some((record, *seq)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The read mark each sender reaches: `(conversation, sender) -> seq`.
+    #[must_use]
+    pub fn read_marks(&self) -> HashMap<(&'a str, &'a str), u64> {
+        let mut marks: HashMap<(&str, &str), u64> = HashMap::new();
+        for (record, seq) in self.new_messages() {
+            let mark = marks
+                .entry((record.conversation_id.as_str(), record.sender.as_str()))
+                .or_insert(seq);
+            *mark = (*mark).max(seq);
+        }
+        marks
+    }
+
+    /// One answer per record, once the batch is committed; `unknown` makes
+    /// the error for a record whose conversation does not exist.
+    pub fn answers<E>(self, mut unknown: impl FnMut() -> E) -> Vec<Result<Appended, E>> {
+        let mut answers: Vec<Result<Appended, E>> = Vec::with_capacity(self.records.len());
+        for (record, fate) in self.records.iter().zip(self.fates) {
+            let answer = match fate {
+                Some(Fate::Stored(message)) => Ok(Appended {
+                    message,
+                    duplicate: true,
+                }),
+                Some(Fate::SameAs(index)) => match &answers[index] {
+                    Ok(first) => Ok(Appended {
+                        message: first.message.clone(),
+                        duplicate: true,
+                    }),
+                    Err(_) => Err(unknown()),
+                },
+                Some(Fate::New(seq)) => Ok(Appended {
+                    message: Message {
+                        id: record.id.clone(),
+                        conversation_id: record.conversation_id.clone(),
+                        seq,
+                        sender: record.sender.clone(),
+                        body: record.body.clone(),
+                        client_id: record.client_id.clone(),
+                        created_at: record.created_at,
+                    },
+                    duplicate: false,
+                }),
+                Some(Fate::Unknown) | None => Err(unknown()),
+            };
+            answers.push(answer);
+        }
+        answers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ConversationId, MessageId, UserId, time};
+
+    fn record(conversation: &str, sender: &str, client_id: Option<&str>) -> NewMessageRecord {
+        NewMessageRecord {
+            id: MessageId::generate(),
+            conversation_id: ConversationId::new(conversation).unwrap(),
+            sender: UserId::new(sender).unwrap(),
+            body: "hi".to_owned(),
+            client_id: client_id.map(str::to_owned),
+            created_at: time::now(),
+        }
+    }
+
+    #[test]
+    fn seqs_are_consecutive_per_conversation_and_retries_answer_alike() {
+        let records = vec![
+            record("a", "alice", Some("1")),
+            record("b", "bob", None),
+            record("a", "alice", Some("1")),
+            record("a", "carol", None),
+            record("nowhere", "alice", None),
+        ];
+        let mut plan = BatchPlan::new(&records, HashMap::new());
+        assert_eq!(plan.wanted().get("a"), Some(&2));
+        assert_eq!(plan.wanted().get("b"), Some(&1));
+        plan.assign(&HashMap::from([("a".to_owned(), 10), ("b".to_owned(), 1)]));
+        let seqs: Vec<u64> = plan.new_messages().iter().map(|(_, seq)| *seq).collect();
+        assert_eq!(seqs, [10, 1, 11]);
+        assert_eq!(plan.read_marks().get(&("a", "carol")), Some(&11));
+        let answers = plan.answers(|| "unknown");
+        assert_eq!(answers[0].as_ref().unwrap().message.seq, 10);
+        let retry = answers[2].as_ref().unwrap();
+        assert!(retry.duplicate);
+        assert_eq!(retry.message.id, records[0].id);
+        assert_eq!(answers[4], Err("unknown"));
+    }
+
+    #[test]
+    fn a_stored_retry_is_not_written_again() {
+        let records = vec![record("a", "alice", Some("1"))];
+        let stored = Message {
+            id: MessageId::generate(),
+            conversation_id: ConversationId::new("a").unwrap(),
+            seq: 3,
+            sender: UserId::new("alice").unwrap(),
+            body: "hi".to_owned(),
+            client_id: Some("1".to_owned()),
+            created_at: time::now(),
+        };
+        let mut plan = BatchPlan::new(
+            &records,
+            HashMap::from([(("a", "alice", "1"), stored.clone())]),
+        );
+        assert!(plan.wanted().is_empty());
+        plan.assign(&HashMap::new());
+        assert!(plan.new_messages().is_empty());
+        let answers = plan.answers(|| ());
+        assert_eq!(answers[0].as_ref().unwrap().message, stored);
+        assert!(answers[0].as_ref().unwrap().duplicate);
+    }
+
+    #[tokio::test]
+    async fn the_batcher_answers_every_caller_from_one_write() {
+        let batcher: Batcher<usize, ()> = Batcher::start(64, |records| async move {
+            let size = records.len();
+            records.iter().map(|_| Ok(size)).collect()
+        });
+        let calls: Vec<_> = (0..32)
+            .map(|_| {
+                let batcher = batcher.clone();
+                tokio::spawn(async move { batcher.submit(record("a", "alice", None)).await })
+            })
+            .collect();
+        let mut sizes = Vec::new();
+        for call in calls {
+            sizes.push(call.await.unwrap().unwrap().unwrap());
+        }
+        assert_eq!(sizes.len(), 32);
+        assert!(sizes.iter().all(|size| (1..=32).contains(size)));
+    }
+}

@@ -1,0 +1,192 @@
+//! Group commit for appends (see [`chat_core::group_commit`]): concurrent
+//! appends on this node queue; one task writes everything queued (up to
+//! [`MAX_BATCH`]) in one transaction of a fixed number of statements:
+//!
+//! 1. `SELECT … FOR UPDATE` locks the batch's conversations, in id order (so
+//!    two nodes' batches cannot deadlock on them), and reads their last seqs;
+//! 2. one `SELECT` finds retried `(conversation, sender, client_id)`s;
+//! 3. one multi-table `UPDATE` moves each conversation's last seq;
+//! 4. one multi-row `INSERT` stores the messages;
+//! 5. one multi-table `UPDATE` raises the senders' read marks.
+//!
+//! A deadlock or lock-wait timeout runs the whole batch again. Every caller
+//! is answered after the commit, so an answer still means "stored".
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chat_core::group_commit::{BatchPlan, Batcher, RetryKey, retry_key};
+use chat_core::{Appended, Message, NewMessageRecord, time};
+use sqlx::mysql::{MySqlPool, MySqlRow};
+use sqlx::query_builder::Separated;
+use sqlx::{MySql, MySqlConnection, QueryBuilder, Row};
+
+use crate::error::MySqlStoreError;
+use crate::rows;
+use crate::store::retrying;
+
+/// Most appends written in one transaction (7 parameters each, far below
+/// the protocol's 65,535).
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// The queue in front of the writing task.
+pub(crate) type Writer = Batcher<Appended, MySqlStoreError>;
+
+/// Starts the writing task on `pool`.
+pub(crate) fn start(pool: MySqlPool) -> Writer {
+    Batcher::start(MAX_BATCH, move |records| {
+        let pool = pool.clone();
+        async move {
+            match retrying(|| write(&pool, &records)).await {
+                Ok(answers) => answers,
+                Err(error) => {
+                    let error = Arc::new(error);
+                    records
+                        .iter()
+                        .map(|_| Err(MySqlStoreError::Batch(Arc::clone(&error))))
+                        .collect()
+                }
+            }
+        }
+    })
+}
+
+async fn write(
+    pool: &MySqlPool,
+    records: &[NewMessageRecord],
+) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
+    let mut tx = pool.begin().await?;
+
+    // 1. Lock the conversations and read their last seqs.
+    let ids: BTreeSet<&str> = records
+        .iter()
+        .map(|record| record.conversation_id.as_str())
+        .collect();
+    let mut lock: QueryBuilder<'_, MySql> =
+        QueryBuilder::new("SELECT id, last_seq FROM conversations WHERE id IN (");
+    let mut separated = lock.separated(", ");
+    for id in &ids {
+        separated.push_bind(*id);
+    }
+    lock.push(") ORDER BY id FOR UPDATE");
+    let mut first_seq: HashMap<String, u64> = HashMap::new();
+    for row in lock.build().fetch_all(&mut *tx).await? {
+        let id = rows::text(&row, 0, "id")?;
+        first_seq.insert(id, rows::from_sql(row.try_get(1)?) + 1);
+    }
+
+    // 2. Retries, then seqs.
+    let mut plan = BatchPlan::new(records, stored_retries(&mut tx, records).await?);
+    plan.assign(&first_seq);
+    let new = plan.new_messages();
+    if !new.is_empty() {
+        // 3. Move each conversation's last seq and activity time.
+        let mut last: HashMap<&str, (u64, i64)> = HashMap::new();
+        for (record, seq) in &new {
+            let entry = last
+                .entry(record.conversation_id.as_str())
+                .or_insert((0, i64::MIN));
+            entry.0 = entry.0.max(*seq);
+            entry.1 = entry.1.max(time::to_millis(record.created_at));
+        }
+        let mut advance: QueryBuilder<'_, MySql> =
+            QueryBuilder::new("UPDATE conversations c JOIN (");
+        derived_table(&mut advance, &last, |row, (id, (seq, at))| {
+            row.push_bind(*id)
+                .push_bind(rows::to_sql(*seq))
+                .push_bind(*at);
+        });
+        advance.push(
+            ") v ON c.id = v.c1 SET c.last_seq = v.c2, \
+             c.last_activity_at = GREATEST(c.last_activity_at, v.c3)",
+        );
+        advance.build().execute(&mut *tx).await?;
+
+        // 4. Store the messages.
+        let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
+            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) ",
+        );
+        insert.push_values(&new, |mut row, (record, seq)| {
+            row.push_bind(record.conversation_id.as_str())
+                .push_bind(rows::to_sql(*seq))
+                .push_bind(record.id.as_str())
+                .push_bind(record.sender.as_str())
+                .push_bind(record.body.as_str())
+                .push_bind(record.client_id.as_deref())
+                .push_bind(time::to_millis(record.created_at));
+        });
+        insert.build().execute(&mut *tx).await?;
+
+        // 5. Raise the senders' read marks.
+        let marks = plan.read_marks();
+        let mut raise: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE members m JOIN (");
+        derived_table(&mut raise, &marks, |row, ((conversation, sender), seq)| {
+            row.push_bind(*conversation)
+                .push_bind(*sender)
+                .push_bind(rows::to_sql(*seq));
+        });
+        raise.push(
+            ") v ON m.conversation_id = v.c1 AND m.user_id = v.c2 \
+             SET m.read_seq = v.c3 WHERE m.read_seq < v.c3",
+        );
+        raise.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(plan.answers(|| MySqlStoreError::Sqlx(sqlx::Error::RowNotFound)))
+}
+
+/// Pushes a derived table with columns `c1, c2, c3` and one row per item:
+/// an empty first `SELECT` names the columns (MariaDB has no `VALUES` table
+/// constructor with column names), then `UNION ALL SELECT ?, ?, ?` per item.
+fn derived_table<'q, T>(
+    query: &mut QueryBuilder<'q, MySql>,
+    items: impl IntoIterator<Item = T>,
+    mut bind: impl FnMut(&mut Separated<'_, 'q, MySql, &'static str>, T),
+) {
+    query.push("SELECT NULL AS c1, NULL AS c2, NULL AS c3 FROM DUAL WHERE FALSE");
+    for item in items {
+        query.push(" UNION ALL SELECT ");
+        bind(&mut query.separated(", "), item);
+    }
+}
+
+/// The stored messages of the batch's retried `(conversation, sender, client_id)`s.
+async fn stored_retries<'a>(
+    tx: &mut MySqlConnection,
+    records: &'a [NewMessageRecord],
+) -> Result<HashMap<RetryKey<'a>, Message>, MySqlStoreError> {
+    let keys: Vec<RetryKey<'a>> = records.iter().filter_map(retry_key).collect();
+    let mut stored = HashMap::new();
+    if keys.is_empty() {
+        return Ok(stored);
+    }
+    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
+        "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+         FROM messages WHERE ",
+    );
+    for (index, (conversation, sender, client_id)) in keys.iter().enumerate() {
+        if index > 0 {
+            query.push(" OR ");
+        }
+        query
+            .push("(conversation_id = ")
+            .push_bind(*conversation)
+            .push(" AND sender = ")
+            .push_bind(*sender)
+            .push(" AND client_id = ")
+            .push_bind(*client_id)
+            .push(")");
+    }
+    let rows: Vec<MySqlRow> = query.build().fetch_all(&mut *tx).await?;
+    for row in &rows {
+        let message = rows::message(row, 0)?;
+        if let Some(key) = keys.iter().find(|(conversation, sender, client_id)| {
+            *conversation == message.conversation_id.as_str()
+                && *sender == message.sender.as_str()
+                && Some(*client_id) == message.client_id.as_deref()
+        }) {
+            stored.insert(*key, message);
+        }
+    }
+    Ok(stored)
+}

@@ -1,0 +1,100 @@
+//! The membership read every send makes, on rusqlite connections of its
+//! own. Through sqlx each row of the answer is a hand-off from the
+//! connection's worker thread (a 64-member group cost 64 wake-ups); here the
+//! whole read is one trip to a blocking-pool thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chat_core::{ConversationId, UserId};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::SqliteStoreError;
+
+/// Idle connections kept for reuse; more are opened under load and closed after.
+const KEPT: usize = 4;
+
+/// A small pool of read-only rusqlite connections.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberReader {
+    path: Arc<PathBuf>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl MemberReader {
+    /// Reads the database at `path`; connections are opened on first use.
+    pub(crate) fn new(path: &Path) -> Self {
+        Self {
+            path: Arc::new(path.to_owned()),
+            idle: Arc::default(),
+        }
+    }
+
+    /// The sorted members of `id`; `None` when the conversation does not exist.
+    pub(crate) async fn members(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Vec<UserId>>, SqliteStoreError> {
+        let (reader, id) = (self.clone(), id.clone());
+        tokio::task::spawn_blocking(move || reader.members_blocking(&id))
+            .await
+            .map_err(|join| SqliteStoreError::WriterPanicked(join.to_string()))?
+    }
+
+    fn members_blocking(
+        &self,
+        id: &ConversationId,
+    ) -> Result<Option<Vec<UserId>>, SqliteStoreError> {
+        let connection = self.take()?;
+        let result = read(&connection, id);
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < KEPT {
+            idle.push(connection);
+        }
+        result
+    }
+
+    fn take(&self) -> Result<Connection, rusqlite::Error> {
+        if let Some(connection) = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+        {
+            return Ok(connection);
+        }
+        let connection = Connection::open_with_flags(
+            &*self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        Ok(connection)
+    }
+}
+
+fn read(
+    connection: &Connection,
+    id: &ConversationId,
+) -> Result<Option<Vec<UserId>>, SqliteStoreError> {
+    let mut query = connection.prepare_cached(
+        "SELECT m.user_id FROM conversations c \
+         LEFT JOIN members m ON m.conversation_id = c.id \
+         WHERE c.id = ?1 ORDER BY m.user_id",
+    )?;
+    let mut rows = query.query([id.as_str()])?;
+    let mut found = false;
+    let mut members = Vec::new();
+    while let Some(row) = rows.next()? {
+        found = true;
+        if let Some(user) = row.get::<_, Option<String>>(0)? {
+            members.push(
+                UserId::new(user).map_err(|source| SqliteStoreError::Decode {
+                    column: "user_id",
+                    source,
+                })?,
+            );
+        }
+    }
+    Ok(found.then_some(members))
+}
