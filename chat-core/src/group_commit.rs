@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::message::{Appended, Message, NewMessageRecord};
 
@@ -28,15 +29,18 @@ impl<T, E> Clone for Batcher<T, E> {
 }
 
 impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
-    /// Spawns the writing task: it takes up to `max_batch` queued records at
-    /// a time and hands them to `write`, which must return one answer per
-    /// record, in order.
+    /// Spawns `writers` writing tasks: each takes up to `max_batch` queued
+    /// records at a time and hands them to `write`, which must return one
+    /// answer per record, in order. With several writers, one batch can
+    /// collect while another commits (a store whose database serializes
+    /// conflicting batches itself, like MySQL's row locks); one writer keeps
+    /// batches strictly one after another (SQLite).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use chat_core::group_commit::Batcher;
     /// use chat_core::{ConversationId, MessageId, NewMessageRecord, UserId, time};
-    /// let batcher: Batcher<usize, ()> = Batcher::start(64, |records| async move {
+    /// let batcher: Batcher<usize, ()> = Batcher::start(64, 1, |records| async move {
     ///     let size = records.len();
     ///     records.iter().map(|_| Ok(size)).collect()
     /// });
@@ -51,31 +55,43 @@ impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
     /// assert_eq!(batcher.submit(record).await, Some(Ok(1)));
     /// # }
     /// ```
-    pub fn start<W, F>(max_batch: usize, mut write: W) -> Self
+    pub fn start<W, F>(max_batch: usize, writers: usize, write: W) -> Self
     where
-        W: FnMut(Vec<NewMessageRecord>) -> F + Send + 'static,
+        W: Fn(Vec<NewMessageRecord>) -> F + Send + Sync + 'static,
         F: Future<Output = Vec<Result<T, E>>> + Send,
     {
         let max_batch = max_batch.max(1);
-        let (requests, mut queue) =
+        let (requests, queue) =
             mpsc::channel::<(NewMessageRecord, oneshot::Sender<Result<T, E>>)>(max_batch * 4);
-        tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(max_batch);
-            while let Some(first) = queue.recv().await {
-                batch.push(first);
-                while batch.len() < max_batch {
-                    match queue.try_recv() {
-                        Ok(request) => batch.push(request),
-                        Err(_) => break,
+        let queue = Arc::new(Mutex::new(queue));
+        let write = Arc::new(write);
+        for _ in 0..writers.max(1) {
+            let (queue, write) = (Arc::clone(&queue), Arc::clone(&write));
+            tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(max_batch);
+                loop {
+                    {
+                        // Collect under the lock; write outside it.
+                        let mut queue = queue.lock().await;
+                        let Some(first) = queue.recv().await else {
+                            return;
+                        };
+                        batch.push(first);
+                        while batch.len() < max_batch {
+                            match queue.try_recv() {
+                                Ok(request) => batch.push(request),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+                    for (reply, result) in replies.into_iter().zip(write(records).await) {
+                        // A caller that gave up needs no answer.
+                        let _ = reply.send(result);
                     }
                 }
-                let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                for (reply, result) in replies.into_iter().zip(write(records).await) {
-                    // A caller that gave up needs no answer.
-                    let _ = reply.send(result);
-                }
-            }
-        });
+            });
+        }
         Self { requests }
     }
 
@@ -322,7 +338,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_batcher_answers_every_caller_from_one_write() {
-        let batcher: Batcher<usize, ()> = Batcher::start(64, |records| async move {
+        let batcher: Batcher<usize, ()> = Batcher::start(64, 1, |records| async move {
             let size = records.len();
             records.iter().map(|_| Ok(size)).collect()
         });

@@ -47,7 +47,7 @@ pub(crate) fn start(path: &Path, synchronous: &str) -> Result<Writer, SqliteStor
     ))?;
     let checkpointer = Checkpointer::start(path)?;
     let connection = Arc::new(Mutex::new((connection, checkpointer)));
-    Ok(Batcher::start(MAX_BATCH, move |records| {
+    Ok(Batcher::start(MAX_BATCH, 1, move |records| {
         let connection = Arc::clone(&connection);
         async move {
             let count = records.len();
