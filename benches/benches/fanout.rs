@@ -15,12 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chat_benches::message_envelope;
 use chat_bus_memory::MemoryBus;
-use chat_core::protocol::encode_message_event;
-use chat_core::{
-    Bus, ChatConfig, Connection, ConversationId, Envelope, Hub, Message, MessageId, Outbound,
-    UserId, time,
-};
+use chat_core::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tokio::runtime::Runtime;
@@ -43,20 +40,6 @@ fn users(n: usize) -> Vec<UserId> {
     (0..n)
         .map(|i| UserId::new(format!("user-{i:06}")).unwrap())
         .collect()
-}
-
-fn event(recipients: Vec<UserId>) -> Envelope {
-    let message = Message {
-        id: MessageId::generate(),
-        conversation_id: ConversationId::generate(),
-        seq: 1,
-        sender: recipients[0].clone(),
-        body: "x".repeat(150),
-        client_id: None,
-        created_at: time::now(),
-    };
-    let payload = encode_message_event(&message);
-    Envelope::new(recipients, message.conversation_id, Some(1), payload)
 }
 
 struct Setup {
@@ -82,7 +65,7 @@ fn setup(rt: &Runtime, n: usize) -> Setup {
             bus,
             hub,
             connections,
-            envelope: event(users),
+            envelope: message_envelope(users),
         }
     })
 }

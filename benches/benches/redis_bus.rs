@@ -13,12 +13,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chat_benches::message_envelope;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::protocol::encode_message_event;
-use chat_core::{
-    Bus, ChatConfig, Connection, ConversationId, Envelope, Hub, Message, MessageId, Outbound,
-    UserId, time,
-};
+use chat_core::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
@@ -28,20 +25,6 @@ const PER_PUBLISHER: usize = 256;
 
 fn redis_url() -> String {
     std::env::var("CHAT_BENCH_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn envelope(recipients: Vec<UserId>) -> Envelope {
-    let message = Message {
-        id: MessageId::generate(),
-        conversation_id: ConversationId::generate(),
-        seq: 1,
-        sender: recipients[0].clone(),
-        body: "x".repeat(150),
-        client_id: None,
-        created_at: time::now(),
-    };
-    let payload = encode_message_event(&message);
-    Envelope::new(recipients, message.conversation_id, Some(1), payload)
 }
 
 /// One node: a Redis bus and its hub.
@@ -120,7 +103,7 @@ fn redis_bus(c: &mut Criterion) {
         let users: Vec<UserId> = (0..n)
             .map(|i| UserId::new(format!("user-{n}-{i}")).unwrap())
             .collect();
-        let event = envelope(users.clone());
+        let event = message_envelope(users.clone());
         group.throughput(Throughput::Elements(n as u64));
         let mut on_a = rt.block_on(async {
             let mut connections = Vec::new();
@@ -158,7 +141,7 @@ fn redis_bus(c: &mut Criterion) {
     let mut group = c.benchmark_group("redis_publish");
     group.measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements((PUBLISHERS * PER_PUBLISHER) as u64));
-    let nobody = envelope(vec![UserId::new("nobody-listens").unwrap()]);
+    let nobody = message_envelope(vec![UserId::new("nobody-listens").unwrap()]);
     group.bench_function(BenchmarkId::new("events_64_tasks", PUBLISHERS), |bench| {
         bench.iter_custom(|iters| {
             rt.block_on(async {

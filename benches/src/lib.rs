@@ -1,3 +1,27 @@
 //! Criterion benchmarks of the chat library's hot paths live in `benches/`:
-//! `fanout`, `protocol`, `write_path`, `history`. Run them with
-//! `cargo bench -p chat-benches`; BENCHMARKS.md holds the numbers.
+//! `fanout`, `redis_bus`, `write_path`, `history`, `protocol`. Run them with
+//! `cargo bench -p chat-benches`; BENCHMARKS.md holds the numbers. This
+//! library holds what several of them share.
+
+use chat_core::protocol::encode_message_event;
+use chat_core::{ConversationId, Envelope, Message, MessageId, UserId, time};
+
+/// The event of one 150-byte message from the first recipient, encoded once,
+/// addressed to `recipients`.
+///
+/// # Panics
+/// When `recipients` is empty.
+#[must_use]
+pub fn message_envelope(recipients: Vec<UserId>) -> Envelope {
+    let message = Message {
+        id: MessageId::generate(),
+        conversation_id: ConversationId::generate(),
+        seq: 1,
+        sender: recipients[0].clone(),
+        body: "x".repeat(150),
+        client_id: None,
+        created_at: time::now(),
+    };
+    let payload = encode_message_event(&message);
+    Envelope::new(recipients, message.conversation_id, Some(1), payload)
+}

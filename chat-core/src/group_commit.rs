@@ -253,15 +253,7 @@ impl<'a> BatchPlan<'a> {
                     Err(_) => Err(unknown()),
                 },
                 Some(Fate::New(seq)) => Ok(Appended {
-                    message: Message {
-                        id: record.id.clone(),
-                        conversation_id: record.conversation_id.clone(),
-                        seq,
-                        sender: record.sender.clone(),
-                        body: record.body.clone(),
-                        client_id: record.client_id.clone(),
-                        created_at: record.created_at,
-                    },
+                    message: record.to_message(seq),
                     duplicate: false,
                 }),
                 Some(Fate::Unknown) | None => Err(unknown()),

@@ -80,6 +80,22 @@ pub struct NewMessageRecord {
     pub created_at: Timestamp,
 }
 
+impl NewMessageRecord {
+    /// The message this record becomes when stored with `seq`.
+    #[must_use]
+    pub fn to_message(&self, seq: Seq) -> Message {
+        Message {
+            id: self.id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            seq,
+            sender: self.sender.clone(),
+            body: self.body.clone(),
+            client_id: self.client_id.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// What [`Store::append`](crate::Store::append) did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Appended {

@@ -39,15 +39,7 @@ async fn service(store: MockStore, bus: MockBus) -> ChatService {
 
 fn stored(record: &NewMessageRecord, seq: Seq) -> Appended {
     Appended {
-        message: Message {
-            id: record.id.clone(),
-            conversation_id: record.conversation_id.clone(),
-            seq,
-            sender: record.sender.clone(),
-            body: record.body.clone(),
-            client_id: record.client_id.clone(),
-            created_at: record.created_at,
-        },
+        message: record.to_message(seq),
         duplicate: false,
     }
 }

@@ -26,10 +26,10 @@ async fn start() -> Server {
     Server { base, _stop: stop }
 }
 
-async fn loadgen(args: Vec<String>) -> Output {
+async fn loadgen(args: String) -> Output {
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_loadgen"))
-            .args(args)
+            .args(args.split_whitespace())
             .output()
             .unwrap()
     })
@@ -37,38 +37,25 @@ async fn loadgen(args: Vec<String>) -> Output {
     .unwrap()
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|arg| (*arg).to_owned()).collect()
+/// Runs the tool with `args` (split on spaces); fails the test unless it
+/// succeeded, and returns its report.
+async fn report_of(args: String) -> String {
+    let output = loadgen(args).await;
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}\n{errors}");
+    report
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_run_counts_every_delivery() {
     let server = start().await;
-    let pid = std::process::id().to_string();
-    let output = loadgen(args(&[
-        "run",
-        "--url",
-        &server.base,
-        "--pid",
-        &pid,
-        "--users",
-        "30",
-        "--group-size",
-        "3",
-        "--messages",
-        "300",
-        "--in-flight",
-        "8",
-        "--max-seconds",
-        "60",
-    ]))
+    let pid = std::process::id();
+    let report = report_of(format!(
+        "run --url {} --pid {pid} --users 30 --group-size 3 --messages 300 --in-flight 8 --max-seconds 60",
+        server.base
+    ))
     .await;
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(report.contains("10 conversations of 3"), "{report}");
     assert!(
         report.contains("sent 300 messages by WebSocket send"),
@@ -87,30 +74,11 @@ async fn a_websocket_run_counts_every_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_run_over_direct_conversations_counts_every_delivery() {
     let server = start().await;
-    let output = loadgen(args(&[
-        "run",
-        "--url",
-        &server.base,
-        "--users",
-        "10",
-        "--group-size",
-        "2",
-        "--messages",
-        "100",
-        "--in-flight",
-        "4",
-        "--path",
-        "post",
-        "--max-seconds",
-        "60",
-    ]))
+    let report = report_of(format!(
+        "run --url {} --users 10 --group-size 2 --messages 100 --in-flight 4 --path post --max-seconds 60",
+        server.base
+    ))
     .await;
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(report.contains("5 conversations of 2"), "{report}");
     assert!(report.contains("sent 100 messages by POST"), "{report}");
     assert!(
@@ -122,32 +90,19 @@ async fn a_post_run_over_direct_conversations_counts_every_delivery() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_reports_memory_per_connection() {
     let server = start().await;
-    let pid = std::process::id().to_string();
-    let output = loadgen(args(&[
-        "idle",
-        "--url",
-        &server.base,
-        "--pid",
-        &pid,
-        "--connections",
-        "50",
-        "--settle-seconds",
-        "0",
-    ]))
+    let pid = std::process::id();
+    let report = report_of(format!(
+        "idle --url {} --pid {pid} --connections 50 --settle-seconds 0",
+        server.base
+    ))
     .await;
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(report.contains("50 idle connections"), "{report}");
     assert!(report.contains("KiB per connection"), "{report}");
 }
 
 #[tokio::test]
 async fn other_hosts_are_refused() {
-    let output = loadgen(args(&["run", "--url", "http://192.0.2.1:8080"])).await;
+    let output = loadgen("run --url http://192.0.2.1:8080".to_owned()).await;
     assert!(!output.status.success());
     let error = String::from_utf8_lossy(&output.stderr);
     assert!(error.contains("only drives servers on loopback"), "{error}");
