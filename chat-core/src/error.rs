@@ -99,6 +99,9 @@ impl ChatError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The store refused the call and wrote nothing (see [`Refusal`]).
+    #[error("refused: {0}")]
+    Refused(Refusal),
     /// A uniqueness rule was violated in a way the store could not absorb.
     #[error("store conflict: {0}")]
     Conflict(String),
@@ -108,6 +111,20 @@ pub enum StoreError {
     /// Any other database failure.
     #[error("store failure")]
     Backend(#[source] BoxError),
+}
+
+/// Why [`Store::append`](crate::Store::append) wrote nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The conversation does not exist.
+    #[error("unknown conversation")]
+    UnknownConversation,
+    /// The sender is not a member of the conversation (checked in the same
+    /// transaction as the write, so a member removed a moment ago cannot
+    /// slip a message in).
+    #[error("the sender is not a member")]
+    NotAMember,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -128,6 +145,14 @@ pub enum BusError {
 impl From<StoreError> for ChatError {
     fn from(error: StoreError) -> Self {
         match error {
+            // Callers that know the id say which (ChatService does).
+            StoreError::Refused(Refusal::UnknownConversation) => Self::NotFound {
+                what: "conversation",
+                id: "(id not given)".to_owned(),
+            },
+            StoreError::Refused(Refusal::NotAMember) => {
+                Self::Forbidden("not a member of the conversation".to_owned())
+            }
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
             StoreError::Backend(_) => Self::Backend(Box::new(error)),

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::error::Refusal;
+use crate::ids::UserId;
 use crate::message::{Appended, Message, NewMessageRecord};
 
 /// A queue in front of one writing task.
@@ -122,36 +124,45 @@ pub fn retry_key(record: &NewMessageRecord) -> Option<RetryKey<'_>> {
 /// What becomes of one record of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
+    /// Refused: nothing is written for it.
+    Refused(Refusal),
     /// Already stored before this batch: answered with the stored message.
     Stored(Message),
     /// The same retry appears earlier in this batch: answered like that one.
     SameAs(usize),
     /// Written by this batch with this seq.
     New(u64),
-    /// Its conversation does not exist.
-    Unknown,
 }
 
-/// One batch worked out: which records are new, and their seqs.
+/// The members of each conversation of a batch, read inside the batch's
+/// transaction; a conversation missing from it does not exist.
+pub type BatchMembers = HashMap<String, Vec<UserId>>;
+
+/// One batch worked out: who may write, which records are new, their seqs.
 ///
-/// 1. [`BatchPlan::new`] with the batch and the retries already stored;
-/// 2. [`BatchPlan::wanted`]: how many seqs each conversation needs;
+/// 1. read the batch's conversations' members and the retries already
+///    stored, inside the transaction;
+/// 2. [`BatchPlan::new`]; [`BatchPlan::wanted`]: how many seqs each
+///    conversation needs;
 /// 3. [`BatchPlan::assign`] with each conversation's first new seq;
 /// 4. write [`BatchPlan::new_messages`] and [`BatchPlan::read_marks`];
 /// 5. after the commit, [`BatchPlan::answers`].
 #[derive(Debug)]
 pub struct BatchPlan<'a> {
     records: &'a [NewMessageRecord],
+    members: BatchMembers,
     fates: Vec<Option<Fate>>,
     wanted: HashMap<&'a str, u64>,
 }
 
 impl<'a> BatchPlan<'a> {
-    /// Plans `records`, given the messages of their retry keys that are
-    /// already stored.
+    /// Plans `records`: refuses senders who are not members of an existing
+    /// conversation, answers retries from `stored` (the messages of their
+    /// retry keys already stored) and counts the seqs the rest need.
     #[must_use]
     pub fn new(
         records: &'a [NewMessageRecord],
+        members: BatchMembers,
         mut stored: HashMap<RetryKey<'a>, Message>,
     ) -> Self {
         let mut first_of: HashMap<RetryKey<'a>, usize> = HashMap::new();
@@ -159,24 +170,31 @@ impl<'a> BatchPlan<'a> {
         let mut fates = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
             let key = retry_key(record);
-            let fate = match key {
-                Some(key) if first_of.contains_key(&key) => Some(Fate::SameAs(first_of[&key])),
-                Some(key) if stored.contains_key(&key) => {
-                    first_of.insert(key, index);
-                    stored.remove(&key).map(Fate::Stored)
+            let fate = match members.get(record.conversation_id.as_str()) {
+                None => Some(Fate::Refused(Refusal::UnknownConversation)),
+                Some(members) if members.binary_search(&record.sender).is_err() => {
+                    Some(Fate::Refused(Refusal::NotAMember))
                 }
-                _ => {
-                    if let Some(key) = key {
+                Some(_) => match key {
+                    Some(key) if first_of.contains_key(&key) => Some(Fate::SameAs(first_of[&key])),
+                    Some(key) if stored.contains_key(&key) => {
                         first_of.insert(key, index);
+                        stored.remove(&key).map(Fate::Stored)
                     }
-                    *wanted.entry(record.conversation_id.as_str()).or_insert(0) += 1;
-                    None
-                }
+                    _ => {
+                        if let Some(key) = key {
+                            first_of.insert(key, index);
+                        }
+                        *wanted.entry(record.conversation_id.as_str()).or_insert(0) += 1;
+                        None
+                    }
+                },
             };
             fates.push(fate);
         }
         Self {
             records,
+            members,
             fates,
             wanted,
         }
@@ -188,9 +206,9 @@ impl<'a> BatchPlan<'a> {
         &self.wanted
     }
 
-    /// Gives the new records their seqs: `first_seq` maps a conversation to
-    /// the first seq reserved for it (consecutive after that); a conversation
-    /// missing from it does not exist.
+    /// Gives the new records their seqs: `first_seq` maps each conversation
+    /// of [`BatchPlan::wanted`] to the first seq reserved for it (consecutive
+    /// after that).
     pub fn assign(&mut self, first_seq: &HashMap<String, u64>) {
         let mut next: HashMap<&str, u64> = HashMap::new();
         for (record, fate) in self.records.iter().zip(&mut self.fates) {
@@ -204,7 +222,7 @@ impl<'a> BatchPlan<'a> {
                     *seq += 1;
                     Fate::New(*seq - 1)
                 }
-                None => Fate::Unknown,
+                None => Fate::Refused(Refusal::UnknownConversation),
             });
         }
     }
@@ -235,28 +253,40 @@ impl<'a> BatchPlan<'a> {
         marks
     }
 
-    /// One answer per record, once the batch is committed; `unknown` makes
-    /// the error for a record whose conversation does not exist.
-    pub fn answers<E>(self, mut unknown: impl FnMut() -> E) -> Vec<Result<Appended, E>> {
+    /// One answer per record, once the batch is committed; `refused` makes
+    /// the error of a refused record.
+    pub fn answers<E>(self, mut refused: impl FnMut(Refusal) -> E) -> Vec<Result<Appended, E>> {
         let mut answers: Vec<Result<Appended, E>> = Vec::with_capacity(self.records.len());
         for (record, fate) in self.records.iter().zip(self.fates) {
+            let members = || {
+                self.members
+                    .get(record.conversation_id.as_str())
+                    .cloned()
+                    .unwrap_or_default()
+            };
             let answer = match fate {
                 Some(Fate::Stored(message)) => Ok(Appended {
                     message,
                     duplicate: true,
+                    members: members(),
                 }),
                 Some(Fate::SameAs(index)) => match &answers[index] {
                     Ok(first) => Ok(Appended {
                         message: first.message.clone(),
                         duplicate: true,
+                        members: first.members.clone(),
                     }),
-                    Err(_) => Err(unknown()),
+                    // The first of a retry is only refused for a reason its
+                    // repeats share (same conversation, same sender).
+                    Err(_) => Err(refused(Refusal::NotAMember)),
                 },
                 Some(Fate::New(seq)) => Ok(Appended {
                     message: record.to_message(seq),
                     duplicate: false,
+                    members: members(),
                 }),
-                Some(Fate::Unknown) | None => Err(unknown()),
+                Some(Fate::Refused(refusal)) => Err(refused(refusal)),
+                None => Err(refused(Refusal::UnknownConversation)),
             };
             answers.push(answer);
         }
@@ -280,6 +310,17 @@ mod tests {
         }
     }
 
+    fn members(of: &[(&str, &[&str])]) -> BatchMembers {
+        of.iter()
+            .map(|(conversation, users)| {
+                let mut users: Vec<UserId> =
+                    users.iter().map(|u| UserId::new(*u).unwrap()).collect();
+                users.sort();
+                ((*conversation).to_owned(), users)
+            })
+            .collect()
+    }
+
     #[test]
     fn seqs_are_consecutive_per_conversation_and_retries_answer_alike() {
         let records = vec![
@@ -288,20 +329,28 @@ mod tests {
             record("a", "alice", Some("1")),
             record("a", "carol", None),
             record("nowhere", "alice", None),
+            record("a", "mallory", None),
         ];
-        let mut plan = BatchPlan::new(&records, HashMap::new());
+        let known = members(&[("a", &["alice", "carol"]), ("b", &["bob"])]);
+        let mut plan = BatchPlan::new(&records, known, HashMap::new());
         assert_eq!(plan.wanted().get("a"), Some(&2));
         assert_eq!(plan.wanted().get("b"), Some(&1));
         plan.assign(&HashMap::from([("a".to_owned(), 10), ("b".to_owned(), 1)]));
         let seqs: Vec<u64> = plan.new_messages().iter().map(|(_, seq)| *seq).collect();
         assert_eq!(seqs, [10, 1, 11]);
         assert_eq!(plan.read_marks().get(&("a", "carol")), Some(&11));
-        let answers = plan.answers(|| "unknown");
-        assert_eq!(answers[0].as_ref().unwrap().message.seq, 10);
+        let answers = plan.answers(|refusal| refusal);
+        let first = answers[0].as_ref().unwrap();
+        assert_eq!(first.message.seq, 10);
+        assert_eq!(
+            first.members,
+            [UserId::new("alice").unwrap(), UserId::new("carol").unwrap()]
+        );
         let retry = answers[2].as_ref().unwrap();
         assert!(retry.duplicate);
         assert_eq!(retry.message.id, records[0].id);
-        assert_eq!(answers[4], Err("unknown"));
+        assert_eq!(answers[4], Err(Refusal::UnknownConversation));
+        assert_eq!(answers[5], Err(Refusal::NotAMember));
     }
 
     #[test]
@@ -318,12 +367,13 @@ mod tests {
         };
         let mut plan = BatchPlan::new(
             &records,
+            members(&[("a", &["alice"])]),
             HashMap::from([(("a", "alice", "1"), stored.clone())]),
         );
         assert!(plan.wanted().is_empty());
         plan.assign(&HashMap::new());
         assert!(plan.new_messages().is_empty());
-        let answers = plan.answers(|| ());
+        let answers = plan.answers(|_| ());
         assert_eq!(answers[0].as_ref().unwrap().message, stored);
         assert!(answers[0].as_ref().unwrap().duplicate);
     }

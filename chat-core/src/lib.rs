@@ -56,7 +56,7 @@ pub use config::ChatConfig;
 pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };
-pub use error::{BoxError, BusError, ChatError, Result, StoreError};
+pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MessageId, Seq, UserId};
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};

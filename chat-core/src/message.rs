@@ -104,6 +104,9 @@ pub struct Appended {
     /// `true` when `(conversation, sender, client_id)` was already stored and
     /// `message` is that earlier message: nothing new was written.
     pub duplicate: bool,
+    /// The conversation's members (sorted) as of the append, read in the
+    /// same transaction: the recipients of the message's event.
+    pub members: Vec<UserId>,
 }
 
 /// Where a history page starts.

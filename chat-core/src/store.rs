@@ -96,6 +96,13 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// (1, 2, 3… with no gaps or repeats under any concurrency), and raises the
     /// sender's read mark to it. A repeated `(conversation, sender, client_id)`
     /// returns the stored message with `duplicate: true` and writes nothing.
+    /// In the same transaction it checks that the sender is a member
+    /// ([`StoreError::Refused`] with [`Refusal::NotAMember`] or
+    /// [`Refusal::UnknownConversation`] otherwise, writing nothing) and
+    /// returns the members, who are the message's recipients.
+    ///
+    /// [`Refusal::NotAMember`]: crate::Refusal::NotAMember
+    /// [`Refusal::UnknownConversation`]: crate::Refusal::UnknownConversation
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended>;
 
     /// One message by id, or `None`.

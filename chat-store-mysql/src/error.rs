@@ -13,6 +13,9 @@ pub enum MySqlStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The append was refused (unknown conversation, sender not a member).
+    #[error("append refused: {0}")]
+    Refused(chat_core::Refusal),
     /// The batch this append was written in failed as a whole (group commit).
     #[error("the batched write failed")]
     Batch(#[source] std::sync::Arc<MySqlStoreError>),
@@ -76,7 +79,9 @@ impl MySqlStoreError {
 
 impl From<MySqlStoreError> for StoreError {
     fn from(error: MySqlStoreError) -> Self {
-        if error.is_unavailable() {
+        if let MySqlStoreError::Refused(refusal) = error {
+            Self::Refused(refusal)
+        } else if error.is_unavailable() {
             Self::Unavailable(Box::new(error))
         } else {
             Self::Backend(Box::new(error))

@@ -4,7 +4,9 @@
 //!
 //! 1. `SELECT … FOR UPDATE` locks the batch's conversations, in id order (so
 //!    two nodes' batches cannot deadlock on them), and reads their last seqs;
-//! 2. one `SELECT` finds retried `(conversation, sender, client_id)`s;
+//! 2. one `SELECT … LOCK IN SHARE MODE` reads their members (senders who are
+//!    not members are refused), one `SELECT` finds retried
+//!    `(conversation, sender, client_id)`s;
 //! 3. one multi-table `UPDATE` moves each conversation's last seq;
 //! 4. one multi-row `INSERT` stores the messages;
 //! 5. one multi-table `UPDATE` raises the senders' read marks.
@@ -15,7 +17,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chat_core::group_commit::{BatchPlan, Batcher, RetryKey, retry_key};
+use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
 use chat_core::{Appended, Message, NewMessageRecord, time};
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::query_builder::Separated;
@@ -77,13 +79,33 @@ async fn write(
     }
     lock.push(") ORDER BY id FOR UPDATE");
     let mut first_seq: HashMap<String, u64> = HashMap::new();
+    let mut members = BatchMembers::new();
     for row in lock.build().fetch_all(&mut *tx).await? {
         let id = rows::text(&row, 0, "id")?;
-        first_seq.insert(id, rows::from_sql(row.try_get(1)?) + 1);
+        first_seq.insert(id.clone(), rows::from_sql(row.try_get(1)?) + 1);
+        members.insert(id, Vec::new());
     }
 
-    // 2. Retries, then seqs.
-    let mut plan = BatchPlan::new(records, stored_retries(&mut tx, records).await?);
+    // 2. Their members, under a shared lock (a removal waits for this batch,
+    //    and a member removed before it is refused); then retries and seqs.
+    if !members.is_empty() {
+        let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
+            "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
+        );
+        let mut separated = query.separated(", ");
+        for id in members.keys() {
+            separated.push_bind(id.as_str());
+        }
+        query.push(") ORDER BY conversation_id, user_id LOCK IN SHARE MODE");
+        let found = query.build().fetch_all(&mut *tx).await?;
+        for row in &found {
+            let conversation = rows::text(row, 0, "conversation_id")?;
+            if let Some(list) = members.get_mut(&conversation) {
+                list.push(rows::user(row, 1)?);
+            }
+        }
+    }
+    let mut plan = BatchPlan::new(records, members, stored_retries(&mut tx, records).await?);
     plan.assign(&first_seq);
     let new = plan.new_messages();
     if !new.is_empty() {
@@ -139,7 +161,7 @@ async fn write(
         raise.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(plan.answers(|| MySqlStoreError::Sqlx(sqlx::Error::RowNotFound)))
+    Ok(plan.answers(MySqlStoreError::Refused))
 }
 
 /// Pushes a derived table with columns `c1, c2, c3` and one row per item:

@@ -13,6 +13,9 @@ pub enum SqliteStoreError {
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The append was refused (unknown conversation, sender not a member).
+    #[error("append refused: {0}")]
+    Refused(chat_core::Refusal),
     /// The append connection (rusqlite) failed.
     #[error(transparent)]
     Rusqlite(#[from] rusqlite::Error),
@@ -61,7 +64,9 @@ impl SqliteStoreError {
 
 impl From<SqliteStoreError> for StoreError {
     fn from(error: SqliteStoreError) -> Self {
-        if error.is_unavailable() {
+        if let SqliteStoreError::Refused(refusal) = error {
+            Self::Refused(refusal)
+        } else if error.is_unavailable() {
             Self::Unavailable(Box::new(error))
         } else {
             Self::Backend(Box::new(error))

@@ -73,7 +73,9 @@ impl MemberReader {
     }
 }
 
-fn read(
+/// The sorted members of `id` on `connection` (a plain read, or inside the
+/// append writer's transaction); `None` when the conversation does not exist.
+pub(crate) fn read(
     connection: &Connection,
     id: &ConversationId,
 ) -> Result<Option<Vec<UserId>>, SqliteStoreError> {

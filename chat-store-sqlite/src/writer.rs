@@ -2,7 +2,9 @@
 //! `append` calls queue in a [`Batcher`]; its task hands everything queued
 //! (up to [`MAX_BATCH`]) to one blocking-pool thread, which writes it in a
 //! single `BEGIN IMMEDIATE … COMMIT` through rusqlite with cached prepared
-//! statements.
+//! statements: the members of each conversation of the batch (senders who
+//! are not members are refused), retries, seq reservations, the messages,
+//! the senders' read marks.
 //!
 //! Why not sqlx here: sqlx runs each SQLite connection on a worker thread
 //! and every statement is a round trip to it (60–80 µs on a loaded 2-vCPU
@@ -18,12 +20,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::group_commit::{BatchPlan, Batcher, RetryKey, retry_key};
+use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
 use chat_core::{Appended, ConversationId, Message, MessageId, NewMessageRecord, UserId, time};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::checkpoint::Checkpointer;
 use crate::error::SqliteStoreError;
+use crate::members;
 use crate::rows;
 
 /// Most appends written in one transaction.
@@ -56,12 +59,12 @@ pub(crate) fn start(path: &Path, synchronous: &str) -> Result<Writer, SqliteStor
                 let (connection, checkpointer) = &mut *guard;
                 let answers = write(connection, &records)?;
                 checkpointer.committed();
-                Ok::<_, rusqlite::Error>(answers)
+                Ok::<_, SqliteStoreError>(answers)
             })
             .await;
             match written {
                 Ok(Ok(answers)) => answers,
-                Ok(Err(error)) => every(count, SqliteStoreError::from(error)),
+                Ok(Err(error)) => every(count, error),
                 Err(join) => every(count, SqliteStoreError::WriterPanicked(join.to_string())),
             }
         }
@@ -79,9 +82,20 @@ fn every(count: usize, error: SqliteStoreError) -> Vec<Result<Appended, SqliteSt
 fn write(
     connection: &mut Connection,
     records: &[NewMessageRecord],
-) -> Result<Vec<Result<Appended, SqliteStoreError>>, rusqlite::Error> {
+) -> Result<Vec<Result<Appended, SqliteStoreError>>, SqliteStoreError> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut plan = BatchPlan::new(records, stored_retries(&tx, records)?);
+    // Membership is read inside the write transaction: a member removed a
+    // moment ago is refused, and the answer names the recipients.
+    let mut members = BatchMembers::new();
+    for record in records {
+        let id = &record.conversation_id;
+        if !members.contains_key(id.as_str()) {
+            if let Some(found) = members::read(&tx, id)? {
+                members.insert(id.as_str().to_owned(), found);
+            }
+        }
+    }
+    let mut plan = BatchPlan::new(records, members, stored_retries(&tx, records)?);
 
     // Reserve each conversation's seqs.
     let mut latest: HashMap<&str, i64> = HashMap::new();
@@ -133,7 +147,7 @@ fn write(
         }
     }
     tx.commit()?;
-    Ok(plan.answers(|| SqliteStoreError::Sqlx(sqlx::Error::RowNotFound)))
+    Ok(plan.answers(SqliteStoreError::Refused))
 }
 
 /// The stored messages of the batch's retried `(conversation, sender, client_id)`s.

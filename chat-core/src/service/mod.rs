@@ -16,7 +16,7 @@ use crate::config::ChatConfig;
 use crate::conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };
-use crate::error::{ChatError, Result};
+use crate::error::{ChatError, Refusal, Result, StoreError};
 use crate::hub::{Connection, Hub};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
@@ -303,7 +303,8 @@ impl ChatService {
         new: NewMessage,
     ) -> Result<Appended> {
         self.validate(&new)?;
-        let members = self.members_for(me, id).await?;
+        // The store checks membership in the append's own transaction and
+        // returns the members: no window between "is a member" and "stored".
         let appended = self
             .inner
             .store
@@ -315,10 +316,18 @@ impl ChatService {
                 client_id: new.client_id,
                 created_at: time::now(),
             })
-            .await?;
+            .await
+            .map_err(|error| match error {
+                StoreError::Refused(Refusal::UnknownConversation) => {
+                    ChatError::not_found("conversation", id)
+                }
+                StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
+                other => other.into(),
+            })?;
         let message = &appended.message;
         let payload = encode_message_event(message);
-        self.publish(members, id, Some(message.seq), payload).await;
+        self.publish(appended.members.clone(), id, Some(message.seq), payload)
+            .await;
         Ok(appended)
     }
 

@@ -37,10 +37,11 @@ async fn service(store: MockStore, bus: MockBus) -> ChatService {
         .unwrap()
 }
 
-fn stored(record: &NewMessageRecord, seq: Seq) -> Appended {
+fn stored(record: &NewMessageRecord, seq: Seq, members: &[&str]) -> Appended {
     Appended {
         message: record.to_message(seq),
         duplicate: false,
+        members: members.iter().map(|m| user(m)).collect(),
     }
 }
 
@@ -53,10 +54,14 @@ fn members_are(store: &mut MockStore, members: &[&str]) {
 }
 
 #[tokio::test]
-async fn a_non_members_send_never_reaches_the_store_or_the_bus() {
+async fn a_send_the_store_refuses_publishes_nothing() {
     let mut store = MockStore::new();
-    members_are(&mut store, &["bob", "carol"]);
-    store.expect_append().times(0);
+    // Membership is checked by the append itself, in its transaction.
+    store.expect_members().times(0);
+    store
+        .expect_append()
+        .times(1)
+        .returning(|_| Err(StoreError::Refused(Refusal::NotAMember)));
     let (mut bus, _keep) = bus();
     bus.expect_publish().times(0);
     let chat = service(store, bus).await;
@@ -74,7 +79,6 @@ async fn a_non_members_send_never_reaches_the_store_or_the_bus() {
 #[tokio::test]
 async fn a_store_failure_publishes_nothing() {
     let mut store = MockStore::new();
-    members_are(&mut store, &["alice", "bob"]);
     store
         .expect_append()
         .times(1)
@@ -93,11 +97,10 @@ async fn a_store_failure_publishes_nothing() {
 #[tokio::test]
 async fn the_published_event_carries_the_stored_seq_to_every_member() {
     let mut store = MockStore::new();
-    members_are(&mut store, &["alice", "bob"]);
     store
         .expect_append()
         .times(1)
-        .returning(|record| Ok(stored(&record, 42)));
+        .returning(|record| Ok(stored(&record, 42, &["alice", "bob"])));
     let (mut bus, _keep) = bus();
     bus.expect_publish()
         .times(1)
@@ -125,10 +128,9 @@ async fn the_published_event_carries_the_stored_seq_to_every_member() {
 #[tokio::test]
 async fn a_failed_publish_after_save_still_acknowledges_and_is_counted() {
     let mut store = MockStore::new();
-    members_are(&mut store, &["alice", "bob"]);
     store
         .expect_append()
-        .returning(|record| Ok(stored(&record, 1)));
+        .returning(|record| Ok(stored(&record, 1, &["alice", "bob"])));
     let (mut bus, _keep) = bus();
     bus.expect_publish()
         .times(1)
@@ -189,9 +191,12 @@ async fn invalid_bodies_are_refused_before_any_store_call() {
 #[tokio::test]
 async fn sending_to_an_unknown_conversation_is_not_found() {
     let mut store = MockStore::new();
-    store.expect_members().returning(|_| Ok(None));
-    store.expect_append().times(0);
-    let (bus, _keep) = bus();
+    store
+        .expect_append()
+        .times(1)
+        .returning(|_| Err(StoreError::Refused(Refusal::UnknownConversation)));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
     let chat = service(store, bus).await;
     let err = chat
         .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))

@@ -61,6 +61,7 @@ macro_rules! store_conformance {
         $crate::__conformance_cases!(store, StoreFixture, store, $setup;
             group_round_trips,
             append_assigns_gap_free_seq,
+            append_checks_membership_and_returns_members,
             concurrent_appends_are_gap_free,
             client_id_retry_returns_stored_message,
             concurrent_client_id_retries_store_once,

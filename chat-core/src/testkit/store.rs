@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::{
     Appended, Conversation, ConversationId, ConversationKind, DirectPair, HistoryQuery, MessageId,
-    NewDirect, NewGroup, NewMessageRecord, Store, UserId, time,
+    NewDirect, NewGroup, NewMessageRecord, Refusal, Store, StoreError, UserId, time,
 };
 
 /// A user id from a literal.
@@ -118,6 +118,62 @@ pub async fn append_assigns_gap_free_seq(store: Arc<dyn Store>) {
     }
     let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
     assert_eq!(loaded.last_seq, 3);
+}
+
+/// An append checks membership itself and names the recipients: the
+/// members come back with the message; a non-member, a removed member and an
+/// unknown conversation are refused and nothing is written.
+pub async fn append_checks_membership_and_returns_members(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob", "carol"]).await;
+    let appended = append(&*store, &conversation.id, "alice", "hi").await;
+    assert_eq!(
+        appended.members,
+        [user("alice"), user("bob"), user("carol")]
+    );
+
+    let refused = |result: Result<Appended, StoreError>, expected: Refusal| match result {
+        Err(StoreError::Refused(refusal)) => assert_eq!(refusal, expected),
+        other => panic!("expected a refusal ({expected:?}), got {other:?}"),
+    };
+    refused(
+        store
+            .append(record(&conversation.id, "mallory", "let me in", None))
+            .await,
+        Refusal::NotAMember,
+    );
+    refused(
+        store
+            .append(record(
+                &ConversationId::generate(),
+                "alice",
+                "nowhere",
+                None,
+            ))
+            .await,
+        Refusal::UnknownConversation,
+    );
+    assert!(
+        store
+            .remove_member(&conversation.id, &user("bob"))
+            .await
+            .unwrap()
+    );
+    refused(
+        store
+            .append(record(&conversation.id, "bob", "still here?", None))
+            .await,
+        Refusal::NotAMember,
+    );
+
+    let after = append(&*store, &conversation.id, "carol", "bye bob").await;
+    assert_eq!(after.message.seq, 2, "refused appends took no seq");
+    assert_eq!(after.members, [user("alice"), user("carol")]);
+    let page = store
+        .history(&conversation.id, HistoryQuery::latest(10))
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = page.messages.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["hi", "bye bob"]);
 }
 
 /// 50 concurrent appends to one conversation get exactly seq 1..=50.
