@@ -23,6 +23,7 @@ use tracing::Level;
 
 use crate::auth::{TokenIsUserId, TokenSigner};
 use crate::config::{ConfigError, ServerArgs};
+use crate::metrics::{self, MetricsSource};
 
 /// A server ready to serve: its router and the service behind it.
 #[derive(Debug, Clone)]
@@ -67,7 +68,12 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         "demo"
     };
     let config = ChatConfig::default().with_max_body_bytes(args.max_body_bytes);
-    let chat = ChatService::new(store(args).await?, bus(args).await?, config).await?;
+    let (bus, redis) = bus(args).await?;
+    let chat = ChatService::new(store(args).await?, bus, config).await?;
+    let metrics = MetricsSource {
+        chat: chat.clone(),
+        redis,
+    };
     let router = Router::new()
         .route("/", get(page))
         .route("/app.js", get(script))
@@ -78,6 +84,11 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             get(move || async move { axum::Json(serde_json::json!({ "mode": mode })) }),
         )
         .with_state(chat.clone())
+        .merge(
+            Router::new()
+                .route("/metrics", get(metrics::metrics))
+                .with_state(metrics),
+        )
         .merge(
             chat_axum::ChatRouter::new(chat.clone(), auth)
                 .with_ws(
@@ -111,13 +122,16 @@ async fn store(args: &ServerArgs) -> Result<Arc<dyn Store>, StartError> {
 }
 
 /// Redis when `REDIS_URL` is set, else the in-process bus.
-async fn bus(args: &ServerArgs) -> Result<Arc<dyn Bus>, StartError> {
+/// The bus `REDIS_URL` names (the Redis bus also returned as itself, for
+/// its counters), or the in-process bus.
+async fn bus(args: &ServerArgs) -> Result<(Arc<dyn Bus>, Option<Arc<RedisBus>>), StartError> {
     Ok(match &args.redis_url {
         Some(url) => {
             let options = RedisBusOptions::default().with_prefix(args.redis_prefix.clone());
-            Arc::new(RedisBus::connect(url, options).await?)
+            let redis = Arc::new(RedisBus::connect(url, options).await?);
+            (Arc::clone(&redis) as Arc<dyn Bus>, Some(redis))
         }
-        None => Arc::new(MemoryBus::new()),
+        None => (Arc::new(MemoryBus::new()), None),
     })
 }
 

@@ -334,6 +334,23 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
     }
     assert!(resumed, "the outage was announced as a gap");
     assert_eq!(seen, acknowledged, "every acknowledged message reached bob");
+    let metrics = reqwest::get(format!("http://{}/metrics", two.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(counter("chat_redis_reconnects_total") >= 1, "{metrics}");
+    assert!(counter("chat_bus_gaps_total") >= 1, "{metrics}");
+    assert!(counter("chat_gaps_announced_total") >= 1, "{metrics}");
     let (_, page) = call(
         reqwest::Method::GET,
         &two,

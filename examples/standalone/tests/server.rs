@@ -185,3 +185,72 @@ fn help_lists_every_setting() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
+    let server = start(&[]).await;
+    let url = format!("http://{}/metrics", server.base);
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let before = response.text().await.unwrap();
+    assert!(
+        before.contains("# TYPE chat_connections gauge\nchat_connections 0\n"),
+        "{before}"
+    );
+    assert!(
+        before.contains("chat_events_dropped_total{reason=\"message_queue_full\"} 0"),
+        "{before}"
+    );
+    assert!(before.contains("chat_publish_failures_total 0"), "{before}");
+    assert!(
+        !before.contains("chat_redis_"),
+        "no Redis counters without Redis: {before}"
+    );
+
+    let (mut bob, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=bob", server.base))
+            .await
+            .unwrap();
+    let http = reqwest::Client::new();
+    let direct: serde_json::Value = http
+        .put(format!("http://{}/direct/bob", server.base))
+        .bearer_auth("alice")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent = http
+        .post(format!(
+            "http://{}/conversations/{}/messages",
+            server.base,
+            direct["id"].as_str().unwrap()
+        ))
+        .bearer_auth("alice")
+        .json(&serde_json::json!({"body": "counted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    // Bob's socket has the message once it arrives: wait for that event.
+    loop {
+        let frame = bob.next().await.unwrap().unwrap();
+        if frame.to_text().unwrap().contains("counted") {
+            break;
+        }
+    }
+    let after = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(after.contains("chat_connections 1\n"), "{after}");
+    let delivered: u64 = after
+        .lines()
+        .find_map(|line| line.strip_prefix("chat_events_delivered_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(delivered >= 1, "{after}");
+}
