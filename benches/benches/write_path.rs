@@ -32,9 +32,14 @@ struct World {
 
 fn world(rt: &Runtime, store: Arc<dyn Store>) -> World {
     rt.block_on(async {
-        let chat = ChatService::new(store, Arc::new(MemoryBus::new()), ChatConfig::default())
-            .await
-            .unwrap();
+        let chat = ChatService::new(
+            store,
+            Arc::new(MemoryBus::new()),
+            // Benchmarks send far faster than a person may.
+            ChatConfig::default().with_send_rate(None),
+        )
+        .await
+        .unwrap();
         let users: Vec<UserId> = (0..SENDERS)
             .map(|i| UserId::new(format!("sender-{i:02}")).unwrap())
             .collect();

@@ -52,6 +52,7 @@ pub fn status_of(error: &ChatError) -> StatusCode {
         ChatError::Invalid { .. } => StatusCode::BAD_REQUEST,
         ChatError::Conflict(_) => StatusCode::CONFLICT,
         ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -108,10 +109,18 @@ impl IntoResponse for ApiError {
         let mut response =
             (status, axum::Json(ErrorResponse { error: self.body() })).into_response();
         if let Self::Chat(error) = &self {
-            if error.is_retryable() {
+            let seconds = match error {
+                // Whole seconds, rounded up: a client that waits that long succeeds.
+                ChatError::RateLimited { retry_after } => {
+                    Some(retry_after.as_millis().div_ceil(1_000).max(1))
+                }
+                error if error.is_retryable() => Some(1),
+                _ => None,
+            };
+            if let Some(seconds) = seconds {
                 response.headers_mut().insert(
                     axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from_static("1"),
+                    axum::http::HeaderValue::from(u64::try_from(seconds).unwrap_or(u64::MAX)),
                 );
             }
         }

@@ -256,3 +256,49 @@ async fn bad_input_gets_the_right_status_and_envelope() {
         "bad input stored nothing"
     );
 }
+
+#[tokio::test]
+async fn sends_past_the_rate_limit_get_429_with_retry_after_and_a_socket_error() {
+    let config = chat_core::ChatConfig::default().with_send_rate(Some(chat_core::SendRate {
+        per_second: 1,
+        burst: 2,
+    }));
+    let server = TestServer::start_configured(config, chat_axum::WsConfig::default()).await;
+    let cid = server.direct("alice", "bob").await;
+    let path = format!("/conversations/{cid}/messages");
+    let http = reqwest::Client::new();
+    let post = |user: &'static str| {
+        http.post(server.url(&path))
+            .bearer_auth(user)
+            .json(&json!({"body": "hi"}))
+            .send()
+    };
+    assert_eq!(post("alice").await.unwrap().status(), 201);
+    assert_eq!(post("alice").await.unwrap().status(), 201);
+    let refused = post("alice").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert_eq!(
+        post("bob").await.unwrap().status(),
+        201,
+        "others are not slowed"
+    );
+
+    let mut alice = server.ws("alice").await;
+    alice
+        .send(json!({"type": "send", "conversation_id": cid, "body": "again", "client_id": "c-9"}))
+        .await;
+    let error = alice.next_of("error").await;
+    assert_eq!(error["client_id"], "c-9");
+    assert_eq!(error["error"]["code"], "rate_limited");
+
+    let (status, page) = server.get("bob", &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page["messages"].as_array().unwrap().len(),
+        3,
+        "refused sends stored nothing: {page}"
+    );
+}

@@ -194,7 +194,10 @@ async fn flood(server: &TestServer, cid: &str, count: u64, size: usize) {
 async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
     // A tiny hub queue, and more bytes than the loopback socket buffers hold,
     // so the session blocks on the socket and the hub records a gap.
-    let config = chat_core::ChatConfig::default().with_connection_queue(4);
+    // The flood is one sender far above a person's send rate.
+    let config = chat_core::ChatConfig::default()
+        .with_connection_queue(4)
+        .with_send_rate(None);
     let server = TestServer::start_configured(config, WsConfig::default()).await;
     let cid = server.direct("alice", "bob").await;
     let mut bob = server.ws("bob").await;
@@ -240,7 +243,8 @@ async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
 async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
     let config = chat_core::ChatConfig::default()
         .with_connection_queue(4)
-        .with_stuck_timeout(Duration::from_millis(100));
+        .with_stuck_timeout(Duration::from_millis(100))
+        .with_send_rate(None);
     let ws = WsConfig::default().with_write_timeout(Duration::from_secs(1));
     let server = TestServer::start_configured(config, ws).await;
     let cid = server.direct("alice", "bob").await;

@@ -36,6 +36,18 @@ pub struct ChatConfig {
     pub stuck_timeout: Duration,
     /// Deliveries buffered between the bus and the hub. Defaults to 8,192.
     pub bus_buffer: usize,
+    /// Each user's send rate (REST and WebSocket alike), or `None` for no
+    /// limit. Defaults to 20 messages a second with bursts of 40.
+    pub send_rate: Option<SendRate>,
+}
+
+/// A token bucket: `burst` sends at once, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendRate {
+    /// Sends a second, sustained (at least 1).
+    pub per_second: u32,
+    /// Sends allowed at once after a quiet spell (at least 1).
+    pub burst: u32,
 }
 
 impl Default for ChatConfig {
@@ -51,6 +63,10 @@ impl Default for ChatConfig {
             connection_queue: 1_024,
             stuck_timeout: Duration::from_secs(30),
             bus_buffer: 8_192,
+            send_rate: Some(SendRate {
+                per_second: 20,
+                burst: 40,
+            }),
         }
     }
 }
@@ -89,6 +105,20 @@ impl ChatConfig {
     #[must_use]
     pub fn with_stuck_timeout(mut self, timeout: Duration) -> Self {
         self.stuck_timeout = timeout;
+        self
+    }
+
+    /// Sets [`send_rate`](Self::send_rate); `None` turns the limit off.
+    ///
+    /// ```
+    /// use chat_core::{ChatConfig, SendRate};
+    /// let strict = ChatConfig::default().with_send_rate(Some(SendRate { per_second: 5, burst: 10 }));
+    /// let bulk_import = ChatConfig::default().with_send_rate(None);
+    /// # assert_ne!(strict, bulk_import);
+    /// ```
+    #[must_use]
+    pub fn with_send_rate(mut self, rate: Option<SendRate>) -> Self {
+        self.send_rate = rate;
         self
     }
 }

@@ -44,6 +44,12 @@ pub enum ChatError {
         /// The configured limit.
         limit: usize,
     },
+    /// The user sent faster than the configured send rate (HTTP 429).
+    #[error("too many messages: retry in {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// When the next send will be accepted.
+        retry_after: std::time::Duration,
+    },
     /// A backend is unreachable; the same call may succeed later (HTTP 503).
     #[error("service unavailable, retry later")]
     Unavailable(#[source] BoxError),
@@ -83,6 +89,7 @@ impl ChatError {
             Self::Invalid { .. } => "invalid",
             Self::Conflict(_) => "conflict",
             Self::TooLarge { .. } => "too_large",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Backend(_) => "internal",
         }
@@ -91,7 +98,7 @@ impl ChatError {
     /// Whether repeating the same call later may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::RateLimited { .. })
     }
 }
 

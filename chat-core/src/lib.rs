@@ -52,7 +52,7 @@ pub mod time;
 pub mod testkit;
 
 pub use bus::{Bus, Delivery, Envelope, SubscriberSet, Subscription};
-pub use config::ChatConfig;
+pub use config::{ChatConfig, SendRate};
 pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };

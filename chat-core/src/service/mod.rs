@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use self::rate::SendLimiter;
 use crate::bus::{Bus, Envelope};
 use crate::config::ChatConfig;
 use crate::conversation::{
@@ -24,6 +25,7 @@ use crate::protocol::{ServerEvent, encode_message_event};
 use crate::store::Store;
 use crate::time;
 
+mod rate;
 #[cfg(test)]
 mod tests;
 
@@ -53,6 +55,7 @@ struct Inner {
     hub: Hub,
     config: ChatConfig,
     publish_failures: AtomicU64,
+    send_limiter: Option<SendLimiter>,
 }
 
 impl ChatService {
@@ -67,6 +70,7 @@ impl ChatService {
                 store,
                 bus,
                 hub,
+                send_limiter: config.send_rate.map(SendLimiter::new),
                 config,
                 publish_failures: AtomicU64::new(0),
             }),
@@ -89,6 +93,15 @@ impl ChatService {
     #[must_use]
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// Sends refused by the send rate limit, since start.
+    #[must_use]
+    pub fn rate_limited(&self) -> u64 {
+        self.inner
+            .send_limiter
+            .as_ref()
+            .map_or(0, SendLimiter::refused)
     }
 
     /// Publishes that failed after their message was saved, since start.
@@ -295,13 +308,20 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::Invalid`] / [`ChatError::TooLarge`] for a bad body or
     /// `client_id`, [`ChatError::NotFound`], [`ChatError::Forbidden`] for a
-    /// non-member, [`ChatError::Unavailable`] when the store is down.
+    /// non-member, [`ChatError::RateLimited`] past the user's send rate
+    /// ([`ChatConfig::send_rate`]), [`ChatError::Unavailable`] when the store
+    /// is down.
     pub async fn send(
         &self,
         me: &UserId,
         id: &ConversationId,
         new: NewMessage,
     ) -> Result<Appended> {
+        if let Some(limiter) = &self.inner.send_limiter {
+            limiter
+                .take(me)
+                .map_err(|retry_after| ChatError::RateLimited { retry_after })?;
+        }
         self.validate(&new)?;
         // The store checks membership in the append's own transaction and
         // returns the members: no window between "is a member" and "stored".

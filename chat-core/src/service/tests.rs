@@ -2,6 +2,7 @@
 //! reaches the store and the bus, and what must not.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mockall::predicate::eq;
 use tokio::sync::mpsc;
@@ -360,4 +361,38 @@ async fn typing_is_published_to_the_other_members_only() {
     chat.typing(&user("alice"), &conversation_id())
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted() {
+    let mut store = MockStore::new();
+    store
+        .expect_append()
+        .times(2)
+        .returning(|record| Ok(stored(&record, 1, &["alice", "bob"])));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(2).returning(|_| Ok(()));
+    let config = ChatConfig::default().with_send_rate(Some(crate::SendRate {
+        per_second: 1,
+        burst: 2,
+    }));
+    let chat = ChatService::new(Arc::new(store), Arc::new(bus), config)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        chat.send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
+            .await
+            .unwrap();
+    }
+    let err = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ChatError::RateLimited { retry_after } if retry_after <= Duration::from_secs(1)),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "rate_limited");
+    assert!(err.is_retryable());
+    assert_eq!(chat.rate_limited(), 1);
 }

@@ -14,7 +14,7 @@ use axum::serve::ListenerExt;
 use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Bus, ChatConfig, ChatService, Store};
+use chat_core::{Bus, ChatConfig, ChatService, SendRate, Store};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -67,7 +67,13 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     } else {
         "demo"
     };
-    let config = ChatConfig::default().with_max_body_bytes(args.max_body_bytes);
+    let send_rate = (args.send_rate > 0).then_some(SendRate {
+        per_second: args.send_rate,
+        burst: args.send_burst.max(1),
+    });
+    let config = ChatConfig::default()
+        .with_max_body_bytes(args.max_body_bytes)
+        .with_send_rate(send_rate);
     let (bus, redis) = bus(args).await?;
     let chat = ChatService::new(store(args).await?, bus, config).await?;
     let metrics = MetricsSource {

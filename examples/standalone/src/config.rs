@@ -52,6 +52,13 @@ pub struct ServerArgs {
     /// Largest message body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
+    /// Messages a second each user may send, sustained (REST and WebSocket
+    /// together); 0 turns the limit off (load tests, imports).
+    #[arg(long, env = "CHAT_SEND_RATE", default_value_t = 20)]
+    pub send_rate: u32,
+    /// Messages each user may send at once after a quiet spell.
+    #[arg(long, env = "CHAT_SEND_BURST", default_value_t = 40)]
+    pub send_burst: u32,
     /// How long a WebSocket holds a message that arrived ahead of an earlier
     /// one (messages from different nodes can cross) before telling the
     /// client about the gap, in milliseconds.

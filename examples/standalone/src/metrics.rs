@@ -85,6 +85,12 @@ pub fn render(source: &MetricsSource) -> String {
         hub.watch_failures,
     );
     text.one(
+        "chat_rate_limited_total",
+        "counter",
+        "Sends refused by the per-user send rate limit.",
+        source.chat.rate_limited(),
+    );
+    text.one(
         "chat_publish_failures_total",
         "counter",
         "Publishes that failed after their message was saved.",
