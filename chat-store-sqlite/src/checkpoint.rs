@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::error::SqliteStoreError;
+
 /// Commits between checkpoint requests. With about 2 pages per append and
 /// batches of tens of appends, this keeps the WAL near SQLite's default
 /// threshold of 1,000 pages.
@@ -25,7 +27,7 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Opens a connection on `path` and starts the thread; it ends when the
     /// `Checkpointer` is dropped.
-    pub(crate) fn start(path: &Path) -> Result<Self, rusqlite::Error> {
+    pub(crate) fn start(path: &Path) -> Result<Self, SqliteStoreError> {
         let connection = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -43,7 +45,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+            .map_err(sqlx::Error::Io)?;
         Ok(Self {
             requests,
             commits: 0,

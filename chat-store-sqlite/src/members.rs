@@ -1,7 +1,9 @@
-//! The membership read every send makes, on rusqlite connections of its
-//! own. Through sqlx each row of the answer is a hand-off from the
-//! connection's worker thread (a 64-member group cost 64 wake-ups); here the
-//! whole read is one trip to a blocking-pool thread.
+//! Membership reads on rusqlite: [`read`] runs inside the append writer's
+//! transaction (every send), and [`MemberReader`] serves `Store::members`
+//! (typing, read marks, membership changes) from connections of its own.
+//! Through sqlx each row of the answer is a hand-off from the connection's
+//! worker thread (a 64-member group cost 64 wake-ups); here the whole read
+//! is one trip to a blocking-pool thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};

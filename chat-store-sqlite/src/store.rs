@@ -2,7 +2,7 @@
 //!
 //! SQLite allows one writer at a time. Appends, the hot write, are
 //! group-committed on a rusqlite connection of their own (`writer.rs`), and
-//! the membership read every send makes has its own connections
+//! `Store::members` reads on rusqlite connections of its own
 //! (`members.rs`). The other writes (conversations, members, read marks) go
 //! through a sqlx pool of exactly one connection, so they queue in-process;
 //! between the two writers SQLite's busy timeout decides. Write
@@ -47,7 +47,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Group commit of appends, on a connection of its own.
     appends: Writer,
-    /// The membership read of every send, on connections of its own.
+    /// `Store::members`, on rusqlite connections of its own.
     member_reader: MemberReader,
     /// The directory of a `sqlite::memory:` store's file, removed on drop.
     _temporary: Option<Arc<tempfile::TempDir>>,

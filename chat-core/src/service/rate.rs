@@ -4,10 +4,12 @@
 //! tracks recently active senders only.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use hashbrown::DefaultHashBuilder;
 use tokio::time::Instant;
 
 use crate::config::SendRate;
@@ -29,6 +31,8 @@ pub(crate) struct SendLimiter {
     per_second: f64,
     burst: f64,
     shards: Vec<Mutex<HashMap<UserId, Bucket>>>,
+    /// Picks a user's shard: the hub's hasher (foldhash, seeded per limiter).
+    hasher: DefaultHashBuilder,
     refused: AtomicU64,
 }
 
@@ -38,6 +42,7 @@ impl SendLimiter {
             per_second: f64::from(rate.per_second.max(1)),
             burst: f64::from(rate.burst.max(1)),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: DefaultHashBuilder::default(),
             refused: AtomicU64::new(0),
         }
     }
@@ -45,7 +50,7 @@ impl SendLimiter {
     /// Takes one send from `user`'s bucket, or says how long until one is there.
     pub(crate) fn take(&self, user: &UserId) -> Result<(), Duration> {
         let now = Instant::now();
-        let shard = &self.shards[shard_of(user)];
+        let shard = &self.shards[self.shard_of(user)];
         let mut buckets = shard.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, bucket| self.refilled(bucket, now) < self.burst);
@@ -72,21 +77,14 @@ impl SendLimiter {
         self.refused.load(Ordering::Relaxed)
     }
 
+    fn shard_of(&self, user: &UserId) -> usize {
+        usize::try_from(self.hasher.hash_one(user) % SHARDS as u64).unwrap_or(0)
+    }
+
     fn refilled(&self, bucket: &Bucket, now: Instant) -> f64 {
         let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
         (bucket.tokens + elapsed * self.per_second).min(self.burst)
     }
-}
-
-fn shard_of(user: &UserId) -> usize {
-    // FNV-1a: cheap, and spreading users is all it has to do.
-    let hash = user
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-    usize::try_from(hash % SHARDS as u64).unwrap_or(0)
 }
 
 #[cfg(test)]
