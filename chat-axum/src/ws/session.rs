@@ -28,8 +28,10 @@ const MAX_BURST: usize = 64;
 /// Why a session ended early (anything but a clean close by the client).
 #[derive(Debug)]
 enum End {
-    /// Sending failed or timed out: the peer is gone or stuck.
+    /// Sending failed: the peer is gone.
     WriteFailed,
+    /// Sending did not finish within the write timeout: the peer stopped reading.
+    WriteTimedOut,
     /// The hub closed the connection.
     Closed(CloseReason),
 }
@@ -55,7 +57,7 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
         order: Order::new(config.reorder_window),
         steps: Vec::new(),
     };
-    let connection = match session.chat.connect(&session.me).await {
+    let mut connection = match session.chat.connect(&session.me).await {
         Ok(connection) => connection,
         Err(error) => {
             tracing::warn!(user = %session.me, error = %error, "cannot register connection");
@@ -65,7 +67,12 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
             return;
         }
     };
-    match session.serve(connection, stream).await {
+    let served = session.serve(&mut connection, stream).await;
+    if matches!(served, Err(End::WriteTimedOut)) && connection.close_stuck() {
+        tracing::debug!(user = %session.me, "peer stopped reading; dropping");
+    }
+    drop(connection);
+    match served {
         Ok(()) => {}
         Err(End::Closed(CloseReason::Stuck)) => {
             session
@@ -73,14 +80,14 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
                 .await;
         }
         Err(End::Closed(_)) => session.close(CLOSE_GOING_AWAY, "server going away").await,
-        Err(End::WriteFailed) => {}
+        Err(End::WriteFailed | End::WriteTimedOut) => {}
     }
 }
 
 impl Session {
     async fn serve(
         &mut self,
-        mut connection: Connection,
+        connection: &mut Connection,
         mut stream: SplitStream<WebSocket>,
     ) -> Result<(), End> {
         let start = Instant::now() + self.config.ping_interval;
@@ -296,14 +303,16 @@ impl Session {
     async fn write(&mut self, message: Message) -> Result<(), End> {
         match timeout(self.config.write_timeout, self.sink.feed(message)).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::WriteFailed),
+            Ok(Err(_)) => Err(End::WriteFailed),
+            Err(_) => Err(End::WriteTimedOut),
         }
     }
 
     async fn flush(&mut self) -> Result<(), End> {
         match timeout(self.config.write_timeout, self.sink.flush()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(End::WriteFailed),
+            Ok(Err(_)) => Err(End::WriteFailed),
+            Err(_) => Err(End::WriteTimedOut),
         }
     }
 

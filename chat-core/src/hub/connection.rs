@@ -246,6 +246,17 @@ impl Connection {
         self.shared.user()
     }
 
+    /// Marks the connection closed because its client stopped reading (the
+    /// transport's write timed out), counted like a stuck queue. Returns
+    /// whether this call closed it (false when it was already closed).
+    pub fn close_stuck(&self) -> bool {
+        let closed = self.shared.closed.set(CloseReason::Stuck).is_ok();
+        if closed {
+            self.hub.counters.stuck_closed();
+        }
+        closed
+    }
+
     /// What [`Connection::next`] would return right now without waiting, if
     /// anything: lets a transport write everything queued, then flush once.
     pub fn try_next(&mut self) -> Option<Outbound> {

@@ -217,19 +217,24 @@ impl HubInner {
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         let rehash = |entry: &UserEntry| self.hash(entry.user.as_str());
-        match shard.entry(hash, |entry| entry.user == user, rehash) {
+        let first = match shard.entry(hash, |entry| entry.user == user, rehash) {
             Entry::Occupied(mut occupied) => {
-                occupied.get_mut().connections.push(Arc::clone(&shared))
+                occupied.get_mut().connections.push(Arc::clone(&shared));
+                false
             }
             Entry::Vacant(vacant) => {
                 vacant.insert(UserEntry {
                     user,
                     connections: vec![Arc::clone(&shared)],
                 });
+                true
             }
-        }
+        };
         drop(shard);
         self.counters.connected();
+        if first {
+            self.counters.user_added();
+        }
         Connection::new(Arc::clone(self), shared, receiver)
     }
 
@@ -258,6 +263,7 @@ impl HubInner {
         drop(shard);
         self.counters.disconnected();
         if last {
+            self.counters.user_removed();
             // The watcher may be gone at shutdown; nothing is left to unwatch then.
             let _ = self.watch_requests.send(WatchRequest {
                 user: user.clone(),

@@ -9,6 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct HubStats {
     /// Live connections now.
     pub connections: u64,
+    /// Users with at least one live connection here (entries in the hub).
+    pub users: u64,
+    /// Users the bus routes events to this node for (bus subscriptions):
+    /// equal to `users` once the watcher has caught up.
+    pub watched_users: u64,
     /// Events queued to connections.
     pub delivered: u64,
     /// Message events not queued because a connection's queue was full
@@ -31,6 +36,8 @@ pub struct HubStats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     connections: AtomicU64,
+    users: AtomicU64,
+    watched_users: AtomicU64,
     delivered: AtomicU64,
     dropped_messages: AtomicU64,
     dropped_ephemeral: AtomicU64,
@@ -47,6 +54,19 @@ impl Counters {
     }
     pub(crate) fn disconnected(&self) {
         self.connections.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn user_added(&self) {
+        self.users.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn user_removed(&self) {
+        self.users.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn set_watched_users(&self, count: usize) {
+        self.watched_users
+            .store(u64::try_from(count).unwrap_or(u64::MAX), Relaxed);
     }
     pub(crate) fn delivered(&self, count: u64) {
         if count > 0 {
@@ -79,6 +99,8 @@ impl Counters {
     pub(crate) fn snapshot(&self) -> HubStats {
         HubStats {
             connections: self.connections.load(Relaxed),
+            users: self.users.load(Relaxed),
+            watched_users: self.watched_users.load(Relaxed),
             delivered: self.delivered.load(Relaxed),
             dropped_messages: self.dropped_messages.load(Relaxed),
             dropped_ephemeral: self.dropped_ephemeral.load(Relaxed),

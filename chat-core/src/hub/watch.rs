@@ -41,6 +41,7 @@ pub(crate) async fn reconcile(
         } else {
             Ok(())
         };
+        inner.counters.set_watched_users(watched.len());
         if let Err(error) = &result {
             inner.counters.watch_failure();
             tracing::warn!(user = %user, wanted, error = %error, "bus watch change failed");

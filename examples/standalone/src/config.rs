@@ -64,6 +64,11 @@ pub struct ServerArgs {
     /// client about the gap, in milliseconds.
     #[arg(long, env = "CHAT_REORDER_WINDOW_MS", default_value_t = 250)]
     pub reorder_window_ms: u64,
+    /// Events queued per WebSocket for a client that reads slowly; beyond it
+    /// messages are dropped and announced as a gap, and a queue that stays
+    /// full is closed. Bounds the memory a stalled client holds.
+    #[arg(long, env = "CHAT_CONNECTION_QUEUE", default_value_t = 1_024)]
+    pub connection_queue: usize,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
     /// the user id itself (demo mode, loopback only).
     #[arg(long, env = "CHAT_SECRET", hide_env_values = true)]

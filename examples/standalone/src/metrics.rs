@@ -45,6 +45,29 @@ pub fn render(source: &MetricsSource) -> String {
         hub.connections,
     );
     text.one(
+        "chat_connected_users",
+        "gauge",
+        "Users with at least one live connection on this node.",
+        hub.users,
+    );
+    text.one(
+        "chat_bus_watched_users",
+        "gauge",
+        "Users the bus routes events to this node for.",
+        hub.watched_users,
+    );
+    text.one(
+        "chat_runtime_alive_tasks",
+        "gauge",
+        "Tasks alive in the server's async runtime.",
+        u64::try_from(
+            tokio::runtime::Handle::current()
+                .metrics()
+                .num_alive_tasks(),
+        )
+        .unwrap_or(u64::MAX),
+    );
+    text.one(
         "chat_events_delivered_total",
         "counter",
         "Events queued to live connections.",

@@ -2,21 +2,17 @@
 //! (its own store pool, Redis bus connection and hub) on its own port, both
 //! sharing one real MariaDB database and one real Redis.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use chat_bus_redis::testing::PrivateRedis;
 use chat_store_mysql::testing::TestDatabase;
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
+use common::{Client, call};
 use serde_json::{Value, json};
 use standalone::app;
 use standalone::config::Cli;
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 struct Node {
     base: String,
@@ -71,78 +67,24 @@ async fn database() -> TestDatabase {
     })
 }
 
-async fn call(
-    method: reqwest::Method,
-    node: &Node,
-    user: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let client = reqwest::Client::builder().timeout(WAIT).build().unwrap();
-    let mut request = client
-        .request(method, format!("http://{}{path}", node.base))
-        .bearer_auth(user);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-struct Client {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Client {
-    async fn connect(node: &Node, user: &str) -> Self {
-        let url = format!("ws://{}/ws?token={user}", node.base);
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Self { socket }
-    }
-
-    async fn send(&mut self, frame: Value) {
-        self.socket
-            .send(Message::text(frame.to_string()))
-            .await
-            .unwrap();
-    }
-
-    async fn next_event(&mut self) -> Value {
-        loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
-                .await
-                .expect("timed out waiting for an event")
-                .expect("socket ended")
-                .expect("socket error");
-            if let Message::Text(text) = frame {
-                return serde_json::from_str(&text).unwrap();
-            }
-        }
-    }
-
-    /// The next message event's message (other events skipped).
-    async fn next_message(&mut self) -> Value {
-        loop {
-            let event = self.next_event().await;
-            if event["type"] == "message" {
-                return event["message"].clone();
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_cross_nodes_and_reach_every_device() {
     let database = database().await;
     let prefix = prefix();
     let one = node(&database, &redis_url(), &prefix).await;
     let two = node(&database, &redis_url(), &prefix).await;
-    let mut alice = Client::connect(&one, "alice").await;
-    let mut bob_on_two = Client::connect(&two, "bob").await;
-    let mut bob_on_one = Client::connect(&one, "bob").await;
+    let mut alice = Client::connect(&one.base, "alice").await;
+    let mut bob_on_two = Client::connect(&two.base, "bob").await;
+    let mut bob_on_one = Client::connect(&one.base, "bob").await;
 
-    let (_, direct) = call(reqwest::Method::PUT, &one, "alice", "/direct/bob", None).await;
+    let (_, direct) = call(
+        reqwest::Method::PUT,
+        &one.base,
+        "alice",
+        "/direct/bob",
+        None,
+    )
+    .await;
     let cid = direct["id"].as_str().unwrap().to_owned();
     alice.send(json!({"type": "send", "conversation_id": cid, "body": "from node one", "client_id": "a1"})).await;
     for device in [&mut bob_on_two, &mut bob_on_one] {
@@ -154,7 +96,7 @@ async fn messages_cross_nodes_and_reach_every_device() {
     }
     let (status, _) = call(
         reqwest::Method::POST,
-        &two,
+        &two.base,
         "bob",
         &format!("/conversations/{cid}/messages"),
         Some(json!({"body": "from node two"})),
@@ -185,7 +127,7 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     let users: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i:02}")).collect();
     let (status, group) = call(
         reqwest::Method::POST,
-        &nodes[0],
+        &nodes[0].base,
         &users[0],
         "/conversations",
         Some(json!({"title": "load", "members": users})),
@@ -196,7 +138,7 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
 
     let mut clients = Vec::new();
     for (i, user) in users.iter().enumerate() {
-        clients.push(Client::connect(&nodes[i % 2], user).await);
+        clients.push(Client::connect(&nodes[i % 2].base, user).await);
     }
     // Every member sends EACH messages at once, half of them through each node.
     let mut tasks = Vec::new();
@@ -234,7 +176,7 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     }
     let (_, page) = call(
         reqwest::Method::GET,
-        &nodes[1],
+        &nodes[1].base,
         &users[3],
         &format!("/conversations/{cid}/messages?after=0&limit=200"),
         None,
@@ -261,9 +203,16 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
     let prefix = prefix();
     let one = node(&database, &redis.url(), &prefix).await;
     let two = node(&database, &redis.url(), &prefix).await;
-    let (_, direct) = call(reqwest::Method::PUT, &one, "alice", "/direct/bob", None).await;
+    let (_, direct) = call(
+        reqwest::Method::PUT,
+        &one.base,
+        "alice",
+        "/direct/bob",
+        None,
+    )
+    .await;
     let cid = direct["id"].as_str().unwrap().to_owned();
-    let mut bob = Client::connect(&two, "bob").await;
+    let mut bob = Client::connect(&two.base, "bob").await;
 
     // alice keeps sending through node one while Redis goes away and comes back.
     let mut acknowledged = BTreeMap::new();
@@ -275,7 +224,7 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
         async move {
             let path = format!("/conversations/{cid}/messages");
             let body = json!({"body": format!("m{i}"), "client_id": format!("c{i}")});
-            call(reqwest::Method::POST, &one, "alice", &path, Some(body)).await
+            call(reqwest::Method::POST, &one.base, "alice", &path, Some(body)).await
         }
     };
     for i in 0..10 {
@@ -292,7 +241,7 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
         );
         acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
     }
-    let (status, health) = call(reqwest::Method::GET, &two, "bob", "/health", None).await;
+    let (status, health) = call(reqwest::Method::GET, &two.base, "bob", "/health", None).await;
     assert_eq!(
         (status, health["bus"].as_str()),
         (503, Some("unavailable")),
@@ -353,7 +302,7 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
     assert!(counter("chat_gaps_announced_total") >= 1, "{metrics}");
     let (_, page) = call(
         reqwest::Method::GET,
-        &two,
+        &two.base,
         "bob",
         &format!("/conversations/{cid}/messages?after=0&limit=200"),
         None,
