@@ -82,6 +82,8 @@ pub(crate) struct HubInner {
     queue: usize,
     stuck_timeout: Duration,
     counters: Counters,
+    /// Woken when the last connection unregisters (see [`Hub::drained`]).
+    drained: tokio::sync::Notify,
     /// Requests to reconcile a user's bus watch with their connections here.
     /// Unbounded, but each entry is owed to one connect or disconnect.
     watch_requests: mpsc::UnboundedSender<WatchRequest>,
@@ -123,6 +125,7 @@ impl Hub {
             queue: config.connection_queue.max(1),
             stuck_timeout: config.stuck_timeout,
             counters: Counters::default(),
+            drained: tokio::sync::Notify::new(),
             watch_requests,
         });
         let pump = tokio::spawn(pump(Arc::clone(&inner), subscription));
@@ -183,6 +186,22 @@ impl Hub {
     #[must_use]
     pub fn is_connected(&self, user: &UserId) -> bool {
         self.inner.is_connected(user)
+    }
+
+    /// Resolves once no connection is registered: after [`Hub::close_all`],
+    /// when every transport has finished what it was doing (a send in
+    /// flight is answered) and dropped its connection. A graceful shutdown
+    /// awaits it before the runtime, and the store's writers, go away.
+    pub async fn drained(&self) {
+        loop {
+            let notified = self.inner.drained.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.counters.snapshot().connections == 0 {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -261,7 +280,9 @@ impl HubInner {
             entry.remove();
         }
         drop(shard);
-        self.counters.disconnected();
+        if self.counters.disconnected() == 0 {
+            self.drained.notify_waiters();
+        }
         if last {
             self.counters.user_removed();
             // The watcher may be gone at shutdown; nothing is left to unwatch then.

@@ -207,6 +207,28 @@ async fn close_all_closes_live_connections_for_a_graceful_shutdown() {
 }
 
 #[tokio::test]
+async fn drained_waits_for_the_last_connection_to_go() {
+    let (hub, _bus, _) = hub(ChatConfig::default()).await;
+    hub.drained().await; // none yet: at once
+    let phone = hub.connect(user("alice")).await.unwrap();
+    let laptop = hub.connect(user("bob")).await.unwrap();
+    assert_eq!(hub.stats().users, 2);
+    let waiting = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.drained().await }
+    });
+    drop(phone);
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "one connection is still open");
+    drop(laptop);
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("drained resolves when the last connection goes")
+        .unwrap();
+    assert_eq!(hub.stats().users, 0);
+}
+
+#[tokio::test]
 async fn an_event_for_many_recipients_reaches_each_connection_once() {
     let (hub, _bus, _) = hub(ChatConfig::default()).await;
     let users: Vec<UserId> = (0..100).map(|i| user(&format!("user-{i}"))).collect();

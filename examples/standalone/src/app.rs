@@ -143,8 +143,8 @@ async fn bus(args: &ServerArgs) -> Result<(Arc<dyn Bus>, Option<Arc<RedisBus>>),
 }
 
 /// Serves until `shutdown` completes, then stops accepting, closes every
-/// WebSocket with "going away" and waits for in-flight requests (and the
-/// sends they carry) to finish.
+/// WebSocket with "going away" and waits for in-flight requests and socket
+/// sends to be answered.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -161,14 +161,31 @@ pub async fn serve(
             tracing::warn!(%error, "could not set TCP_NODELAY");
         }
     });
+    let hub = chat.hub().clone();
     axum::serve(listener, server.router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing live connections");
-            chat.hub().close_all();
+            hub.close_all();
         })
+        .await?;
+    // Upgraded sockets outlive the HTTP server: wait for each to answer the
+    // send it was handling and let go, so nothing in flight is cut off.
+    if tokio::time::timeout(SOCKETS_DRAIN, chat.hub().drained())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = chat.hub().stats().connections,
+            "sockets still open after {SOCKETS_DRAIN:?}; stopping anyway"
+        );
+    }
+    Ok(())
 }
+
+/// How long a graceful shutdown waits for WebSockets to finish: a little
+/// more than the socket write timeout, so a stuck peer cannot hold it up.
+const SOCKETS_DRAIN: Duration = Duration::from_secs(15);
 
 async fn page() -> impl IntoResponse {
     (
