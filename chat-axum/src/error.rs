@@ -77,6 +77,7 @@ impl ApiError {
             Self::Unauthorized(rejection) => ErrorBody {
                 code: "unauthorized".to_owned(),
                 message: rejection.to_string(),
+                retryable: false,
             },
             Self::BadRequest { status, message } => ErrorBody {
                 code: if *status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -86,6 +87,7 @@ impl ApiError {
                 }
                 .to_owned(),
                 message: message.clone(),
+                retryable: false,
             },
         }
     }

@@ -17,8 +17,8 @@
 //! `GET/POST /conversations/{cid}/messages`, `GET /messages/{mid}`,
 //! `POST /conversations/{cid}/read`, `GET /ws`, and the OpenAPI document
 //! at `GET /openapi.json`.
-//! Errors are `{"error": {"code", "message"}}` with 400, 401, 403, 404, 409,
-//! 413 or 503 (with `Retry-After`).
+//! Errors are `{"error": {"code", "message", "retryable"}}` with 400, 401,
+//! 403, 404, 409, 413, 429 or 503 (with `Retry-After`).
 
 mod auth;
 mod error;

@@ -93,6 +93,10 @@ pub struct ErrorBody {
     pub code: String,
     /// A sentence a developer can act on.
     pub message: String,
+    /// Whether the same request may succeed later unchanged (`unavailable`,
+    /// `rate_limited`): retry it, with the same `client_id` for a send.
+    #[serde(default)]
+    pub retryable: bool,
 }
 
 impl From<&crate::ChatError> for ErrorBody {
@@ -105,6 +109,7 @@ impl From<&crate::ChatError> for ErrorBody {
         Self {
             code: error.code().to_owned(),
             message,
+            retryable: error.is_retryable(),
         }
     }
 }
