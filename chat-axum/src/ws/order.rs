@@ -4,8 +4,9 @@
 //! app nodes can cross on the bus. The socket therefore writes a message event
 //! only when it is the next seq it expects; a later one waits (at most the
 //! reorder window) for the missing ones. When the window passes, the client
-//! is told with a `gap` event from the first missing seq, then the held
-//! events follow in order. Seqs already written are dropped; a seq below the
+//! is told with a `gap` event from the first missing seq and the held events
+//! are dropped (the client's refetch from the gap brings them). Seqs already
+//! written are dropped; a seq below the
 //! first one written (crossed on the bus before anything else arrived) is
 //! written rather than lost. Ephemeral events (no seq) pass straight through.
 
@@ -83,8 +84,12 @@ impl Order {
                 out.push(Step::Write(envelope));
             }
             Some(written) if seq < written.first => {
-                // Crossed on the bus before the first event written: late, not lost.
-                written.first = seq;
+                // Crossed on the bus before the first event written: late, not
+                // lost. The range grows only when it stays whole: the seqs
+                // between this one and `first` were not written.
+                if seq + 1 == written.first {
+                    written.first = seq;
+                }
                 out.push(Step::Write(envelope));
             }
             Some(written) if seq <= written.last => {} // already written
@@ -155,16 +160,15 @@ impl Order {
         self.held_since.map(|since| since + self.window)
     }
 
-    /// The window passed: announce each hole, then write what was held.
+    /// The window passed: announce each hole and start the conversation
+    /// afresh. The held events are dropped, not written: the client refetches
+    /// from the hole (they come back with the replay), and the written range
+    /// stays exactly the seqs written, so a replay never skips one that fell
+    /// into the hole.
     pub(super) fn expire(&mut self, out: &mut Vec<Step>) {
-        for (conversation, held) in std::mem::take(&mut self.held) {
-            let Some(written) = self.written.get_mut(&conversation) else {
-                continue;
-            };
-            out.push(Step::Gap(conversation.clone(), written.last + 1));
-            for (seq, envelope) in held {
-                written.last = seq;
-                out.push(Step::Write(envelope));
+        for conversation in std::mem::take(&mut self.held).into_keys() {
+            if let Some(written) = self.written.remove(&conversation) {
+                out.push(Step::Gap(conversation, written.last + 1));
             }
         }
         self.held_count = 0;
@@ -248,10 +252,32 @@ mod tests {
         assert_eq!(order.deadline(), Some(now + Duration::from_millis(100)));
         out.clear();
         order.expire(&mut out);
-        assert_eq!(written(&out), ["gap c:2", "c:3"]);
+        assert_eq!(written(&out), ["gap c:2"], "3 comes back with the refetch");
         out.clear();
         order.accept(event("c", 4), now, &mut out);
         assert_eq!(written(&out), ["c:4"]);
+        assert!(
+            !order.was_written(&ConversationId::new("c").unwrap(), 2)
+                && !order.was_written(&ConversationId::new("c").unwrap(), 3),
+            "a replay from the gap writes the hole and what was held"
+        );
+    }
+
+    #[test]
+    fn a_late_event_below_the_first_does_not_claim_the_seqs_between() {
+        let mut order = Order::new(Duration::from_millis(100));
+        let now = Instant::now();
+        let mut out = Vec::new();
+        order.accept(event("c", 20), now, &mut out);
+        order.accept(event("c", 16), now, &mut out);
+        order.accept(event("c", 19), now, &mut out);
+        assert_eq!(written(&out), ["c:20", "c:16", "c:19"]);
+        let c = ConversationId::new("c").unwrap();
+        assert!(order.was_written(&c, 19) && order.was_written(&c, 20));
+        assert!(
+            !order.was_written(&c, 17) && !order.was_written(&c, 18),
+            "a replay must still write 17 and 18"
+        );
     }
 
     #[test]

@@ -51,9 +51,16 @@ impl TestServer {
 
     pub async fn start_configured(config: ChatConfig, ws: chat_axum::WsConfig) -> Self {
         let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        let chat = ChatService::new(store, Arc::new(MemoryBus::new()), config)
-            .await
-            .unwrap();
+        Self::start_on(store, Arc::new(MemoryBus::new()), config, ws).await
+    }
+
+    pub async fn start_on(
+        store: Arc<dyn chat_core::Store>,
+        bus: Arc<dyn chat_core::Bus>,
+        config: ChatConfig,
+        ws: chat_axum::WsConfig,
+    ) -> Self {
+        let chat = ChatService::new(store, bus, config).await.unwrap();
         let app: axum::Router = axum::Router::new().nest(
             "/chat",
             chat_axum::ChatRouter::new(chat.clone(), Arc::new(TokenIsUser))

@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::{Bus, Store};
 
 pub mod bus;
+pub mod faults;
 pub mod store;
 
 /// A fresh, isolated store for one test (own database or file), and its cleanup.
