@@ -52,7 +52,9 @@ pub fn status_of(error: &ChatError) -> StatusCode {
         ChatError::Invalid { .. } => StatusCode::BAD_REQUEST,
         ChatError::Conflict(_) => StatusCode::CONFLICT,
         ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::RateLimited { .. } | ChatError::TooManyConnections { .. } => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         ChatError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

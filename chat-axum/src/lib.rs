@@ -39,7 +39,9 @@ pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 pub use openapi::openapi;
 pub use rest::conversations::ConversationList;
 pub use rest::messages::ReadMark;
-pub use ws::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
+pub use ws::{
+    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
+};
 
 use state::AppState;
 

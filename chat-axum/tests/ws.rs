@@ -270,3 +270,32 @@ async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
     assert!(freed.is_ok(), "its hub entry was freed");
     drop(stuck);
 }
+
+#[tokio::test]
+async fn connections_past_the_per_user_limit_are_refused_with_429() {
+    let config = chat_core::ChatConfig::default().with_max_connections_per_user(2);
+    let server = TestServer::start_configured(config, WsConfig::default()).await;
+    let phone = server.ws("alice").await;
+    let _laptop = server.ws("alice").await;
+    let url = format!("ws://{}/chat/ws?token=alice", server.addr);
+    match tokio_tungstenite::connect_async(url.clone()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let body: serde_json::Value =
+                serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "too_many_connections");
+        }
+        other => panic!("a third socket must be refused, got {other:?}"),
+    }
+    let _other_user = server.ws("bob").await; // the limit is per user
+    drop(phone);
+    let alice = chat_core::UserId::new("alice").unwrap();
+    tokio::time::timeout(common::WAIT, async {
+        while server.chat.hub().connections_of(&alice) > 1 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the closed socket is unregistered");
+    let _again = server.ws("alice").await;
+}

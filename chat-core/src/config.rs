@@ -31,6 +31,9 @@ pub struct ChatConfig {
     /// Events queued per live connection before further events become a gap.
     /// Defaults to 1,024.
     pub connection_queue: usize,
+    /// Most live connections (devices, tabs) one user may hold on one node;
+    /// one more is refused with [`ChatError::TooManyConnections`](crate::ChatError::TooManyConnections).
+    pub max_connections_per_user: usize,
     /// How long a connection's queue may stay full before the connection is
     /// closed as stuck. Defaults to 30 s.
     pub stuck_timeout: Duration,
@@ -61,6 +64,7 @@ impl Default for ChatConfig {
             max_page: 200,
             max_conversations_listed: 500,
             connection_queue: 1_024,
+            max_connections_per_user: 32,
             stuck_timeout: Duration::from_secs(30),
             bus_buffer: 8_192,
             send_rate: Some(SendRate {
@@ -91,6 +95,13 @@ impl ChatConfig {
     pub fn with_page_sizes(mut self, default_page: u32, max_page: u32) -> Self {
         self.default_page = default_page;
         self.max_page = max_page;
+        self
+    }
+
+    /// Sets [`max_connections_per_user`](Self::max_connections_per_user).
+    #[must_use]
+    pub fn with_max_connections_per_user(mut self, connections: usize) -> Self {
+        self.max_connections_per_user = connections;
         self
     }
 

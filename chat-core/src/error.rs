@@ -50,6 +50,13 @@ pub enum ChatError {
         /// When the next send will be accepted.
         retry_after: std::time::Duration,
     },
+    /// The user already has the most live connections allowed on this node
+    /// ([`ChatConfig::max_connections_per_user`](crate::ChatConfig::max_connections_per_user); HTTP 429).
+    #[error("too many live connections for this user: the limit is {limit}")]
+    TooManyConnections {
+        /// The configured limit.
+        limit: usize,
+    },
     /// A backend is unreachable; the same call may succeed later (HTTP 503).
     #[error("service unavailable, retry later")]
     Unavailable(#[source] BoxError),
@@ -90,6 +97,7 @@ impl ChatError {
             Self::Conflict(_) => "conflict",
             Self::TooLarge { .. } => "too_large",
             Self::RateLimited { .. } => "rate_limited",
+            Self::TooManyConnections { .. } => "too_many_connections",
             Self::Unavailable(_) => "unavailable",
             Self::Backend(_) => "internal",
         }

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use chat_core::ChatError;
 
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Close code sent to a client whose queue stayed full too long:
@@ -19,6 +21,9 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4001;
 /// Close code sent when the server could not register the connection
 /// (its bus is unavailable): retry later.
 pub const CLOSE_UNAVAILABLE: u16 = 1013;
+/// Close code sent when the user already holds the most connections allowed
+/// ([`chat_core::ChatConfig::max_connections_per_user`]; "policy violation").
+pub const CLOSE_TOO_MANY_CONNECTIONS: u16 = 1008;
 /// Close code sent when the server shuts down ("going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 
@@ -87,13 +92,21 @@ impl WsConfig {
 #[utoipa::path(get, path = "/ws", operation_id = "websocket", tag = "live",
     params(("token" = Option<String>, Query, description = "Token, for clients that cannot set headers")),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
-        (status = 401, body = crate::error::ErrorResponse)))]
+        (status = 401, body = crate::error::ErrorResponse),
+        (status = 429, description = "The user holds the most connections allowed on this node",
+            body = crate::error::ErrorResponse)))]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     Caller(me): Caller,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let config = state.ws;
+    // Refused before the upgrade when already at the limit; the hub checks
+    // again atomically when the session registers (two racing upgrades).
+    let limit = state.chat.config().max_connections_per_user;
+    if state.chat.hub().connections_of(&me) >= limit {
+        return ApiError::from(ChatError::TooManyConnections { limit }).into_response();
+    }
     upgrade
         .max_message_size(config.max_frame_bytes)
         .max_frame_size(config.max_frame_bytes)

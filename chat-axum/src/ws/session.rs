@@ -20,7 +20,9 @@ use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
 use super::order::{Order, Step};
-use super::{CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_UNAVAILABLE, WsConfig};
+use super::{
+    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
+};
 
 /// Most queued events written before one flush.
 const MAX_BURST: usize = 64;
@@ -59,6 +61,15 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
     };
     let mut connection = match session.chat.connect(&session.me).await {
         Ok(connection) => connection,
+        Err(ChatError::TooManyConnections { .. }) => {
+            session
+                .close(
+                    CLOSE_TOO_MANY_CONNECTIONS,
+                    "too many connections for this user",
+                )
+                .await;
+            return;
+        }
         Err(error) => {
             tracing::warn!(user = %session.me, error = %error, "cannot register connection");
             session

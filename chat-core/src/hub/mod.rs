@@ -39,7 +39,7 @@ pub use stats::HubStats;
 
 use crate::bus::{Bus, Delivery, Envelope, Subscription};
 use crate::config::ChatConfig;
-use crate::error::BusError;
+use crate::error::{BusError, ChatError};
 use crate::ids::UserId;
 use connection::Shared;
 use stats::Counters;
@@ -80,6 +80,7 @@ pub(crate) struct HubInner {
     /// keeps colliding ids from being chosen in advance.
     hasher: DefaultHashBuilder,
     queue: usize,
+    max_per_user: usize,
     stuck_timeout: Duration,
     counters: Counters,
     /// Woken when the last connection unregisters (see [`Hub::drained`]).
@@ -123,6 +124,7 @@ impl Hub {
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             hasher: DefaultHashBuilder::default(),
             queue: config.connection_queue.max(1),
+            max_per_user: config.max_connections_per_user.max(1),
             stuck_timeout: config.stuck_timeout,
             counters: Counters::default(),
             drained: tokio::sync::Notify::new(),
@@ -143,22 +145,23 @@ impl Hub {
     /// the user's events to this node before returning.
     ///
     /// # Errors
-    /// The bus's error when it cannot watch the user; the connection is then
-    /// not registered.
-    pub async fn connect(&self, user: UserId) -> Result<Connection, BusError> {
-        let connection = self.inner.register(user.clone());
+    /// [`ChatError::TooManyConnections`] when `user` already holds
+    /// [`ChatConfig::max_connections_per_user`] here; [`ChatError::Unavailable`]
+    /// when the bus cannot watch the user. The connection is then not registered.
+    pub async fn connect(&self, user: UserId) -> Result<Connection, ChatError> {
+        let connection = self.inner.register(user.clone())?;
         let (done, answer) = oneshot::channel();
         let request = WatchRequest {
             user,
             done: Some(done),
         };
         if self.inner.watch_requests.send(request).is_err() {
-            return Err(BusError::Closed);
+            return Err(BusError::Closed.into());
         }
         match answer.await {
             Ok(Ok(())) => Ok(connection),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(BusError::Closed),
+            Ok(Err(error)) => Err(error.into()),
+            Err(_) => Err(BusError::Closed.into()),
         }
     }
 
@@ -186,6 +189,12 @@ impl Hub {
     #[must_use]
     pub fn is_connected(&self, user: &UserId) -> bool {
         self.inner.is_connected(user)
+    }
+
+    /// How many live connections `user` has on this node.
+    #[must_use]
+    pub fn connections_of(&self, user: &UserId) -> usize {
+        self.inner.connections_of(user)
     }
 
     /// Resolves once no connection is registered: after [`Hub::close_all`],
@@ -228,7 +237,7 @@ impl HubInner {
         &self.shards[usize::try_from(hash >> SHARD_SHIFT).unwrap_or(0)]
     }
 
-    fn register(self: &Arc<Self>, user: UserId) -> Connection {
+    fn register(self: &Arc<Self>, user: UserId) -> Result<Connection, ChatError> {
         let (shared, receiver) = Shared::new(user.clone(), self.queue);
         let hash = self.hash(user.as_str());
         let mut shard = self
@@ -238,7 +247,13 @@ impl HubInner {
         let rehash = |entry: &UserEntry| self.hash(entry.user.as_str());
         let first = match shard.entry(hash, |entry| entry.user == user, rehash) {
             Entry::Occupied(mut occupied) => {
-                occupied.get_mut().connections.push(Arc::clone(&shared));
+                let connections = &mut occupied.get_mut().connections;
+                if connections.len() >= self.max_per_user {
+                    return Err(ChatError::TooManyConnections {
+                        limit: self.max_per_user,
+                    });
+                }
+                connections.push(Arc::clone(&shared));
                 false
             }
             Entry::Vacant(vacant) => {
@@ -254,7 +269,7 @@ impl HubInner {
         if first {
             self.counters.user_added();
         }
-        Connection::new(Arc::clone(self), shared, receiver)
+        Ok(Connection::new(Arc::clone(self), shared, receiver))
     }
 
     /// Removes a connection; when it was the user's last one here, asks the
@@ -294,12 +309,16 @@ impl HubInner {
     }
 
     fn is_connected(&self, user: &UserId) -> bool {
+        self.connections_of(user) > 0
+    }
+
+    fn connections_of(&self, user: &UserId) -> usize {
         let hash = self.hash(user.as_str());
         self.shard(hash)
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .find(hash, |entry| entry.user == *user)
-            .is_some()
+            .map_or(0, |entry| entry.connections.len())
     }
 
     fn deliver(&self, envelope: &Envelope) {

@@ -429,9 +429,11 @@ impl ChatService {
     /// Registers a live connection of `me` on this node (one per device).
     ///
     /// # Errors
-    /// [`ChatError::Unavailable`] when the bus cannot route `me`'s events here.
+    /// [`ChatError::TooManyConnections`] past
+    /// [`ChatConfig::max_connections_per_user`]; [`ChatError::Unavailable`]
+    /// when the bus cannot route `me`'s events here.
     pub async fn connect(&self, me: &UserId) -> Result<Connection> {
-        Ok(self.inner.hub.connect(me.clone()).await?)
+        self.inner.hub.connect(me.clone()).await
     }
 
     /// Checks the store (a read) and the bus ([`Bus::health`]: for a

@@ -69,6 +69,10 @@ pub struct ServerArgs {
     /// full is closed. Bounds the memory a stalled client holds.
     #[arg(long, env = "CHAT_CONNECTION_QUEUE", default_value_t = 1_024)]
     pub connection_queue: usize,
+    /// Most WebSockets one user may hold open on this node (devices, tabs);
+    /// one more is refused with 429 `too_many_connections`.
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_USER", default_value_t = 32)]
+    pub max_connections_per_user: usize,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
     /// the user id itself (demo mode, loopback only).
     #[arg(long, env = "CHAT_SECRET", hide_env_values = true)]
