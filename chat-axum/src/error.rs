@@ -108,7 +108,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
+            // Once per interval: an outage fails every request the same way.
+            static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+            if let Some(suppressed) = LOG.admit() {
+                tracing::error!(error = ?self, suppressed, "request failed");
+            }
         }
         let mut response =
             (status, axum::Json(ErrorResponse { error: self.body() })).into_response();

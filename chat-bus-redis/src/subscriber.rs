@@ -136,7 +136,10 @@ impl Shared {
             Ok(envelope) => self.subscribers.deliver(&Delivery::Event(envelope)),
             Err(error) => {
                 self.decode_errors.fetch_add(1, Relaxed);
-                tracing::warn!(channel, error = %error, "dropping an undecodable bus message");
+                static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+                if let Some(suppressed) = LOG.admit() {
+                    tracing::warn!(channel, error = %error, suppressed, "dropping an undecodable bus message");
+                }
             }
         }
     }

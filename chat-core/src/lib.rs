@@ -42,6 +42,7 @@ mod error;
 pub mod group_commit;
 mod hub;
 mod ids;
+mod log_throttle;
 mod message;
 pub mod protocol;
 mod service;
@@ -59,6 +60,7 @@ pub use conversation::{
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MessageId, Seq, UserId};
+pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
 pub use service::{ChatService, Health};
 pub use store::{Store, StoreResult};

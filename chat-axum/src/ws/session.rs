@@ -71,7 +71,10 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
             return;
         }
         Err(error) => {
-            tracing::warn!(user = %session.me, error = %error, "cannot register connection");
+            static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+            if let Some(suppressed) = LOG.admit() {
+                tracing::warn!(user = %session.me, error = %error, suppressed, "cannot register connection");
+            }
             session
                 .close(CLOSE_UNAVAILABLE, "unavailable, retry later")
                 .await;

@@ -44,7 +44,10 @@ pub(crate) async fn reconcile(
         inner.counters.set_watched_users(watched.len());
         if let Err(error) = &result {
             inner.counters.watch_failure();
-            tracing::warn!(user = %user, wanted, error = %error, "bus watch change failed");
+            static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
+            if let Some(suppressed) = LOG.admit() {
+                tracing::warn!(user = %user, wanted, error = %error, suppressed, "bus watch change failed");
+            }
         }
         if let Some(done) = done {
             // The connecting caller may have given up; nothing to tell then.

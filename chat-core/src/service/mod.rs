@@ -515,7 +515,10 @@ impl ChatService {
         if let Err(error) = self.inner.bus.publish(envelope).await {
             // Counted, not lost: recipients recover the message from the store by seq.
             self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(conversation = %id, ?seq, error = %error, "publish failed after save");
+            static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
+            if let Some(suppressed) = LOG.admit() {
+                tracing::warn!(conversation = %id, ?seq, error = %error, suppressed, "publish failed after save");
+            }
         }
     }
 }
