@@ -302,3 +302,32 @@ async fn sends_past_the_rate_limit_get_429_with_retry_after_and_a_socket_error()
         "refused sends stored nothing: {page}"
     );
 }
+
+#[tokio::test]
+async fn seqs_beyond_any_conversation_are_refused() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let too_big = u64::try_from(i64::MAX).unwrap() + 1;
+    let (status, body) = server
+        .post(
+            "alice",
+            &format!("/conversations/{cid}/read"),
+            json!({"seq": too_big}),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid")));
+    let (status, _) = server
+        .get(
+            "alice",
+            &format!("/conversations/{cid}/messages?after={too_big}"),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = server
+        .get(
+            "alice",
+            &format!("/conversations/{cid}/messages?after={}", too_big - 1),
+        )
+        .await;
+    assert_eq!(status, 200, "the largest seq is still a valid position");
+}

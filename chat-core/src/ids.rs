@@ -17,6 +17,10 @@ use crate::error::ChatError;
 /// `0` means "nothing yet" (an empty conversation, or nothing read).
 pub type Seq = u64;
 
+/// The largest seq a conversation can reach (stores keep seqs as signed
+/// 64-bit integers); a larger one in a request is refused as invalid.
+pub const MAX_SEQ: Seq = i64::MAX.unsigned_abs();
+
 /// The longest id accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 128;
 

@@ -59,7 +59,7 @@ pub use conversation::{
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
-pub use ids::{ConversationId, MAX_ID_BYTES, MessageId, Seq, UserId};
+pub use ids::{ConversationId, MAX_ID_BYTES, MAX_SEQ, MessageId, Seq, UserId};
 pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
 pub use service::{ChatService, Health};

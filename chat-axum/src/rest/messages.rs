@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
     /// Page size (default 15, capped at the server's maximum).
+    #[param(value_type = Option<u64>, minimum = 1)]
     limit: Option<u32>,
     /// Messages with a smaller seq (older history).
     before: Option<Seq>,

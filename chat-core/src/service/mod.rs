@@ -370,7 +370,7 @@ impl ChatService {
     /// [`ChatConfig::default_page`] and is capped at [`ChatConfig::max_page`].
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] for a zero limit, [`ChatError::NotFound`],
+    /// [`ChatError::Invalid`] for a zero limit or a seq past [`MAX_SEQ`](crate::MAX_SEQ), [`ChatError::NotFound`],
     /// [`ChatError::Forbidden`].
     pub async fn history(
         &self,
@@ -384,6 +384,9 @@ impl ChatService {
         if limit == 0 {
             return Err(ChatError::invalid("limit", "must be at least 1"));
         }
+        if let Cursor::Before(seq) | Cursor::After(seq) = cursor {
+            check_seq(seq)?;
+        }
         let query = HistoryQuery {
             cursor,
             limit: limit.min(config.max_page),
@@ -396,8 +399,10 @@ impl ChatService {
     /// seq; never lowered) and tells the members. Returns the stored mark.
     ///
     /// # Errors
+    /// [`ChatError::Invalid`] for a seq past [`MAX_SEQ`](crate::MAX_SEQ),
     /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
     pub async fn mark_read(&self, me: &UserId, id: &ConversationId, seq: Seq) -> Result<Seq> {
+        check_seq(seq)?;
         let members = self.members_for(me, id).await?;
         let stored = self.inner.store.mark_read(id, me, seq).await?;
         let event = ServerEvent::Read {
@@ -521,6 +526,17 @@ impl ChatService {
             }
         }
     }
+}
+
+/// Refuses a seq no conversation can reach.
+fn check_seq(seq: Seq) -> Result<()> {
+    if seq > crate::ids::MAX_SEQ {
+        return Err(ChatError::invalid(
+            "seq",
+            "is larger than any seq can be (2^63 - 1)",
+        ));
+    }
+    Ok(())
 }
 
 /// What [`ChatService::health`] found: `None` where all is well.
