@@ -474,6 +474,13 @@ function onEvent(event) {
       addMessage(event.message);
       break;
     case "error":
+      if (event.client_id && event.error.retryable && state.pending.has(event.client_id)) {
+        // Not stored yet (or not known to be): the same client_id again is
+        // safe, the server stores it once.
+        const pending = state.pending.get(event.client_id);
+        setTimeout(() => send({ type: "send", conversation_id: pending.cid, body: pending.body, client_id: event.client_id }), 1000);
+        break;
+      }
       if (event.client_id) {
         state.pending.delete(event.client_id);
         renderMessages(false);

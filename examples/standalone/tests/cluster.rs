@@ -196,51 +196,105 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     database.drop_database().await.unwrap();
 }
 
+/// Sends from `user` through `base` until `stop`, counting acknowledgements;
+/// returns seq → message id of every acknowledged send.
+async fn keep_sending(
+    base: String,
+    user: &'static str,
+    cid: String,
+    acks: tokio::sync::watch::Sender<usize>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> BTreeMap<u64, Value> {
+    let mut acknowledged = BTreeMap::new();
+    let path = format!("/conversations/{cid}/messages");
+    for i in 0.. {
+        if *stop.borrow_and_update() {
+            break;
+        }
+        let body = json!({"body": format!("{user}-{i}"), "client_id": format!("{user}-{i}")});
+        let (status, message) = call(reqwest::Method::POST, &base, user, &path, Some(body)).await;
+        assert_eq!(
+            status, 201,
+            "sends are saved and acknowledged whatever Redis does: {message}"
+        );
+        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
+        acks.send_modify(|count| *count += 1);
+    }
+    acknowledged
+}
+
+/// Reads `cid` as a client must: keeps messages by seq and resumes from the
+/// end of what it holds without a hole on every `gap`, until it holds `want`.
+async fn read_until_complete(
+    client: &mut Client,
+    cid: &str,
+    want: &BTreeMap<u64, Value>,
+) -> (BTreeMap<u64, Value>, u32) {
+    let mut seen: BTreeMap<u64, Value> = BTreeMap::new();
+    let mut gaps = 0;
+    while !want.keys().all(|seq| seen.contains_key(seq)) {
+        let event = client.next_event().await;
+        match event["type"].as_str() {
+            Some("message") => {
+                let seq = event["message"]["seq"].as_u64().unwrap();
+                seen.insert(seq, event["message"]["id"].clone());
+            }
+            Some("gap") => {
+                gaps += 1;
+                let from = (1..)
+                    .take_while(|seq| seen.contains_key(seq))
+                    .last()
+                    .unwrap_or(0);
+                client
+                    .send(json!({"type": "resume", "positions": {cid: from}}))
+                    .await;
+            }
+            _ => {}
+        }
+    }
+    (seen, gaps)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them() {
+async fn acknowledged_messages_survive_a_redis_outage_under_load_and_resume_recovers_them() {
     let database = database().await;
     let redis = PrivateRedis::start().await.expect("redis-server installed");
     let prefix = prefix();
     let one = node(&database, &redis.url(), &prefix).await;
     let two = node(&database, &redis.url(), &prefix).await;
-    let (_, direct) = call(
-        reqwest::Method::PUT,
+    let (status, group) = call(
+        reqwest::Method::POST,
         &one.base,
         "alice",
-        "/direct/bob",
-        None,
+        "/conversations",
+        Some(json!({"title": "outage", "members": ["bob", "carol", "dave"]})),
     )
     .await;
-    let cid = direct["id"].as_str().unwrap().to_owned();
-    let mut bob = Client::connect(&two.base, "bob").await;
+    assert_eq!(status, 201);
+    let cid = group["id"].as_str().unwrap().to_owned();
+    let mut carol = Client::connect(&one.base, "carol").await;
+    let mut dave = Client::connect(&two.base, "dave").await;
 
-    // alice keeps sending through node one while Redis goes away and comes back.
-    let mut acknowledged = BTreeMap::new();
-    let send = |i: usize| {
-        let one = Node {
-            base: one.base.clone(),
-        };
-        let cid = cid.clone();
-        async move {
-            let path = format!("/conversations/{cid}/messages");
-            let body = json!({"body": format!("m{i}"), "client_id": format!("c{i}")});
-            call(reqwest::Method::POST, &one.base, "alice", &path, Some(body)).await
-        }
+    // alice sends through node one and bob through node two, without pause,
+    // while Redis goes away and comes back.
+    let (acks, mut acked) = tokio::sync::watch::channel(0_usize);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let senders = [(one.base.clone(), "alice"), (two.base.clone(), "bob")].map(|(base, user)| {
+        tokio::spawn(keep_sending(
+            base,
+            user,
+            cid.clone(),
+            acks.clone(),
+            stopped.clone(),
+        ))
+    });
+    let mut wait_for_acks = async |count: usize| {
+        let target = *acked.borrow() + count;
+        acked.wait_for(|acks| *acks >= target).await.unwrap();
     };
-    for i in 0..10 {
-        let (status, message) = send(i).await;
-        assert_eq!(status, 201);
-        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
-    }
+    wait_for_acks(20).await;
     let port = redis.kill().await.unwrap();
-    for i in 10..20 {
-        let (status, message) = send(i).await;
-        assert_eq!(
-            status, 201,
-            "sends are saved and acknowledged while Redis is down"
-        );
-        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
-    }
+    wait_for_acks(20).await;
     let (status, health) = call(reqwest::Method::GET, &two.base, "bob", "/health", None).await;
     assert_eq!(
         (status, health["bus"].as_str()),
@@ -248,68 +302,52 @@ async fn acknowledged_messages_survive_a_redis_outage_and_resume_recovers_them()
         "health cannot lie"
     );
     let _redis = PrivateRedis::start_on(port).await.unwrap();
-    for i in 20..30 {
-        let (status, message) = send(i).await;
-        assert_eq!(status, 201);
-        acknowledged.insert(message["seq"].as_u64().unwrap(), message["id"].clone());
+    wait_for_acks(20).await;
+    stop.send(true).unwrap();
+    let mut acknowledged = BTreeMap::new();
+    for sender in senders {
+        acknowledged.extend(sender.await.unwrap());
     }
-
-    // bob resumes from what he saw before the gap, and ends with everything once, in order.
-    let mut seen: BTreeMap<u64, Value> = BTreeMap::new();
-    let mut resumed = false;
-    while seen.len() < acknowledged.len() {
-        let event = bob.next_event().await;
-        match event["type"].as_str() {
-            Some("message") => {
-                let seq = event["message"]["seq"].as_u64().unwrap();
-                let first = seen.insert(seq, event["message"]["id"].clone()).is_none();
-                assert!(
-                    first || resumed,
-                    "seq {seq} delivered twice outside a resume"
-                );
-            }
-            Some("gap") => {
-                resumed = true;
-                // Resume after the longest run 1..=n already seen.
-                let from = (1..)
-                    .take_while(|seq| seen.contains_key(seq))
-                    .last()
-                    .unwrap_or(0);
-                bob.send(json!({"type": "resume", "positions": {cid.clone(): from}}))
-                    .await;
-            }
-            _ => {}
-        }
-    }
-    assert!(resumed, "the outage was announced as a gap");
-    assert_eq!(seen, acknowledged, "every acknowledged message reached bob");
-    let metrics = reqwest::get(format!("http://{}/metrics", two.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let counter = |name: &str| -> u64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
-            .parse()
-            .unwrap()
-    };
-    assert!(counter("chat_redis_reconnects_total") >= 1, "{metrics}");
-    assert!(counter("chat_bus_gaps_total") >= 1, "{metrics}");
-    assert!(counter("chat_gaps_announced_total") >= 1, "{metrics}");
-    let (_, page) = call(
-        reqwest::Method::GET,
-        &two.base,
-        "bob",
-        &format!("/conversations/{cid}/messages?after=0&limit=200"),
-        None,
-    )
-    .await;
+    let total = u64::try_from(acknowledged.len()).unwrap();
     assert_eq!(
-        page["messages"].as_array().unwrap().len(),
+        acknowledged.keys().copied().collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>(),
+        "every send was acknowledged with a seq, 1..N with no gap"
+    );
+
+    // Both readers end with every acknowledged message, each on its node.
+    for (reader, node) in [(&mut carol, &one), (&mut dave, &two)] {
+        let (seen, gaps) = read_until_complete(reader, &cid, &acknowledged).await;
+        assert!(
+            gaps >= 1,
+            "the outage was announced as a gap on {}",
+            node.base
+        );
+        assert_eq!(
+            seen, acknowledged,
+            "every acknowledged message reached the reader"
+        );
+        let metrics = reqwest::get(format!("http://{}/metrics", node.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let counter = |name: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .unwrap_or_else(|| panic!("{name} missing: {metrics}"))
+                .parse()
+                .unwrap()
+        };
+        assert!(counter("chat_redis_reconnects_total") >= 1, "{metrics}");
+        assert!(counter("chat_bus_gaps_total") >= 1, "{metrics}");
+        assert!(counter("chat_gaps_announced_total") >= 1, "{metrics}");
+    }
+    let stored = common::history(&two.base, "dave", &cid).await;
+    assert_eq!(
+        stored.len(),
         acknowledged.len(),
         "nothing acknowledged is missing from the store"
     );
