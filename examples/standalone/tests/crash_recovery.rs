@@ -188,6 +188,11 @@ async fn stop_mid_stream_and_recover(stop: impl FnOnce(ServerProcess)) {
         acked_all.extend(state.acked);
     }
     assert_eq!(acked_all.len(), SENDERS.len() * PER_SENDER);
+    println!(
+        "{} acknowledged before the stop, {retried} owed (in flight or not yet sent) and sent after the restart, {} in all",
+        acked_before.len(),
+        acked_all.len()
+    );
 
     let stored = history(&server.base, "alice", &cid).await;
     let seqs: Vec<u64> = stored.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
