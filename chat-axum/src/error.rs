@@ -51,6 +51,7 @@ pub fn status_of(error: &ChatError) -> StatusCode {
         ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
         ChatError::Invalid { .. } => StatusCode::BAD_REQUEST,
         ChatError::Conflict(_) => StatusCode::CONFLICT,
+        ChatError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ChatError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ChatError::RateLimited { .. } | ChatError::TooManyConnections { .. } => {
             StatusCode::TOO_MANY_REQUESTS

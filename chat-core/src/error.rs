@@ -57,6 +57,10 @@ pub enum ChatError {
         /// The configured limit.
         limit: usize,
     },
+    /// The host's [`SendHooks::before_send`](crate::SendHooks::before_send)
+    /// refused the message, for the reason given (HTTP 422).
+    #[error("message rejected: {0}")]
+    Rejected(String),
     /// A backend is unreachable; the same call may succeed later (HTTP 503).
     #[error("service unavailable, retry later")]
     Unavailable(#[source] BoxError),
@@ -98,6 +102,7 @@ impl ChatError {
             Self::TooLarge { .. } => "too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyConnections { .. } => "too_many_connections",
+            Self::Rejected(_) => "rejected",
             Self::Unavailable(_) => "unavailable",
             Self::Backend(_) => "internal",
         }

@@ -40,6 +40,7 @@ mod config;
 mod conversation;
 mod error;
 pub mod group_commit;
+mod hooks;
 mod hub;
 mod ids;
 mod log_throttle;
@@ -58,6 +59,7 @@ pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
+pub use hooks::SendHooks;
 pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MAX_SEQ, MessageId, Seq, UserId};
 pub use log_throttle::LogThrottle;

@@ -63,8 +63,8 @@ pub(crate) async fn history(
     responses((status = 201, body = Message), (status = 200, body = Message),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
-        (status = 413, body = ErrorResponse), (status = 429, body = ErrorResponse),
-        (status = 503, body = ErrorResponse)))]
+        (status = 413, body = ErrorResponse), (status = 422, body = ErrorResponse),
+        (status = 429, body = ErrorResponse), (status = 503, body = ErrorResponse)))]
 pub(crate) async fn send(
     State(state): State<AppState>,
     Caller(me): Caller,

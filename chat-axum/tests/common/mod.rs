@@ -61,6 +61,10 @@ impl TestServer {
         ws: chat_axum::WsConfig,
     ) -> Self {
         let chat = ChatService::new(store, bus, config).await.unwrap();
+        Self::serve(chat, ws).await
+    }
+
+    pub async fn serve(chat: ChatService, ws: chat_axum::WsConfig) -> Self {
         let app: axum::Router = axum::Router::new().nest(
             "/chat",
             chat_axum::ChatRouter::new(chat.clone(), Arc::new(TokenIsUser))

@@ -18,6 +18,7 @@ use crate::conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };
 use crate::error::{ChatError, Refusal, Result, StoreError};
+use crate::hooks::SendHooks;
 use crate::hub::{Connection, Hub};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
@@ -56,6 +57,7 @@ struct Inner {
     config: ChatConfig,
     publish_failures: AtomicU64,
     send_limiter: Option<SendLimiter>,
+    hooks: Option<Arc<dyn SendHooks>>,
 }
 
 impl ChatService {
@@ -64,6 +66,30 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::Unavailable`] when the bus cannot be subscribed to.
     pub async fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: ChatConfig) -> Result<Self> {
+        Self::start(store, bus, config, None).await
+    }
+
+    /// Like [`ChatService::new`], with the host's [`SendHooks`] in the send
+    /// flow (moderation before the save; notifications, webhooks and bots
+    /// after it).
+    ///
+    /// # Errors
+    /// [`ChatError::Unavailable`] when the bus cannot be subscribed to.
+    pub async fn new_with_hooks(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        config: ChatConfig,
+        hooks: Arc<dyn SendHooks>,
+    ) -> Result<Self> {
+        Self::start(store, bus, config, Some(hooks)).await
+    }
+
+    async fn start(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        config: ChatConfig,
+        hooks: Option<Arc<dyn SendHooks>>,
+    ) -> Result<Self> {
         let hub = Hub::start(Arc::clone(&bus), &config).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -73,6 +99,7 @@ impl ChatService {
                 send_limiter: config.send_rate.map(SendLimiter::new),
                 config,
                 publish_failures: AtomicU64::new(0),
+                hooks,
             }),
         })
     }
@@ -308,7 +335,8 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::Invalid`] / [`ChatError::TooLarge`] for a bad body or
     /// `client_id`, [`ChatError::NotFound`], [`ChatError::Forbidden`] for a
-    /// non-member, [`ChatError::RateLimited`] past the user's send rate
+    /// non-member, [`ChatError::Rejected`] when a
+    /// [`SendHooks::before_send`] refuses it, [`ChatError::RateLimited`] past the user's send rate
     /// ([`ChatConfig::send_rate`]), [`ChatError::Unavailable`] when the store
     /// is down.
     pub async fn send(
@@ -323,6 +351,17 @@ impl ChatService {
                 .map_err(|retry_after| ChatError::RateLimited { retry_after })?;
         }
         self.validate(&new)?;
+        let new = match &self.inner.hooks {
+            Some(hooks) => {
+                let rewritten = hooks
+                    .before_send(me, id, new)
+                    .await
+                    .map_err(ChatError::Rejected)?;
+                self.validate(&rewritten)?;
+                rewritten
+            }
+            None => new,
+        };
         // The store checks membership in the append's own transaction and
         // returns the members: no window between "is a member" and "stored".
         let appended = self
@@ -348,6 +387,11 @@ impl ChatService {
         let payload = encode_message_event(message);
         self.publish(appended.members.clone(), id, Some(message.seq), payload)
             .await;
+        if let (Some(hooks), false) = (&self.inner.hooks, appended.duplicate) {
+            let (hooks, message, members) =
+                (Arc::clone(hooks), message.clone(), appended.members.clone());
+            tokio::spawn(async move { hooks.after_send(message, members).await });
+        }
         Ok(appended)
     }
 

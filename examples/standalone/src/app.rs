@@ -14,7 +14,7 @@ use axum::serve::ListenerExt;
 use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Bus, ChatConfig, ChatService, SendRate, Store};
+use chat_core::{Bus, ChatConfig, ChatService, SendRate, Store, UserId};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -77,7 +77,17 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         .with_connection_queue(args.connection_queue.max(1))
         .with_max_connections_per_user(args.max_connections_per_user.max(1));
     let (bus, redis) = bus(args).await?;
-    let chat = ChatService::new(store(args).await?, bus, config).await?;
+    let store = store(args).await?;
+    let chat = match &args.bot {
+        Some(bot) => {
+            let bot = UserId::new(bot.as_str())?;
+            let (hooks, inbox) = echo_bot::EchoBot::new(bot.clone());
+            let chat = ChatService::new_with_hooks(store, bus, config, hooks).await?;
+            tokio::spawn(echo_bot::run(chat.clone(), bot, inbox));
+            chat
+        }
+        None => ChatService::new(store, bus, config).await?,
+    };
     let metrics = MetricsSource {
         chat: chat.clone(),
         redis,

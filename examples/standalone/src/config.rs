@@ -73,6 +73,10 @@ pub struct ServerArgs {
     /// one more is refused with 429 `too_many_connections`.
     #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_USER", default_value_t = 32)]
     pub max_connections_per_user: usize,
+    /// Run the example echo bot as this user: open a direct conversation
+    /// with it and it answers (`/help` lists its commands).
+    #[arg(long, env = "CHAT_BOT")]
+    pub bot: Option<String>,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
     /// the user id itself (demo mode, loopback only).
     #[arg(long, env = "CHAT_SECRET", hide_env_values = true)]

@@ -171,17 +171,29 @@ fn help_lists_every_setting() {
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for flag in [
-        "--bind",
-        "CHAT_BIND",
-        "DATABASE_URL",
-        "--max-body-bytes",
-        "CHAT_SECRET",
-        "RUST_LOG",
-    ] {
+    // The README's settings table and --help name the same flags.
+    let readme = include_str!("../../../README.md");
+    let documented: Vec<&str> = readme
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `--")?.split('`').next())
+        .collect();
+    let offered: Vec<&str> = help
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix("--"))
+        .map(|flag| flag.split(['=', ' ', ',']).next().unwrap_or(flag))
+        .filter(|flag| !flag.is_empty() && !["help", "version"].contains(flag))
+        .collect();
+    assert!(documented.len() >= 10, "the README's settings table: {documented:?}");
+    for flag in &offered {
         assert!(
-            help.contains(flag),
-            "--help does not mention {flag}:\n{help}"
+            documented.contains(flag),
+            "--{flag} is missing from the README's table"
+        );
+    }
+    for flag in &documented {
+        assert!(
+            offered.contains(flag),
+            "the README documents --{flag}, which --help lacks:\n{help}"
         );
     }
 }
@@ -253,4 +265,49 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
         .parse()
         .unwrap();
     assert!(delivered >= 1, "{after}");
+}
+
+#[tokio::test]
+async fn the_example_bot_answers_in_a_direct_conversation() {
+    let server = start(&["--bot", "echo-bot"]).await;
+    let client = reqwest::Client::new();
+    let direct: serde_json::Value = client
+        .put(format!("http://{}/direct/echo-bot", server.base))
+        .bearer_auth("alice")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cid = direct["id"].as_str().unwrap();
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=alice", server.base))
+            .await
+            .unwrap();
+    let status = client
+        .post(format!(
+            "http://{}/conversations/{cid}/messages",
+            server.base
+        ))
+        .bearer_auth("alice")
+        .json(&serde_json::json!({"body": "/count three little words"}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let reply = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = socket.next().await {
+                let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+                if event["type"] == "message" && event["message"]["sender"] == "echo-bot" {
+                    return event["message"]["body"].clone();
+                }
+            }
+        }
+    })
+    .await
+    .expect("the bot answered");
+    assert_eq!(reply, "18 characters, 3 words");
 }

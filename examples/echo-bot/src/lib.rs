@@ -1,0 +1,114 @@
+//! An example bot. A bot is an ordinary user whose messages the host's code
+//! writes: here [`EchoBot`] watches stored messages through
+//! [`SendHooks::after_send`], and [`run`] answers each one sent to the bot in
+//! a direct conversation, through the same [`ChatService::send`] as anyone.
+//!
+//! ```no_run
+//! # async fn example(store: std::sync::Arc<dyn chat_core::Store>, bus: std::sync::Arc<dyn chat_core::Bus>) -> chat_core::Result<()> {
+//! use chat_core::{ChatConfig, ChatService, UserId};
+//!
+//! let bot = UserId::new("echo-bot")?;
+//! let (hooks, inbox) = echo_bot::EchoBot::new(bot.clone());
+//! let chat = ChatService::new_with_hooks(store, bus, ChatConfig::default(), hooks).await?;
+//! tokio::spawn(echo_bot::run(chat.clone(), bot, inbox));
+//! // Anyone who opens a direct conversation with "echo-bot" gets answers.
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_core::{ChatError, ChatService, ConversationKind, Message, NewMessage, SendHooks, UserId};
+use tokio::sync::mpsc;
+
+/// Messages waiting for an answer; beyond it new ones are left unanswered
+/// (and logged), so a flood cannot grow the bot's memory.
+const INBOX: usize = 1_024;
+
+/// The hook half of the bot: hands messages addressed to it to [`run`].
+#[derive(Debug)]
+pub struct EchoBot {
+    id: UserId,
+    inbox: mpsc::Sender<Message>,
+}
+
+impl EchoBot {
+    /// The hooks to give the service, and the inbox to give [`run`].
+    #[must_use]
+    pub fn new(id: UserId) -> (Arc<Self>, mpsc::Receiver<Message>) {
+        let (inbox, receiver) = mpsc::channel(INBOX);
+        (Arc::new(Self { id, inbox }), receiver)
+    }
+}
+
+#[async_trait::async_trait]
+impl SendHooks for EchoBot {
+    async fn after_send(&self, message: Message, members: Vec<UserId>) {
+        let for_the_bot =
+            message.sender != self.id && members.len() == 2 && members.contains(&self.id);
+        if for_the_bot && self.inbox.try_send(message).is_err() {
+            tracing::warn!(bot = %self.id, "bot inbox full or closed; a message is left unanswered");
+        }
+    }
+}
+
+/// Answers every message in `inbox` that was sent to `bot` in a direct
+/// conversation, until the service's hooks are dropped.
+pub async fn run(chat: ChatService, bot: UserId, mut inbox: mpsc::Receiver<Message>) {
+    while let Some(message) = inbox.recv().await {
+        let direct = chat
+            .conversation(&bot, &message.conversation_id)
+            .await
+            .is_ok_and(|conversation| conversation.kind == ConversationKind::Direct);
+        if !direct {
+            continue;
+        }
+        // Keyed by the message answered: a retried answer is stored once.
+        let reply =
+            NewMessage::text(answer(&message.body)).with_client_id(format!("reply-{}", message.id));
+        for attempt in 1..=ATTEMPTS {
+            match chat
+                .send(&bot, &message.conversation_id, reply.clone())
+                .await
+            {
+                Ok(_) => break,
+                Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
+                    let wait = match error {
+                        ChatError::RateLimited { retry_after } => retry_after,
+                        _ => Duration::from_secs(1),
+                    };
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => {
+                    tracing::warn!(bot = %bot, error = %error, "the bot could not answer");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Tries per answer when the service says "retry" (rate limit, outage).
+const ATTEMPTS: u32 = 3;
+
+/// What the bot says to `body`: a command's result, or the text echoed.
+///
+/// ```
+/// assert_eq!(echo_bot::answer("hello"), "echo: hello");
+/// assert!(echo_bot::answer("/help").contains("/upper"));
+/// assert_eq!(echo_bot::answer("/upper shout"), "SHOUT");
+/// ```
+#[must_use]
+pub fn answer(body: &str) -> String {
+    let body = body.trim();
+    match body.split_once(' ').unwrap_or((body, "")) {
+        ("/help", _) => "I echo what you say. Commands: /help, /upper TEXT, /count TEXT".to_owned(),
+        ("/upper", text) => text.to_uppercase(),
+        ("/count", text) => format!(
+            "{} characters, {} words",
+            text.chars().count(),
+            text.split_whitespace().count()
+        ),
+        _ => format!("echo: {body}"),
+    }
+}
