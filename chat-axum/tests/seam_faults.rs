@@ -169,7 +169,9 @@ async fn scenario(seed: u64, totals: &mut Totals) {
         delay: 0.05,
         max_delay: Duration::from_millis(100),
     };
-    let bus = Arc::new(FaultyBus::new(Arc::new(MemoryBus::new()), seed, faults));
+    // Its own stream of faults, not the store's.
+    let bus_seed = seed ^ 0x5EED_0000_0000_0000;
+    let bus = Arc::new(FaultyBus::new(Arc::new(MemoryBus::new()), bus_seed, faults));
     let server = Arc::new(
         TestServer::start_on(
             Arc::clone(&store) as Arc<dyn Store>,

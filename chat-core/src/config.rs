@@ -101,7 +101,7 @@ impl ChatConfig {
     /// Sets [`max_connections_per_user`](Self::max_connections_per_user).
     #[must_use]
     pub fn with_max_connections_per_user(mut self, connections: usize) -> Self {
-        self.max_connections_per_user = connections;
+        self.max_connections_per_user = connections.max(1);
         self
     }
 

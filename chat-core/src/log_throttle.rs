@@ -1,7 +1,8 @@
 //! Rate-limited logging: a fault that repeats per event (a publish failing
 //! while Redis is down, requests failing while the database is away) writes
 //! one line per interval carrying how many were left out, never one line per
-//! event. The counters in `/metrics` keep the exact totals.
+//! event. Keep exact totals in counters where they matter (the standalone
+//! server's `/metrics` counts publish failures, watch failures and drops).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};

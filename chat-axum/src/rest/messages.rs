@@ -16,8 +16,8 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub(crate) struct HistoryParams {
     /// Page size (default 15, capped at the server's maximum).
-    #[param(value_type = Option<u64>, minimum = 1)]
-    limit: Option<u32>,
+    #[param(minimum = 1)]
+    limit: Option<i64>,
     /// Messages with a smaller seq (older history).
     before: Option<Seq>,
     /// Messages with a greater seq (catching up).
@@ -53,8 +53,17 @@ pub(crate) async fn history(
         }
     };
     Ok(Json(
-        state.chat.history(&me, &id, cursor, params.limit).await?,
+        state
+            .chat
+            .history(&me, &id, cursor, params.limit.map(saturate))
+            .await?,
     ))
+}
+
+/// Any page size in the documented int64 range: past `u32::MAX` is simply
+/// past the cap; zero and below are refused by the service.
+fn saturate(limit: i64) -> u32 {
+    u32::try_from(limit.max(0)).unwrap_or(u32::MAX)
 }
 
 /// Sends a message (201; 200 with the stored message for a retried client_id).

@@ -103,7 +103,7 @@ pub(crate) async fn upgrade(
     let config = state.ws;
     // Refused before the upgrade when already at the limit; the hub checks
     // again atomically when the session registers (two racing upgrades).
-    let limit = state.chat.config().max_connections_per_user;
+    let limit = state.chat.config().max_connections_per_user.max(1);
     if state.chat.hub().connections_of(&me) >= limit {
         return ApiError::from(ChatError::TooManyConnections { limit }).into_response();
     }

@@ -85,7 +85,9 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
     if matches!(served, Err(End::WriteTimedOut)) && connection.close_stuck() {
         tracing::debug!(user = %session.me, "peer stopped reading; dropping");
     }
-    drop(connection);
+    // The connection is dropped only after the close frame is written: a
+    // graceful shutdown waits for every connection to go (`Hub::drained`),
+    // and must not stop the runtime under a close still being written.
     match served {
         Ok(()) => {}
         Err(End::Closed(CloseReason::Stuck)) => {
@@ -96,6 +98,7 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
         Err(End::Closed(_)) => session.close(CLOSE_GOING_AWAY, "server going away").await,
         Err(End::WriteFailed | End::WriteTimedOut) => {}
     }
+    drop(connection);
 }
 
 impl Session {

@@ -28,6 +28,7 @@ use std::hash::BuildHasher;
 
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -83,6 +84,8 @@ pub(crate) struct HubInner {
     max_per_user: usize,
     stuck_timeout: Duration,
     counters: Counters,
+    /// Set by [`Hub::close_all`]: registrations are refused from then on.
+    closing: AtomicBool,
     /// Woken when the last connection unregisters (see [`Hub::drained`]).
     drained: tokio::sync::Notify,
     /// Requests to reconcile a user's bus watch with their connections here.
@@ -127,6 +130,7 @@ impl Hub {
             max_per_user: config.max_connections_per_user.max(1),
             stuck_timeout: config.stuck_timeout,
             counters: Counters::default(),
+            closing: AtomicBool::new(false),
             drained: tokio::sync::Notify::new(),
             watch_requests,
         });
@@ -178,10 +182,12 @@ impl Hub {
         self.inner.counters.snapshot()
     }
 
-    /// Closes every live connection with [`CloseReason::Shutdown`] (for a
-    /// graceful shutdown: transports then close their sockets with "going
-    /// away"). Connections made afterwards are not affected.
+    /// Closes every live connection with [`CloseReason::Shutdown`] and
+    /// refuses new ones with [`ChatError::Unavailable`], for a graceful
+    /// shutdown: transports close their sockets with "going away", and a
+    /// socket upgraded a moment too late is told to retry elsewhere.
     pub fn close_all(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
         self.inner.close_all(CloseReason::Shutdown);
     }
 
@@ -244,6 +250,11 @@ impl HubInner {
             .shard(hash)
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        // Checked under the shard's lock: `close_all` either sees this
+        // connection when it walks the shards, or this sees its flag.
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(ChatError::Unavailable("the server is shutting down".into()));
+        }
         let rehash = |entry: &UserEntry| self.hash(entry.user.as_str());
         let first = match shard.entry(hash, |entry| entry.user == user, rehash) {
             Entry::Occupied(mut occupied) => {

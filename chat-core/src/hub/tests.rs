@@ -204,6 +204,11 @@ async fn close_all_closes_live_connections_for_a_graceful_shutdown() {
     hub.close_all();
     assert_eq!(phone.next().await, Outbound::Closed(CloseReason::Shutdown));
     assert_eq!(laptop.next().await, Outbound::Closed(CloseReason::Shutdown));
+    let late = hub.connect(user("carol")).await;
+    assert!(
+        matches!(late, Err(ChatError::Unavailable(_))),
+        "a connection after the shutdown began is refused"
+    );
 }
 
 #[tokio::test]

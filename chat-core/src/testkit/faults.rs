@@ -106,7 +106,8 @@ pub struct FaultyBus {
 }
 
 impl FaultyBus {
-    /// Wraps `inner`; `seed` fixes which events suffer which fault.
+    /// Wraps `inner`; `seed` fixes the sequence of faults (which event gets
+    /// which also depends on the order concurrent publishes take them).
     #[must_use]
     pub fn new(inner: Arc<dyn Bus>, seed: u64, faults: BusFaults) -> Self {
         Self {
@@ -122,7 +123,8 @@ impl FaultyBus {
         }
     }
 
-    /// Stops injecting faults (an event still held back stays lost).
+    /// Stops injecting faults. An event still held back goes out with the
+    /// next publish; if none comes, it is lost like a dropped one.
     pub fn heal(&self) {
         self.healed.store(true, Ordering::SeqCst);
     }
@@ -141,6 +143,16 @@ impl FaultyBus {
     fn held(&self) -> std::sync::MutexGuard<'_, Option<Envelope>> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Holds `envelope` back unless a concurrent publish already holds one.
+    fn hold(&self, envelope: &Envelope) -> bool {
+        let mut held = self.held();
+        if held.is_some() {
+            return false;
+        }
+        *held = Some(envelope.clone());
+        true
+    }
 }
 
 #[async_trait::async_trait]
@@ -151,9 +163,8 @@ impl Bus for FaultyBus {
             self.inner.publish(envelope).await?;
         } else if self.dice.roll(self.faults.drop) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-        } else if self.dice.roll(self.faults.reorder) && earlier.is_none() {
+        } else if self.dice.roll(self.faults.reorder) && earlier.is_none() && self.hold(&envelope) {
             self.reordered.fetch_add(1, Ordering::Relaxed);
-            *self.held() = Some(envelope);
             return Ok(());
         } else if self.dice.roll(self.faults.delay) {
             self.delayed.fetch_add(1, Ordering::Relaxed);

@@ -74,8 +74,8 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     let config = ChatConfig::default()
         .with_max_body_bytes(args.max_body_bytes)
         .with_send_rate(send_rate)
-        .with_connection_queue(args.connection_queue.max(1))
-        .with_max_connections_per_user(args.max_connections_per_user.max(1));
+        .with_connection_queue(args.connection_queue)
+        .with_max_connections_per_user(args.max_connections_per_user);
     let (bus, redis) = bus(args).await?;
     let store = store(args).await?;
     let chat = match &args.bot {

@@ -38,10 +38,19 @@ async fn flood(base: &str, cid: &str, count: usize, size: usize) {
 
 /// Waits (polling `/metrics`) until `name` equals `value`.
 async fn metric_reaches(server: &ServerProcess, name: &str, value: u64) {
+    metric_until(server, name, value, |now| now == value).await;
+}
+
+/// Waits (polling `/metrics`) until `name` is `value` or less.
+async fn metric_at_most(server: &ServerProcess, name: &str, value: u64) {
+    metric_until(server, name, value, |now| now <= value).await;
+}
+
+async fn metric_until(server: &ServerProcess, name: &str, value: u64, done: impl Fn(u64) -> bool) {
     let deadline = tokio::time::Instant::now() + common::WAIT;
     loop {
         let now = server.metric(name).await;
-        if now == value {
+        if done(now) {
             return;
         }
         assert!(
@@ -75,13 +84,33 @@ async fn a_stalled_reader_holds_bounded_memory_and_is_dropped_while_others_carry
     assert_eq!(status, 201);
     let cid = group["id"].as_str().unwrap().to_owned();
     let mut bob = Client::connect(&server.base, "bob").await;
-    let reading = tokio::spawn(async move {
-        let mut seqs = Vec::new();
-        while seqs.len() < 3_000 {
-            seqs.push(bob.next_message().await["seq"].as_u64().unwrap());
-        }
-        seqs
-    });
+    // bob reads as clients must: by seq, resuming on a gap (on a loaded
+    // 2-core machine his queue of 64 may overflow too; he must still end
+    // with everything).
+    let reading = {
+        let cid = cid.clone();
+        tokio::spawn(async move {
+            let mut seqs = std::collections::BTreeSet::new();
+            while seqs.len() < 3_000 {
+                let event = bob.next_event().await;
+                match event["type"].as_str() {
+                    Some("message") => {
+                        seqs.insert(event["message"]["seq"].as_u64().unwrap());
+                    }
+                    Some("gap") => {
+                        let from = (1..)
+                            .take_while(|seq| seqs.contains(seq))
+                            .last()
+                            .unwrap_or(0);
+                        bob.send(json!({"type": "resume", "positions": {cid.clone(): from}}))
+                            .await;
+                    }
+                    _ => {}
+                }
+            }
+            seqs
+        })
+    };
 
     // Warm-up: pools, buffers and the allocator reach their working size.
     flood(&server.base, &cid, 1_000, MESSAGE_BYTES).await;
@@ -104,9 +133,10 @@ async fn a_stalled_reader_holds_bounded_memory_and_is_dropped_while_others_carry
     );
     // The database's page cache grows by the same amount in both phases;
     // what the stalled reader holds is the difference.
-    let held = (after - before).saturating_sub(before - start);
+    let signed = |kib: u64| i64::try_from(kib).unwrap();
+    let held = (signed(after) - signed(before)) - (signed(before) - signed(start));
     assert!(
-        held < owed_kib / 2,
+        held < signed(owed_kib) / 2,
         "memory held for the stalled reader is bounded by its queue: \
          {held} KiB more than the control phase while it was owed {owed_kib} KiB"
     );
@@ -114,8 +144,8 @@ async fn a_stalled_reader_holds_bounded_memory_and_is_dropped_while_others_carry
     let seqs = reading.await.unwrap();
     assert_eq!(
         seqs,
-        (1..=3_000).collect::<Vec<_>>(),
-        "bob got everything, in order, without a gap"
+        (1..=3_000).collect(),
+        "bob got everything while erin stalled"
     );
     // bob has gone (his reader is done). The stalled socket is dropped once
     // a write to it times out, and counted.
@@ -171,7 +201,7 @@ async fn ten_thousand_connect_disconnect_cycles_leave_nothing_behind() {
     metric_reaches(&server, "chat_connections", 0).await;
     metric_reaches(&server, "chat_connected_users", 0).await;
     metric_reaches(&server, "chat_bus_watched_users", 0).await;
-    metric_reaches(&server, "chat_runtime_alive_tasks", tasks).await;
+    metric_at_most(&server, "chat_runtime_alive_tasks", tasks).await;
     let after = server.rss_anon_kib();
     println!("anonymous RSS {rss} KiB at baseline, {after} KiB after {CYCLES} cycles");
     assert!(

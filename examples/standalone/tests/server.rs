@@ -183,7 +183,10 @@ fn help_lists_every_setting() {
         .map(|flag| flag.split(['=', ' ', ',']).next().unwrap_or(flag))
         .filter(|flag| !flag.is_empty() && !["help", "version"].contains(flag))
         .collect();
-    assert!(documented.len() >= 10, "the README's settings table: {documented:?}");
+    assert!(
+        documented.len() >= 10,
+        "the README's settings table: {documented:?}"
+    );
     for flag in &offered {
         assert!(
             documented.contains(flag),

@@ -37,6 +37,21 @@ pub async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// One unlabelled value of the server's `GET /metrics`.
+pub async fn metric(base: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("http://{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} missing: {text}"))
+        .parse()
+        .unwrap()
+}
+
 /// Every message of a conversation, read page by page as `user`.
 pub async fn history(base: &str, user: &str, cid: &str) -> Vec<Value> {
     let mut messages = Vec::new();
@@ -147,11 +162,6 @@ impl ServerProcess {
         }
     }
 
-    /// The child's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// SIGKILL: no shutdown code runs.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
@@ -160,8 +170,9 @@ impl ServerProcess {
 
     /// SIGTERM, then waits for the exit; returns whether it exited cleanly.
     pub fn terminate(mut self) -> bool {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // The shell's own `kill`: no procps needed.
+        let status = Command::new("sh")
+            .args(["-c", "kill -TERM \"$0\"", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
@@ -180,17 +191,7 @@ impl ServerProcess {
 
     /// One value of `GET /metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
-        let text = reqwest::get(format!("http://{}/metrics", self.base))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-            .unwrap_or_else(|| panic!("{name} missing: {text}"))
-            .parse()
-            .unwrap()
+        metric(&self.base, name).await
     }
 }
 
