@@ -15,6 +15,7 @@ fn message() -> Message {
             "The quick brown fox jumps over the lazy dog; a typical chat line of about 150 bytes, \
                with \"quotes\" and an emoji \u{1f44b} to escape."
                 .to_owned(),
+        content: None,
         client_id: Some("c-7f3a9d".to_owned()),
         created_at: time::now(),
     }

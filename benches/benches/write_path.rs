@@ -132,6 +132,7 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, w: &World) {
                     conversation_id: w.own[i].clone(),
                     sender: w.users[i].clone(),
                     body: body(),
+                    content: None,
                     client_id: None,
                     created_at: time::now(),
                 };

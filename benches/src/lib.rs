@@ -19,6 +19,7 @@ pub fn message_envelope(recipients: Vec<UserId>) -> Envelope {
         seq: 1,
         sender: recipients[0].clone(),
         body: "x".repeat(150),
+        content: None,
         client_id: None,
         created_at: time::now(),
     };

@@ -331,3 +331,77 @@ async fn seqs_beyond_any_conversation_are_refused() {
         .await;
     assert_eq!(status, 200, "the largest seq is still a valid position");
 }
+
+#[tokio::test]
+async fn structured_messages_carry_a_checked_kind_and_payload() {
+    let server = TestServer::start().await;
+    let cid = server.direct("alice", "bob").await;
+    let path = format!("/conversations/{cid}/messages");
+    let attachment = json!({
+        "kind": "attachment",
+        "payload": {"url": "https://files.example.com/a1", "size": 52133, "mime": "image/png", "name": "plan.png"},
+    });
+    let mut bob = server.ws("bob").await;
+    let (status, sent) = server
+        .post(
+            "alice",
+            &path,
+            json!({"body": "plan.png", "content": attachment}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["content"], attachment);
+    let live = bob.next_of("message").await;
+    assert_eq!(
+        live["message"]["content"], attachment,
+        "delivered live with its content"
+    );
+    let (_, page) = server.get("bob", &path).await;
+    assert_eq!(page["messages"][0]["content"], attachment, "and in history");
+
+    // Over the socket too, with buttons for a bot.
+    let buttons = json!({"kind": "buttons", "payload": {"choices": ["yes", "no"]}});
+    bob.send(json!({"type": "send", "conversation_id": cid, "body": "yes or no?", "content": buttons, "client_id": "b-1"}))
+        .await;
+    let ack = bob.next_of("ack").await;
+    assert_eq!(ack["message"]["content"], buttons);
+
+    for (content, status, code) in [
+        (json!({"kind": "Bad Kind", "payload": {}}), 400, "invalid"),
+        (
+            json!({"kind": "card", "payload": ["not", "an", "object"]}),
+            400,
+            "invalid",
+        ),
+        (
+            json!({"kind": "card", "payload": {"big": "x".repeat(9 * 1024)}}),
+            413,
+            "too_large",
+        ),
+        (
+            json!({"kind": "attachment", "payload": {"url": "javascript:alert(1)", "size": 1, "mime": "a/b"}}),
+            400,
+            "invalid",
+        ),
+        (
+            json!({"kind": "card", "payload": {}, "extra": 1}),
+            400,
+            "bad_request",
+        ),
+    ] {
+        let (got, body) = server
+            .post("alice", &path, json!({"body": "x", "content": content}))
+            .await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{content}: {body}"
+        );
+    }
+    let (_, page) = server.get("bob", &path).await;
+    assert_eq!(
+        page["messages"].as_array().unwrap().len(),
+        2,
+        "nothing refused was stored"
+    );
+}

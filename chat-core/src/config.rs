@@ -22,6 +22,8 @@ pub struct ChatConfig {
     pub max_title_bytes: usize,
     /// Longest `client_id`, in bytes. Defaults to 128.
     pub max_client_id_bytes: usize,
+    /// Largest structured payload, as JSON text ([`Content`](crate::Content)).
+    pub max_payload_bytes: usize,
     /// History page size when none is asked for. Defaults to 15.
     pub default_page: u32,
     /// Largest history page. Defaults to 200.
@@ -60,6 +62,7 @@ impl Default for ChatConfig {
             max_group_members: 1_000,
             max_title_bytes: 256,
             max_client_id_bytes: 128,
+            max_payload_bytes: 8 * 1024,
             default_page: 15,
             max_page: 200,
             max_conversations_listed: 500,

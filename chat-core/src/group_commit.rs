@@ -51,6 +51,7 @@ impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
     ///     conversation_id: ConversationId::generate(),
     ///     sender: UserId::new("alice").unwrap(),
     ///     body: "hi".into(),
+    ///     content: None,
     ///     client_id: None,
     ///     created_at: time::now(),
     /// };
@@ -305,6 +306,7 @@ mod tests {
             conversation_id: ConversationId::new(conversation).unwrap(),
             sender: UserId::new(sender).unwrap(),
             body: "hi".to_owned(),
+            content: None,
             client_id: client_id.map(str::to_owned),
             created_at: time::now(),
         }
@@ -362,6 +364,7 @@ mod tests {
             seq: 3,
             sender: UserId::new("alice").unwrap(),
             body: "hi".to_owned(),
+            content: None,
             client_id: Some("1".to_owned()),
             created_at: time::now(),
         };

@@ -37,6 +37,7 @@
 
 mod bus;
 mod config;
+mod content;
 mod conversation;
 mod error;
 pub mod group_commit;
@@ -55,6 +56,7 @@ pub mod testkit;
 
 pub use bus::{Bus, Delivery, Envelope, SubscriberSet, Subscription};
 pub use config::{ChatConfig, SendRate};
+pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
 };

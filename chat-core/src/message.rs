@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::content::Content;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::time::Timestamp;
 
@@ -19,6 +20,9 @@ pub struct Message {
     pub sender: UserId,
     /// Its text.
     pub body: String,
+    /// A typed JSON object besides the text, if the sender attached one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
     /// The sender's idempotency key, if one was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -37,8 +41,12 @@ pub struct Message {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMessage {
-    /// The text: non-empty, within the configured size limit.
+    /// The text: non-empty, within the configured size limit (with a
+    /// payload, the fallback every client can show).
     pub body: String,
+    /// A typed JSON object besides the text: `{"kind": …, "payload": {…}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
     /// An idempotency key chosen by the sender: a retry with the same key in
     /// the same conversation returns the stored message instead of a duplicate.
     #[serde(default)]
@@ -50,8 +58,16 @@ impl NewMessage {
     pub fn text(body: impl Into<String>) -> Self {
         Self {
             body: body.into(),
+            content: None,
             client_id: None,
         }
+    }
+
+    /// Attaches `content` (a card, buttons, an attachment's metadata…).
+    #[must_use]
+    pub fn with_content(mut self, content: Content) -> Self {
+        self.content = Some(content);
+        self
     }
 
     /// Sets the idempotency key.
@@ -74,6 +90,8 @@ pub struct NewMessageRecord {
     pub sender: UserId,
     /// The validated body.
     pub body: String,
+    /// The validated content, if any.
+    pub content: Option<Content>,
     /// The sender's idempotency key.
     pub client_id: Option<String>,
     /// The time to record.
@@ -90,6 +108,7 @@ impl NewMessageRecord {
             seq,
             sender: self.sender.clone(),
             body: self.body.clone(),
+            content: self.content.clone(),
             client_id: self.client_id.clone(),
             created_at: self.created_at,
         }

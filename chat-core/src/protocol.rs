@@ -125,6 +125,9 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         /// The text.
         body: String,
+        /// A typed JSON object besides the text.
+        #[serde(default)]
+        content: Option<crate::Content>,
         /// Idempotency key, echoed in the answer.
         #[serde(default)]
         client_id: Option<String>,
@@ -181,6 +184,7 @@ mod tests {
             seq: 7,
             sender: UserId::new("alice").unwrap(),
             body: "hi \"there\" \u{1f44b}".to_owned(),
+            content: None,
             client_id: None,
             created_at: crate::time::from_millis(1_700_000_000_123),
         }

@@ -2,7 +2,7 @@
 //! back as bytes; `Seq` (`u64`) maps to `BIGINT` (`i64`).
 
 use chat_core::{
-    Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
+    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
 };
 use sqlx::Row;
 use sqlx::mysql::MySqlRow;
@@ -49,7 +49,8 @@ pub(crate) fn user(row: &MySqlRow, index: usize) -> Result<UserId, MySqlStoreErr
     id(row, index, "user_id", UserId::new)
 }
 
-/// Decodes `id, conversation_id, seq, sender, body, client_id, created_at`
+/// Decodes `id, conversation_id, seq, sender, body, client_id, created_at,
+/// content_kind, content_payload`
 /// starting at column `at`.
 pub(crate) fn message(row: &MySqlRow, at: usize) -> Result<Message, MySqlStoreError> {
     let client_id: Option<Vec<u8>> = row.try_get(at + 5)?;
@@ -68,6 +69,12 @@ pub(crate) fn message(row: &MySqlRow, at: usize) -> Result<Message, MySqlStoreEr
         body: row.try_get(at + 4)?,
         client_id,
         created_at: time::from_millis(row.try_get(at + 6)?),
+        content: Content::from_columns(row.try_get(at + 7)?, row.try_get(at + 8)?).map_err(
+            |error| MySqlStoreError::Decode {
+                column: "content_payload",
+                reason: error.to_string(),
+            },
+        )?,
     })
 }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
-use chat_core::{Appended, Message, NewMessageRecord, time};
+use chat_core::{Appended, Content, Message, NewMessageRecord, time};
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::query_builder::Separated;
 use sqlx::{MySql, MySqlConnection, QueryBuilder, Row};
@@ -132,7 +132,7 @@ async fn write(
 
         // 4. Store the messages.
         let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) ",
+            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, content_kind, content_payload) ",
         );
         insert.push_values(&new, |mut row, (record, seq)| {
             row.push_bind(record.conversation_id.as_str())
@@ -141,7 +141,9 @@ async fn write(
                 .push_bind(record.sender.as_str())
                 .push_bind(record.body.as_str())
                 .push_bind(record.client_id.as_deref())
-                .push_bind(time::to_millis(record.created_at));
+                .push_bind(time::to_millis(record.created_at))
+                .push_bind(record.content.as_ref().map(|content| content.kind.as_str()))
+                .push_bind(record.content.as_ref().map(Content::payload_json));
         });
         insert.build().execute(&mut *tx).await?;
 
@@ -189,7 +191,7 @@ async fn stored_retries<'a>(
         return Ok(stored);
     }
     let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+        "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
          FROM messages WHERE ",
     );
     for (index, (conversation, sender, client_id)) in keys.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! `Seq` (`u64`) and SQLite's `INTEGER` (`i64`).
 
 use chat_core::{
-    Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
+    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -34,7 +34,8 @@ pub(crate) fn user(row: &SqliteRow, index: usize) -> Result<UserId, SqliteStoreE
     id(row, index, "user_id", UserId::new)
 }
 
-/// Decodes `id, conversation_id, seq, sender, body, client_id, created_at`
+/// Decodes `id, conversation_id, seq, sender, body, client_id, created_at,
+/// content_kind, content_payload`
 /// starting at column `at`.
 pub(crate) fn message(row: &SqliteRow, at: usize) -> Result<Message, SqliteStoreError> {
     Ok(Message {
@@ -45,6 +46,12 @@ pub(crate) fn message(row: &SqliteRow, at: usize) -> Result<Message, SqliteStore
         body: row.try_get(at + 4)?,
         client_id: row.try_get(at + 5)?,
         created_at: time::from_millis(row.try_get(at + 6)?),
+        content: Content::from_columns(row.try_get(at + 7)?, row.try_get(at + 8)?).map_err(
+            |source| SqliteStoreError::Decode {
+                column: "content_payload",
+                source,
+            },
+        )?,
     })
 }
 

@@ -172,7 +172,7 @@ impl SqliteStore {
             "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, m.read_seq, \
                 (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
                     AND x.seq > m.read_seq AND x.sender <> m.user_id), \
-                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at \
+                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at, l.content_kind, l.content_payload \
              FROM members m \
              JOIN conversations c ON c.id = m.conversation_id \
              LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
@@ -235,11 +235,11 @@ impl SqliteStore {
     }
 }
 
-const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
      FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
      FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
      FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?";
 
 /// Whether `options` name an in-memory database: `:memory:` as given, or the
@@ -439,7 +439,7 @@ impl Store for SqliteStore {
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
         let row = sqlx::query(
-            "SELECT id, conversation_id, seq, sender, body, client_id, created_at \
+            "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
              FROM messages WHERE id = ?",
         )
         .bind(id.as_str())

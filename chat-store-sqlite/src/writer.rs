@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
-use chat_core::{Appended, ConversationId, Message, MessageId, NewMessageRecord, UserId, time};
+use chat_core::{
+    Appended, Content, ConversationId, Message, MessageId, NewMessageRecord, UserId, time,
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::checkpoint::Checkpointer;
@@ -124,8 +126,9 @@ fn write(
     // Store the messages; raise their senders' read marks.
     {
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
+                content_kind, content_payload) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         for (record, seq) in plan.new_messages() {
             insert.execute(params![
@@ -136,6 +139,8 @@ fn write(
                 record.body,
                 record.client_id,
                 time::to_millis(record.created_at),
+                record.content.as_ref().map(|content| content.kind.as_str()),
+                record.content.as_ref().map(Content::payload_json),
             ])?;
         }
         let mut raise = tx.prepare_cached(
@@ -161,7 +166,7 @@ fn stored_retries<'a>(
         return Ok(stored);
     }
     let mut find = tx.prepare_cached(
-        "SELECT id, seq, body, created_at FROM messages \
+        "SELECT id, seq, body, created_at, content_kind, content_payload FROM messages \
          WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
     )?;
     for key @ (conversation, sender, client_id) in keys {
@@ -172,16 +177,19 @@ fn stored_retries<'a>(
                     row.get::<_, i64>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, i64>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<String>>(5)?,
                 ))
             })
             .optional()?;
-        if let Some((id, seq, body, created_at)) = found {
+        if let Some((id, seq, body, created_at, kind, payload)) = found {
             let message = Message {
                 id: MessageId::new(id).map_err(decode_error)?,
                 conversation_id: ConversationId::new(conversation).map_err(decode_error)?,
                 seq: rows::from_sql(seq),
                 sender: UserId::new(sender).map_err(decode_error)?,
                 body,
+                content: Content::from_columns(kind, payload.as_deref()).map_err(decode_error)?,
                 client_id: Some(client_id.to_owned()),
                 created_at: time::from_millis(created_at),
             };

@@ -215,10 +215,12 @@ impl Session {
             ClientFrame::Send {
                 conversation_id,
                 body,
+                content,
                 client_id,
             } => {
                 let new = NewMessage {
                     body,
+                    content,
                     client_id: client_id.clone(),
                 };
                 match self.chat.send(&self.me, &conversation_id, new).await {

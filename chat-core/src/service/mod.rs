@@ -372,6 +372,7 @@ impl ChatService {
                 conversation_id: id.clone(),
                 sender: me.clone(),
                 body: new.body,
+                content: new.content,
                 client_id: new.client_id,
                 created_at: time::now(),
             })
@@ -516,6 +517,9 @@ impl ChatService {
                 "body",
                 "must contain at least one non-whitespace character",
             ));
+        }
+        if let Some(content) = &new.content {
+            content.check(config.max_payload_bytes)?;
         }
         if let Some(client_id) = &new.client_id {
             if client_id.is_empty() || client_id.len() > config.max_client_id_bytes {

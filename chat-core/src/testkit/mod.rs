@@ -75,6 +75,7 @@ macro_rules! store_conformance {
             unknown_ids_are_none,
             conversations_ordered_by_activity,
             bodies_round_trip_byte_for_byte,
+            structured_content_round_trips,
         );
     };
 }

@@ -51,6 +51,7 @@ pub fn record(
         conversation_id: conversation.clone(),
         sender: user(sender),
         body: body.to_owned(),
+        content: None,
         client_id: client_id.map(str::to_owned),
         created_at: time::now(),
     }
@@ -572,5 +573,43 @@ pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
     assert!(
         !store.is_member(&conversation.id, &user("%")).await.unwrap(),
         "no LIKE matching"
+    );
+}
+
+/// Structured content (kind and JSON payload) round-trips through append,
+/// `message`, history and a `client_id` retry; plain messages keep none.
+pub async fn structured_content_round_trips(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "content", &["alice", "bob"]).await;
+    let card = crate::Content::new(
+        "card",
+        serde_json::json!({"title": "L\u{fc}nch? \u{1f355}", "buttons": [{"id": "yes"}, {"id": "no"}], "n": 1.5, "quote": "it's \"x\" 100%"}),
+    );
+    let mut with_card = record(&conversation.id, "alice", "lunch?", Some("card-1"));
+    with_card.content = Some(card.clone());
+    let stored = store.append(with_card).await.unwrap();
+    assert_eq!(stored.message.content.as_ref(), Some(&card));
+    let plain = append(&*store, &conversation.id, "bob", "plain").await;
+    assert_eq!(plain.message.content, None);
+
+    let loaded = store.message(&stored.message.id).await.unwrap().unwrap();
+    assert_eq!(loaded, stored.message, "by id, content included");
+    let page = store
+        .history(&conversation.id, crate::HistoryQuery::latest(10))
+        .await
+        .unwrap();
+    assert_eq!(page.messages[0].content.as_ref(), Some(&card));
+    assert_eq!(page.messages[1].content, None);
+    let mut retry = record(&conversation.id, "alice", "lunch?", Some("card-1"));
+    retry.content = Some(card.clone());
+    let again = store.append(retry).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(
+        again.message, stored.message,
+        "a retry returns the stored content"
+    );
+    let summaries = store.conversations_of(&user("alice"), 10).await.unwrap();
+    assert_eq!(
+        summaries[0].last_message.as_ref().map(|m| &m.content),
+        Some(&None)
     );
 }

@@ -311,11 +311,38 @@ function messageItem(message, seen) {
   const bubble = document.createElement("div");
   bubble.className = "bubble";
   bubble.textContent = message.body;
+  if (message.content) bubble.append(contentView(message.content));
   const meta = document.createElement("span");
   meta.className = "meta";
   meta.textContent = formatTime(message.created_at) + (seen.length ? ` · Seen by ${seen.join(", ")}` : "");
   item.append(bubble, meta);
   return item;
+}
+
+// Structured content under the text: an attachment as a link, buttons as
+// chips, anything else as its kind. Built with textContent: no HTML from peers.
+function contentView(content) {
+  const box = document.createElement("div");
+  box.className = "content";
+  const payload = content.payload || {};
+  if (content.kind === "attachment" && /^https?:\/\//.test(payload.url)) {
+    const link = document.createElement("a");
+    link.href = payload.url;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    link.textContent = `📎 ${payload.name || payload.url} (${payload.mime}, ${Math.ceil(payload.size / 1024)} KiB)`;
+    box.append(link);
+  } else if (content.kind === "buttons" && Array.isArray(payload.choices)) {
+    for (const choice of payload.choices) {
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.textContent = String(choice);
+      box.append(chip);
+    }
+  } else {
+    box.textContent = payload.title ? `${content.kind}: ${payload.title}` : `[${content.kind}]`;
+  }
+  return box;
 }
 
 function addMessage(message) {
