@@ -122,16 +122,14 @@ async fn a_lost_database_gives_fast_retryable_503s_publishes_nothing_and_recover
     assert_eq!(status, 201);
     assert_eq!(bob.next_message().await["seq"], 1);
 
+    // The same send, sent during the outage and retried after it.
+    let send_during = || {
+        let body = json!({"body": "during", "client_id": "c-during"});
+        call(reqwest::Method::POST, &base, "alice", &path, Some(body))
+    };
     proxy.cut().await;
     let started = Instant::now();
-    let (status, answer) = call(
-        reqwest::Method::POST,
-        &base,
-        "alice",
-        &path,
-        Some(json!({"body": "during", "client_id": "c-during"})),
-    )
-    .await;
+    let (status, answer) = send_during().await;
     println!("REST send answered {status} after {:?}", started.elapsed());
     assert_eq!(status, 503, "{answer}");
     assert_eq!(answer["error"]["code"], "unavailable");
@@ -160,14 +158,7 @@ async fn a_lost_database_gives_fast_retryable_503s_publishes_nothing_and_recover
     proxy.restore().await;
     let deadline = Instant::now() + common::WAIT;
     let stored = loop {
-        let (status, answer) = call(
-            reqwest::Method::POST,
-            &base,
-            "alice",
-            &path,
-            Some(json!({"body": "during", "client_id": "c-during"})),
-        )
-        .await;
+        let (status, answer) = send_during().await;
         if status == 201 {
             break answer;
         }

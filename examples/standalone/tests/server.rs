@@ -1,10 +1,13 @@
 //! The standalone server as a whole: its page, health, both auth modes,
 //! graceful shutdown, and the binary's refusal to run unsafely.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
+use common::call;
 use futures::StreamExt;
 use standalone::app;
 use standalone::auth::TokenSigner;
@@ -273,44 +276,32 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
 #[tokio::test]
 async fn the_example_bot_answers_in_a_direct_conversation() {
     let server = start(&["--bot", "echo-bot"]).await;
-    let client = reqwest::Client::new();
-    let direct: serde_json::Value = client
-        .put(format!("http://{}/direct/echo-bot", server.base))
-        .bearer_auth("alice")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, direct) = call(
+        reqwest::Method::PUT,
+        &server.base,
+        "alice",
+        "/direct/echo-bot",
+        None,
+    )
+    .await;
     let cid = direct["id"].as_str().unwrap();
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=alice", server.base))
-            .await
-            .unwrap();
-    let status = client
-        .post(format!(
-            "http://{}/conversations/{cid}/messages",
-            server.base
-        ))
-        .bearer_auth("alice")
-        .json(&serde_json::json!({"body": "/count three little words"}))
-        .send()
-        .await
-        .unwrap()
-        .status();
+    let mut alice = common::Client::connect(&server.base, "alice").await;
+    let path = format!("/conversations/{cid}/messages");
+    let body = serde_json::json!({"body": "/count three little words"});
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &server.base,
+        "alice",
+        &path,
+        Some(body),
+    )
+    .await;
     assert_eq!(status, 201);
-    let reply = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let Some(Ok(Message::Text(text))) = socket.next().await {
-                let event: serde_json::Value = serde_json::from_str(&text).unwrap();
-                if event["type"] == "message" && event["message"]["sender"] == "echo-bot" {
-                    return event["message"]["body"].clone();
-                }
-            }
+    let reply = loop {
+        let message = alice.next_message().await;
+        if message["sender"] == "echo-bot" {
+            break message["body"].clone();
         }
-    })
-    .await
-    .expect("the bot answered");
+    };
     assert_eq!(reply, "18 characters, 3 words");
 }
