@@ -10,15 +10,16 @@
 //! clients the same way.
 //!
 //! ```
-//! # async fn example() {
 //! use std::sync::Arc;
 //! use chat_core::testkit::faults::{BusFaults, FaultyBus};
-//! # let bus: Arc<dyn chat_core::Bus> = unimplemented!();
-//! let faults = BusFaults { drop: 0.05, duplicate: 0.05, reorder: 0.05, ..BusFaults::default() };
-//! let bus = Arc::new(FaultyBus::new(bus, 7, faults));
-//! // ... run the scenario, then stop injecting and let clients recover:
-//! bus.heal();
-//! # }
+//!
+//! /// Wraps the bus a test server will use (any adapter).
+//! fn lossy(bus: Arc<dyn chat_core::Bus>) -> Arc<FaultyBus> {
+//!     let faults = BusFaults { drop: 0.05, duplicate: 0.05, reorder: 0.05, ..BusFaults::default() };
+//!     Arc::new(FaultyBus::new(bus, 7, faults))
+//! }
+//! // Run the scenario on `lossy(bus)`, then call `heal()` on it to stop
+//! // injecting and let the clients recover.
 //! ```
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
