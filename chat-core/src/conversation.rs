@@ -41,6 +41,11 @@ pub struct Conversation {
     pub kind: ConversationKind,
     /// The group's title; `None` for direct conversations.
     pub title: Option<String>,
+    /// Whether it is a public room: any user may find it in the directory
+    /// and join or leave it by themselves. `false` for private groups
+    /// (invite-only) and direct conversations.
+    #[serde(default)]
+    pub public: bool,
     /// Who created it (the group's creator, or whoever opened the direct conversation).
     pub created_by: UserId,
     /// Current members, sorted by user id.
@@ -133,6 +138,8 @@ pub struct NewGroup {
     pub id: ConversationId,
     /// Its title.
     pub title: String,
+    /// Whether it is a public room (see [`Conversation::public`]).
+    pub public: bool,
     /// Its creator, who is also among `members`.
     pub created_by: UserId,
     /// All members, sorted and without duplicates.

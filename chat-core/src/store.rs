@@ -11,8 +11,8 @@
 //! ```
 //! use chat_core::{
 //!     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message,
-//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult,
-//!     Timestamp, UserId,
+//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store,
+//!     StoreResult, Timestamp, UserId,
 //! };
 //!
 //! /// A store that has nothing and accepts nothing: the skeleton of a real one.
@@ -29,6 +29,7 @@
 //!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp) -> StoreResult<bool> { Ok(false) }
 //!     async fn remove_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
 //!     async fn conversations_of(&self, _: &UserId, _: u32) -> StoreResult<Vec<ConversationSummary>> { Ok(vec![]) }
+//!     async fn rooms(&self, _: RoomQuery) -> StoreResult<RoomPage> { Ok(RoomPage::default()) }
 //!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
 //!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
 //!     async fn history(&self, _: &ConversationId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
@@ -42,6 +43,7 @@ use crate::conversation::{Conversation, ConversationSummary, NewDirect, NewGroup
 use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::room::{RoomPage, RoomQuery};
 use crate::time::Timestamp;
 
 /// Every [`Store`] call returns this.
@@ -91,6 +93,13 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         user: &UserId,
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>>;
+
+    /// A page of the public rooms directory: rooms (groups created with
+    /// `public: true`) newest first by id, only those older than
+    /// `query.before` when it is set, only those whose title contains
+    /// `query.search` ignoring case when it is set, each with its member
+    /// count and whether `query.viewer` is a member.
+    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage>;
 
     /// Appends `message` with the next `seq` of its conversation, atomically
     /// (1, 2, 3… with no gaps or repeats under any concurrency), and raises the

@@ -2,7 +2,8 @@
 //! back as bytes; `Seq` (`u64`) maps to `BIGINT` (`i64`).
 
 use chat_core::{
-    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Seq, UserId, time,
+    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Room, Seq, UserId,
+    time,
 };
 use sqlx::Row;
 use sqlx::mysql::MySqlRow;
@@ -79,7 +80,7 @@ pub(crate) fn message(row: &MySqlRow, at: usize) -> Result<Message, MySqlStoreEr
 }
 
 /// Decodes `id, kind, title, created_by, created_at, last_seq` (from column
-/// 0) with the given members.
+/// 0) and the column named `is_public`, with the given members.
 pub(crate) fn conversation(
     row: &MySqlRow,
     members: Vec<UserId>,
@@ -92,9 +93,24 @@ pub(crate) fn conversation(
         id: id(row, 0, "id", ConversationId::new)?,
         kind,
         title: row.try_get(2)?,
+        public: row.try_get("is_public")?,
         created_by: id(row, 3, "created_by", UserId::new)?,
         members,
         created_at: time::from_millis(row.try_get(4)?),
         last_seq: from_sql(row.try_get(5)?),
+    })
+}
+
+/// Decodes `id, title, created_by, created_at, last_seq, member count,
+/// joined` (from column 0) into a directory entry.
+pub(crate) fn room(row: &MySqlRow) -> Result<Room, MySqlStoreError> {
+    Ok(Room {
+        id: id(row, 0, "id", ConversationId::new)?,
+        title: row.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+        created_by: id(row, 2, "created_by", UserId::new)?,
+        created_at: time::from_millis(row.try_get(3)?),
+        last_seq: from_sql(row.try_get(4)?),
+        member_count: from_sql(row.try_get(5)?),
+        joined: row.try_get::<i64, _>(6)? != 0,
     })
 }

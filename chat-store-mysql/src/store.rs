@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult, Timestamp,
-    UserId, time,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store,
+    StoreResult, Timestamp, UserId, time,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -114,7 +114,7 @@ impl MySqlStore {
         id: &str,
     ) -> Result<Option<Conversation>, MySqlStoreError> {
         let row = sqlx::query(
-            "SELECT id, kind, title, created_by, created_at, last_seq \
+            "SELECT id, kind, title, created_by, created_at, last_seq, is_public \
              FROM conversations WHERE id = ?",
         )
         .bind(id)
@@ -168,14 +168,15 @@ impl MySqlStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations \
-             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
-             VALUES (?, 'group', ?, ?, NULL, ?, 0, ?)",
+             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, is_public) \
+             VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?)",
         )
         .bind(group.id.as_str())
         .bind(&group.title)
         .bind(group.created_by.as_str())
         .bind(at)
         .bind(at)
+        .bind(group.public)
         .execute(&mut *tx)
         .await?;
         if !group.members.is_empty() {
@@ -232,7 +233,7 @@ impl MySqlStore {
             "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, m.read_seq, \
                 (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
                     AND x.seq > m.read_seq AND x.sender <> m.user_id), \
-                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at, l.content_kind, l.content_payload \
+                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at, l.content_kind, l.content_payload, c.is_public AS is_public \
              FROM members m \
              JOIN conversations c ON c.id = m.conversation_id \
              LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
@@ -261,6 +262,28 @@ impl MySqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn room_page(&self, query: RoomQuery) -> Result<RoomPage, MySqlStoreError> {
+        // One row more than asked tells whether there is more.
+        let rows = sqlx::query(ROOMS)
+            .bind(query.viewer.as_str())
+            .bind(query.before.as_ref().map(ConversationId::as_str))
+            .bind(query.before.as_ref().map(ConversationId::as_str))
+            .bind(query.search.as_deref())
+            .bind(query.search.as_deref())
+            .bind(i64::from(query.limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+        Ok(RoomPage {
+            has_more: rows.len() > limit,
+            rooms: rows
+                .iter()
+                .take(limit)
+                .map(rows::room)
+                .collect::<Result<_, _>>()?,
+        })
     }
 
     async fn history_inner(
@@ -295,6 +318,16 @@ impl MySqlStore {
         Ok(Page { messages, has_more })
     }
 }
+
+/// The public rooms directory, newest first; `before` and `search` apply
+/// when bound to a value (each is bound twice: the NULL test and the filter).
+const ROOMS: &str = "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
+        (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
+        CAST(EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = ?) AS SIGNED) \
+     FROM conversations c \
+     WHERE c.is_public = 1 AND (? IS NULL OR c.id < ?) \
+        AND (? IS NULL OR LOCATE(?, c.title) > 0) \
+     ORDER BY c.id DESC LIMIT ?";
 
 const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
      FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
@@ -380,6 +413,7 @@ impl Store for MySqlStore {
             id: group.id,
             kind: chat_core::ConversationKind::Group,
             title: Some(group.title),
+            public: group.public,
             created_by: group.created_by,
             members: group.members,
             created_at: group.created_at,
@@ -476,6 +510,10 @@ impl Store for MySqlStore {
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         Ok(self.summaries(user, limit).await?)
+    }
+
+    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
+        Ok(self.room_page(query).await?)
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use chat_core::testkit::store as cases;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message, MessageId,
-    NewDirect, NewGroup, NewMessageRecord, Page, Seq, Store, StoreResult, Timestamp, UserId,
+    NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store, StoreResult,
+    Timestamp, UserId,
 };
 use chat_store_sqlite::SqliteStore;
 
@@ -61,6 +62,9 @@ impl Store for Flawed {
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         self.inner.conversations_of(user, limit).await
+    }
+    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
+        self.inner.rooms(query).await
     }
     async fn append(&self, mut message: NewMessageRecord) -> StoreResult<Appended> {
         match self.flaw {

@@ -23,6 +23,7 @@ use crate::hub::{Connection, Hub};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
 use crate::protocol::{ServerEvent, encode_message_event};
+use crate::room::{RoomPage, RoomQuery};
 use crate::store::Store;
 use crate::time;
 
@@ -151,6 +152,32 @@ impl ChatService {
         title: &str,
         members: Vec<UserId>,
     ) -> Result<Conversation> {
+        self.create(creator, title, members, false).await
+    }
+
+    /// Creates a public room titled `title` with `creator` as its first
+    /// member: it is listed by [`ChatService::rooms`] and anyone may
+    /// [`join_room`](ChatService::join_room) it. Invited `members` are added
+    /// as in [`ChatService::create_group`].
+    ///
+    /// # Errors
+    /// As [`ChatService::create_group`].
+    pub async fn create_room(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+    ) -> Result<Conversation> {
+        self.create(creator, title, members, true).await
+    }
+
+    async fn create(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+        public: bool,
+    ) -> Result<Conversation> {
         let config = &self.inner.config;
         let title = title.trim();
         if title.is_empty() {
@@ -183,6 +210,7 @@ impl ChatService {
             .create_group(NewGroup {
                 id: ConversationId::generate(),
                 title: title.to_owned(),
+                public,
                 created_by: creator.clone(),
                 members,
                 created_at: time::now(),
@@ -245,6 +273,87 @@ impl ChatService {
         Ok(self.inner.store.conversations_of(me, limit).await?)
     }
 
+    /// A page of the public rooms directory, newest first: only rooms older
+    /// than `before` (the last id of the previous page) when given, only
+    /// titles containing `search` (ignoring case; blank means all) when
+    /// given. `limit` defaults to [`ChatConfig::default_page`] and is capped
+    /// at [`ChatConfig::max_page`].
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a zero limit or a search longer than
+    /// [`ChatConfig::max_title_bytes`].
+    pub async fn rooms(
+        &self,
+        me: &UserId,
+        search: Option<&str>,
+        before: Option<ConversationId>,
+        limit: Option<u32>,
+    ) -> Result<RoomPage> {
+        let config = &self.inner.config;
+        let limit = limit.unwrap_or(config.default_page);
+        if limit == 0 {
+            return Err(ChatError::invalid("limit", "must be at least 1"));
+        }
+        let search = search.map(str::trim).filter(|text| !text.is_empty());
+        if let Some(text) = search {
+            if text.len() > config.max_title_bytes {
+                return Err(ChatError::invalid(
+                    "q",
+                    format!(
+                        "is {} bytes, the limit is {}",
+                        text.len(),
+                        config.max_title_bytes
+                    ),
+                ));
+            }
+        }
+        Ok(self
+            .inner
+            .store
+            .rooms(RoomQuery {
+                viewer: me.clone(),
+                search: search.map(str::to_owned),
+                before,
+                limit: limit.min(config.max_page),
+            })
+            .await?)
+    }
+
+    /// Joins the public room `id`; every member (the joiner included, on all
+    /// their devices) gets a `member_added` event. Joining twice is not an
+    /// error: it returns `false` and changes nothing. Returns the room.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] for an unknown id, [`ChatError::Forbidden`]
+    /// for a private group or a direct conversation, [`ChatError::TooLarge`]
+    /// when the room is full.
+    pub async fn join_room(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+    ) -> Result<(Conversation, bool)> {
+        let mut room = self
+            .inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("conversation", id))?;
+        if !room.public {
+            return Err(ChatError::Forbidden(format!(
+                "conversation {id} is not a public room: members must be added by a member"
+            )));
+        }
+        if room.has_member(me) {
+            return Ok((room, false));
+        }
+        let added = self.add(&room, me, me).await?;
+        if added {
+            let at = room.members.binary_search(me).unwrap_or_else(|at| at);
+            room.members.insert(at, me.clone());
+        }
+        Ok((room, added))
+    }
+
     /// Adds `user` to a group `me` belongs to. Adding a member twice is not an
     /// error; it returns `false` and changes nothing.
     ///
@@ -263,6 +372,12 @@ impl ChatService {
         if conversation.has_member(user) {
             return Ok(false);
         }
+        self.add(&conversation, user, me).await
+    }
+
+    /// Adds `user` to `conversation` (a group they are not in) on behalf of
+    /// `by`, within the member limit, and tells every member and `user`.
+    async fn add(&self, conversation: &Conversation, user: &UserId, by: &UserId) -> Result<bool> {
         let limit = self.inner.config.max_group_members;
         if conversation.members.len() >= limit {
             return Err(ChatError::TooLarge {
@@ -271,14 +386,15 @@ impl ChatService {
                 limit,
             });
         }
+        let id = &conversation.id;
         let added = self.inner.store.add_member(id, user, time::now()).await?;
         if added {
-            let mut recipients = conversation.members;
+            let mut recipients = conversation.members.clone();
             recipients.push(user.clone());
             let event = ServerEvent::MemberAdded {
                 conversation_id: id.clone(),
                 user_id: user.clone(),
-                by: me.clone(),
+                by: by.clone(),
             };
             self.publish(recipients, id, None, event.encode()).await;
         }
@@ -286,10 +402,12 @@ impl ChatService {
     }
 
     /// Removes `user` from a group. Members may remove themselves (leave);
-    /// only the group's creator may remove others.
+    /// only the group's creator may remove others. The last member of a
+    /// public room may leave it (the room stays listed and joinable); the
+    /// last member of a private group may not, since no one could get back in.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] for a direct conversation or the last member,
+    /// [`ChatError::Invalid`] for a direct conversation or the last member of a private group,
     /// [`ChatError::Forbidden`] for removing another member without being the
     /// creator, [`ChatError::NotFound`] when `user` is not a member.
     pub async fn remove_member(
@@ -308,7 +426,7 @@ impl ChatService {
         if !conversation.has_member(user) {
             return Err(ChatError::not_found("member", user));
         }
-        if conversation.members.len() == 1 {
+        if conversation.members.len() == 1 && !conversation.public {
             return Err(ChatError::invalid(
                 "user_id",
                 "the last member of a group cannot be removed",

@@ -265,6 +265,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         id: conversation_id(),
         kind: ConversationKind::Group,
         title: Some("solo".to_owned()),
+        public: false,
         created_by: user("alice"),
         members: vec![user("alice")],
         created_at: time::now(),
@@ -294,6 +295,7 @@ async fn only_the_creator_removes_others() {
         id: conversation_id(),
         kind: ConversationKind::Group,
         title: Some("team".to_owned()),
+        public: false,
         created_by: user("alice"),
         members: vec![user("alice"), user("bob"), user("carol")],
         created_at: time::now(),
@@ -395,4 +397,113 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted() {
     assert_eq!(err.code(), "rate_limited");
     assert!(err.is_retryable());
     assert_eq!(chat.rate_limited(), 1);
+}
+
+fn room(public: bool, members: &[&str]) -> Conversation {
+    Conversation {
+        id: conversation_id(),
+        kind: ConversationKind::Group,
+        title: Some("lobby".to_owned()),
+        public,
+        created_by: user("alice"),
+        members: members.iter().map(|m| user(m)).collect(),
+        created_at: time::now(),
+        last_seq: 0,
+    }
+}
+
+#[tokio::test]
+async fn joining_a_room_tells_its_members_and_the_joiner() {
+    let mut store = MockStore::new();
+    let lobby = room(true, &["alice", "carol"]);
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(lobby.clone())));
+    store
+        .expect_add_member()
+        .withf(|_, joiner, _| *joiner == user("bob"))
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish()
+        .withf(|envelope| {
+            let event: serde_json::Value = serde_json::from_slice(envelope.payload()).unwrap();
+            envelope.recipients() == [user("alice"), user("carol"), user("bob")]
+                && event["type"] == "member_added"
+                && event["user_id"] == "bob"
+                && event["by"] == "bob"
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let chat = service(store, bus).await;
+    let (joined, added) = chat
+        .join_room(&user("bob"), &conversation_id())
+        .await
+        .unwrap();
+    assert!(added);
+    assert_eq!(joined.members, [user("alice"), user("bob"), user("carol")]);
+}
+
+#[tokio::test]
+async fn a_private_group_cannot_be_joined() {
+    let mut store = MockStore::new();
+    let team = room(false, &["alice"]);
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(team.clone())));
+    store.expect_add_member().times(0);
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
+    let chat = service(store, bus).await;
+    let err = chat
+        .join_room(&user("mallory"), &conversation_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_last_member_of_a_room_may_leave() {
+    let mut store = MockStore::new();
+    let lobby = room(true, &["alice"]);
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(lobby.clone())));
+    store
+        .expect_remove_member()
+        .times(1)
+        .returning(|_, _| Ok(true));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(1).returning(|_| Ok(()));
+    let chat = service(store, bus).await;
+    chat.remove_member(&user("alice"), &conversation_id(), &user("alice"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_room_directory_trims_its_search_and_caps_its_page() {
+    let mut store = MockStore::new();
+    store
+        .expect_rooms()
+        .withf(|query| {
+            query.search.as_deref() == Some("rust")
+                && query.limit == 200
+                && query.viewer == user("bob")
+                && query.before.is_none()
+        })
+        .times(1)
+        .returning(|_| Ok(RoomPage::default()));
+    let (bus, _keep) = bus();
+    let chat = service(store, bus).await;
+    let page = chat
+        .rooms(&user("bob"), Some("  rust "), None, Some(10_000))
+        .await
+        .unwrap();
+    assert!(page.rooms.is_empty());
+    let err = chat
+        .rooms(&user("bob"), Some(&"x".repeat(257)), None, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Invalid { .. }), "{err:?}");
 }

@@ -31,6 +31,7 @@ use crate::conversation::{Conversation, ConversationSummary, NewDirect, NewGroup
 use crate::error::{BusError, StoreError};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::room::{RoomPage, RoomQuery};
 use crate::store::{Store, StoreResult};
 use crate::time::Timestamp;
 
@@ -285,6 +286,10 @@ impl Store for FaultyStore {
         limit: u32,
     ) -> StoreResult<Vec<ConversationSummary>> {
         self.inner.conversations_of(user, limit).await
+    }
+
+    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
+        self.inner.rooms(query).await
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {

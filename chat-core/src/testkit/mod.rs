@@ -76,6 +76,7 @@ macro_rules! store_conformance {
             conversations_ordered_by_activity,
             bodies_round_trip_byte_for_byte,
             structured_content_round_trips,
+            public_rooms_directory,
         );
     };
 }

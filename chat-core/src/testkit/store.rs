@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::{
     Appended, Conversation, ConversationId, ConversationKind, DirectPair, HistoryQuery, MessageId,
-    NewDirect, NewGroup, NewMessageRecord, Refusal, Store, StoreError, UserId, time,
+    NewDirect, NewGroup, NewMessageRecord, Refusal, Room, RoomPage, RoomQuery, Store, StoreError,
+    UserId, time,
 };
 
 /// A user id from a literal.
@@ -30,6 +31,7 @@ pub async fn group(store: &dyn Store, title: &str, members: &[&str]) -> Conversa
         .create_group(NewGroup {
             id: ConversationId::generate(),
             title: title.to_owned(),
+            public: false,
             created_by,
             members: ids,
             created_at: time::now(),
@@ -612,4 +614,143 @@ pub async fn structured_content_round_trips(store: Arc<dyn Store>) {
         summaries[0].last_message.as_ref().map(|m| &m.content),
         Some(&None)
     );
+}
+
+/// Creates a public room titled `title` with `creator` as its only member.
+///
+/// # Panics
+/// When the store fails.
+pub async fn room(store: &dyn Store, title: &str, creator: &str) -> Conversation {
+    store
+        .create_group(NewGroup {
+            id: ConversationId::generate(),
+            title: title.to_owned(),
+            public: true,
+            created_by: user(creator),
+            members: vec![user(creator)],
+            created_at: time::now(),
+        })
+        .await
+        .expect("create_group (public)")
+}
+
+fn room_query(viewer: &str, search: Option<&str>, before: Option<&Room>, limit: u32) -> RoomQuery {
+    RoomQuery {
+        viewer: user(viewer),
+        search: search.map(str::to_owned),
+        before: before.map(|room| room.id.clone()),
+        limit,
+    }
+}
+
+fn titles(page: &RoomPage) -> Vec<&str> {
+    page.rooms.iter().map(|room| room.title.as_str()).collect()
+}
+
+/// The rooms directory lists public groups only, newest first, pages by
+/// `before`, searches titles ignoring case (with `%` and `_` taken
+/// literally), and counts members and the viewer's membership.
+pub async fn public_rooms_directory(store: Arc<dyn Store>) {
+    let lovers = room(&*store, "Rust lovers", "alice").await;
+    let crabs = room(&*store, "rustaceans 100%", "alice").await;
+    let garden = room(&*store, "Gardening", "carol").await;
+    let secret = group(&*store, "Rust secret", &["alice", "bob"]).await;
+    store
+        .open_direct(NewDirect {
+            id: ConversationId::generate(),
+            pair: DirectPair::new(user("alice"), user("bob")).unwrap(),
+            created_by: user("alice"),
+            created_at: time::now(),
+        })
+        .await
+        .unwrap();
+
+    let all = store
+        .rooms(room_query("bob", None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(&all),
+        ["Gardening", "rustaceans 100%", "Rust lovers"]
+    );
+    assert!(!all.has_more);
+    let first = &all.rooms[2];
+    assert_eq!(
+        (
+            &first.id,
+            &first.created_by,
+            first.created_at,
+            first.last_seq
+        ),
+        (&lovers.id, &lovers.created_by, lovers.created_at, 0)
+    );
+    assert!(
+        all.rooms
+            .iter()
+            .all(|room| !room.joined && room.member_count == 1)
+    );
+
+    let found = store
+        .rooms(room_query("bob", Some("RUST"), None, 10))
+        .await
+        .unwrap();
+    assert_eq!(titles(&found), ["rustaceans 100%", "Rust lovers"]);
+    // As LIKE patterns, "%" would match every title and "r_st" two of them.
+    for literal in ["%", "r_st"] {
+        let page = store
+            .rooms(room_query("bob", Some(literal), None, 10))
+            .await
+            .unwrap();
+        assert_eq!(
+            titles(&page).len(),
+            usize::from(literal == "%"),
+            "{literal}"
+        );
+    }
+
+    let page_one = store.rooms(room_query("bob", None, None, 2)).await.unwrap();
+    assert_eq!(titles(&page_one), ["Gardening", "rustaceans 100%"]);
+    assert!(page_one.has_more);
+    let page_two = store
+        .rooms(room_query("bob", None, page_one.rooms.last(), 2))
+        .await
+        .unwrap();
+    assert_eq!(titles(&page_two), ["Rust lovers"]);
+    assert!(!page_two.has_more);
+
+    assert!(
+        store
+            .add_member(&crabs.id, &user("bob"), time::now())
+            .await
+            .unwrap()
+    );
+    let joined = store
+        .rooms(room_query("bob", None, None, 10))
+        .await
+        .unwrap();
+    let membership: Vec<_> = joined
+        .rooms
+        .iter()
+        .map(|room| (room.joined, room.member_count))
+        .collect();
+    assert_eq!(membership, [(false, 1), (true, 2), (false, 1)]);
+
+    let loaded = store.conversation(&garden.id).await.unwrap().unwrap();
+    assert!(
+        loaded.public
+            && !store
+                .conversation(&secret.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .public
+    );
+    let listed = store.conversations_of(&user("bob"), 10).await.unwrap();
+    let flags: Vec<_> = listed
+        .iter()
+        .map(|summary| (summary.conversation.id.clone(), summary.conversation.public))
+        .collect();
+    assert_eq!(flags.len(), 3);
+    assert!(flags.contains(&(crabs.id.clone(), true)));
+    assert!(flags.contains(&(secret.id.clone(), false)));
 }
