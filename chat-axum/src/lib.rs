@@ -15,7 +15,8 @@
 //! `PUT /direct/{user_id}`, `GET /conversations/{cid}`,
 //! `POST /conversations/{cid}/members`, `DELETE /conversations/{cid}/members/{uid}`,
 //! `GET/POST /conversations/{cid}/messages`, `GET /messages/{mid}`,
-//! `POST /conversations/{cid}/read`, `GET /ws`, and the OpenAPI document
+//! `POST /conversations/{cid}/read`, `GET /rooms`, `POST /rooms/{cid}/join`,
+//! `GET /ws`, and the OpenAPI document
 //! at `GET /openapi.json`.
 //! Errors are `{"error": {"code", "message", "retryable"}}` with 400, 401,
 //! 403, 404, 409, 413, 429 or 503 (with `Retry-After`).

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::{conversations, messages};
+use crate::rest::{conversations, messages, rooms};
 use crate::state::AppState;
 use crate::ws;
 
@@ -22,6 +22,7 @@ use crate::ws;
     security(("bearer" = [])),
     tags(
         (name = "conversations", description = "Direct conversations and groups"),
+        (name = "rooms", description = "Public rooms: the directory, joining"),
         (name = "messages", description = "History, sending, read marks"),
         (name = "live", description = "The WebSocket")
     )
@@ -51,6 +52,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(messages::history, messages::send))
         .routes(routes!(messages::mark_read))
         .routes(routes!(messages::get))
+        .routes(routes!(rooms::list))
+        .routes(routes!(rooms::join))
         .routes(routes!(ws::upgrade))
 }
 

@@ -36,6 +36,8 @@ fn the_document_lists_every_route() {
         ("POST", "/conversations/{cid}/messages"),
         ("GET", "/messages/{mid}"),
         ("POST", "/conversations/{cid}/read"),
+        ("GET", "/rooms"),
+        ("POST", "/rooms/{cid}/join"),
         ("GET", "/ws"),
     ]
     .into_iter()

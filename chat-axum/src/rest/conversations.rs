@@ -28,6 +28,10 @@ pub(crate) struct NewGroupBody {
     /// Other members (the caller is always included).
     #[serde(default)]
     members: Vec<UserId>,
+    /// A public room, which anyone may find in `GET /rooms` and join
+    /// (default: a private, invite-only group).
+    #[serde(default)]
+    public: bool,
 }
 
 /// `POST /conversations/{cid}/members` body.
@@ -49,7 +53,7 @@ pub(crate) async fn list(
     Ok(Json(ConversationList { conversations }))
 }
 
-/// Creates a group with the caller and the given members.
+/// Creates a group (or, with `public: true`, a room) with the caller and the given members.
 #[utoipa::path(post, path = "/conversations", operation_id = "create_group", tag = "conversations", request_body = NewGroupBody,
     responses((status = 201, body = Conversation), (status = 400, body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
@@ -58,10 +62,17 @@ pub(crate) async fn create_group(
     Caller(me): Caller,
     ApiJson(body): ApiJson<NewGroupBody>,
 ) -> Result<(StatusCode, Json<Conversation>), ApiError> {
-    let conversation = state
-        .chat
-        .create_group(&me, &body.title, body.members)
-        .await?;
+    let conversation = if body.public {
+        state
+            .chat
+            .create_room(&me, &body.title, body.members)
+            .await?
+    } else {
+        state
+            .chat
+            .create_group(&me, &body.title, body.members)
+            .await?
+    };
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 

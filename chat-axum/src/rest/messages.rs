@@ -62,7 +62,7 @@ pub(crate) async fn history(
 
 /// Any page size in the documented int64 range: past `u32::MAX` is simply
 /// past the cap; zero and below are refused by the service.
-fn saturate(limit: i64) -> u32 {
+pub(crate) fn saturate(limit: i64) -> u32 {
     u32::try_from(limit.max(0)).unwrap_or(u32::MAX)
 }
 

@@ -2,3 +2,4 @@
 
 pub(crate) mod conversations;
 pub(crate) mod messages;
+pub(crate) mod rooms;

@@ -115,6 +115,60 @@ async fn messages_cross_nodes_and_reach_every_device() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_room_made_on_one_node_is_found_joined_and_left_on_the_other() {
+    let database = database().await;
+    let prefix = prefix();
+    let one = node(&database, &redis_url(), &prefix).await;
+    let two = node(&database, &redis_url(), &prefix).await;
+    let mut alice = Client::connect(&one.base, "alice").await;
+    let mut bob = Client::connect(&two.base, "bob").await;
+    let (status, room) = call(
+        reqwest::Method::POST,
+        &one.base,
+        "alice",
+        "/conversations",
+        Some(json!({"title": "Rustaceans", "public": true})),
+    )
+    .await;
+    assert_eq!(status, 201, "{room}");
+    let cid = room["id"].as_str().unwrap().to_owned();
+
+    let (_, found) = call(
+        reqwest::Method::GET,
+        &two.base,
+        "bob",
+        "/rooms?q=rustACE",
+        None,
+    )
+    .await;
+    assert_eq!(found["rooms"][0]["id"], cid.as_str(), "{found}");
+    assert_eq!(found["rooms"][0]["joined"], false);
+    let join = format!("/rooms/{cid}/join");
+    let (status, _) = call(reqwest::Method::POST, &two.base, "bob", &join, None).await;
+    assert_eq!(status, 201);
+    let added = alice.next_of("member_added").await;
+    assert_eq!(
+        (&added["user_id"], &added["by"]),
+        (&json!("bob"), &json!("bob"))
+    );
+
+    bob.send(
+        json!({"type": "send", "conversation_id": cid, "body": "hi from two", "client_id": "b1"}),
+    )
+    .await;
+    assert_eq!(alice.next_message().await["body"], "hi from two");
+
+    let leave = format!("/conversations/{cid}/members/bob");
+    let (status, _) = call(reqwest::Method::DELETE, &two.base, "bob", &leave, None).await;
+    assert_eq!(status, 204);
+    let removed = alice.next_of("member_removed").await;
+    assert_eq!(removed["user_id"], "bob");
+    let (_, listed) = call(reqwest::Method::GET, &one.base, "bob", "/rooms", None).await;
+    assert_eq!(listed["rooms"][0]["member_count"], 1);
+    database.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     const SENDERS: usize = 20;
     const EACH: usize = 5;

@@ -104,6 +104,16 @@ impl Client {
         }
     }
 
+    /// The next event of `kind` (other events skipped).
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
     /// The next message event's message (other events skipped).
     pub async fn next_message(&mut self) -> Value {
         loop {
