@@ -18,7 +18,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_core::{ChatError, ChatService, ConversationKind, Message, NewMessage, SendHooks, UserId};
+use chat_core::{
+    ChatError, ChatService, Content, ConversationKind, Message, NewMessage, SendHooks, UserId,
+};
 use tokio::sync::mpsc;
 
 /// Messages waiting for an answer; beyond it new ones are left unanswered
@@ -64,8 +66,7 @@ pub async fn run(chat: ChatService, bot: UserId, mut inbox: mpsc::Receiver<Messa
             continue;
         }
         // Keyed by the message answered: a retried answer is stored once.
-        let reply =
-            NewMessage::text(answer(&message.body)).with_client_id(format!("reply-{}", message.id));
+        let reply = reply(&message.body).with_client_id(format!("reply-{}", message.id));
         for attempt in 1..=ATTEMPTS {
             match chat
                 .send(&bot, &message.conversation_id, reply.clone())
@@ -90,6 +91,29 @@ pub async fn run(chat: ChatService, bot: UserId, mut inbox: mpsc::Receiver<Messa
 
 /// Tries per answer when the service says "retry" (rate limit, outage).
 const ATTEMPTS: u32 = 3;
+
+/// The bot's message for `body`: [`answer`]'s text, and for `/help` a
+/// `buttons` content whose `choices` are commands to try (the standalone
+/// page sends a choice when it is clicked).
+///
+/// ```
+/// let help = echo_bot::reply("/help");
+/// let content = help.content.expect("buttons");
+/// assert_eq!(content.kind, "buttons");
+/// assert_eq!(content.payload["choices"][0], "/upper hello");
+/// assert!(echo_bot::reply("hi").content.is_none());
+/// ```
+#[must_use]
+pub fn reply(body: &str) -> NewMessage {
+    let text = NewMessage::text(answer(body));
+    if body.trim() != "/help" {
+        return text;
+    }
+    text.with_content(Content::new(
+        "buttons",
+        serde_json::json!({ "choices": ["/upper hello", "/count one two three"] }),
+    ))
+}
 
 /// What the bot says to `body`: a command's result, or the text echoed.
 ///

@@ -78,6 +78,8 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         .with_max_connections_per_user(args.max_connections_per_user);
     let (bus, redis) = bus(args).await?;
     let store = store(args).await?;
+    // The page offers a chat with the bot, if one runs.
+    let bot = args.bot.clone();
     let chat = match &args.bot {
         Some(bot) => {
             let bot = UserId::new(bot.as_str())?;
@@ -99,7 +101,7 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         .route("/health", get(health))
         .route(
             "/auth-mode",
-            get(move || async move { axum::Json(serde_json::json!({ "mode": mode })) }),
+            get(move || async move { axum::Json(serde_json::json!({ "mode": mode, "bot": bot })) }),
         )
         .with_state(chat.clone())
         .merge(

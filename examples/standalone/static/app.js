@@ -15,6 +15,9 @@ const state = {
   readMarks: new Map(), // cid -> Map(user -> seq), from live read events
   pending: new Map(), // client_id -> { cid, body }
   typing: new Map(), // cid -> Map(user -> timeout)
+  notices: new Map(), // cid -> [{ after: seq, text }]: joins and leaves seen live
+  rooms: { before: null }, // the directory's paging cursor
+  bot: null, // the server's bot user, if it runs one
   ws: null,
   retry: 0,
   lastTypingSent: 0,
@@ -91,13 +94,28 @@ async function start(user, token) {
   $("login").hidden = true;
   $("app").hidden = false;
   $("me").textContent = user;
+  loadServerInfo();
   await loadConversations();
   connect();
 }
 
+// The bot the server runs (standalone --bot), offered as a one-click chat.
+async function loadServerInfo() {
+  try {
+    const info = await (await fetch("auth-mode")).json();
+    state.bot = info.bot || null;
+  } catch (_) {
+    state.bot = null;
+  }
+  $("bot-chat").hidden = !state.bot || state.bot === state.me;
+  $("bot-chat").textContent = state.bot ? `🤖 Chat with ${state.bot} (try /help)` : "";
+}
+
+$("bot-chat").addEventListener("click", () => openDirect(state.bot));
+
 // ---------- conversations ----------
 function conversationName(conversation) {
-  if (conversation.kind === "group") return conversation.title;
+  if (conversation.kind === "group") return conversation.public ? `# ${conversation.title}` : conversation.title;
   const other = conversation.members.find((m) => m !== state.me);
   return other || state.me;
 }
@@ -170,13 +188,35 @@ function renderConversations() {
   }
 }
 
+async function openDirect(other) {
+  try {
+    const conversation = await api("PUT", `direct/${encodeURIComponent(other)}`);
+    await loadConversations();
+    openConversation(conversation.id);
+    return true;
+  } catch (error) {
+    toast(error.message);
+    return false;
+  }
+}
+
 $("new-direct").addEventListener("submit", async (event) => {
   event.preventDefault();
   const other = $("direct-user").value.trim();
-  if (!other) return;
+  if (other && (await openDirect(other))) $("direct-user").value = "";
+});
+
+$("new-group").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const title = $("group-title").value.trim();
+  const members = $("group-members").value.split(",").map((m) => m.trim()).filter(Boolean);
+  const isPublic = $("group-public").checked;
   try {
-    const conversation = await api("PUT", `direct/${encodeURIComponent(other)}`);
-    $("direct-user").value = "";
+    const conversation = await api("POST", "conversations", { title, members, public: isPublic });
+    $("group-title").value = "";
+    $("group-members").value = "";
+    $("group-public").checked = false;
+    if ($("rooms-panel").open) loadRooms(true);
     await loadConversations();
     openConversation(conversation.id);
   } catch (error) {
@@ -184,20 +224,120 @@ $("new-direct").addEventListener("submit", async (event) => {
   }
 });
 
-$("new-group").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const title = $("group-title").value.trim();
-  const members = $("group-members").value.split(",").map((m) => m.trim()).filter(Boolean);
+// ---------- public rooms ----------
+// The directory, newest first, searched as you type, paged by "More rooms".
+let roomsRequest = 0;
+async function loadRooms(reset) {
+  if (reset) state.rooms.before = null;
+  const request = ++roomsRequest;
+  const params = new URLSearchParams({ limit: "20" });
+  const query = $("room-query").value.trim();
+  if (query) params.set("q", query);
+  if (state.rooms.before) params.set("before", state.rooms.before);
   try {
-    const conversation = await api("POST", "conversations", { title, members });
-    $("group-title").value = "";
-    $("group-members").value = "";
-    await loadConversations();
-    openConversation(conversation.id);
+    const page = await api("GET", `rooms?${params}`);
+    if (request !== roomsRequest) return; // a newer search answered first
+    if (reset) $("rooms").replaceChildren();
+    page.rooms.forEach((room) => $("rooms").append(roomItem(room)));
+    if (reset && page.rooms.length === 0) {
+      const none = document.createElement("li");
+      none.className = "none";
+      none.textContent = query ? "No room matches." : "No public rooms yet.";
+      $("rooms").append(none);
+    }
+    state.rooms.before = page.rooms.length ? page.rooms[page.rooms.length - 1].id : null;
+    $("rooms-more").hidden = !page.has_more;
   } catch (error) {
-    toast(error.message);
+    toast(`Could not load rooms: ${error.message}`);
+  }
+}
+
+function roomItem(room) {
+  const item = document.createElement("li");
+  item.dataset.id = room.id;
+  const text = document.createElement("div");
+  const title = document.createElement("div");
+  title.className = "room-title";
+  title.textContent = `# ${room.title}`;
+  const meta = document.createElement("div");
+  meta.className = "room-meta";
+  meta.textContent = `${room.member_count} member${room.member_count === 1 ? "" : "s"}`;
+  text.append(title, meta);
+  const button = document.createElement("button");
+  button.className = "small";
+  button.textContent = room.joined ? "Open" : "Join";
+  button.addEventListener("click", () => (room.joined ? openConversation(room.id) : joinRoom(room.id)));
+  item.append(text, button);
+  return item;
+}
+
+async function joinRoom(cid) {
+  try {
+    await api("POST", `rooms/${cid}/join`);
+    await loadConversations();
+    openConversation(cid);
+    loadRooms(true);
+  } catch (error) {
+    toast(`Could not join: ${error.message}`);
+  }
+}
+
+$("rooms-panel").addEventListener("toggle", () => {
+  if ($("rooms-panel").open) loadRooms(true);
+});
+let roomSearchTimer = null;
+$("room-query").addEventListener("input", () => {
+  clearTimeout(roomSearchTimer);
+  roomSearchTimer = setTimeout(() => loadRooms(true), 250);
+});
+$("rooms-more").addEventListener("click", () => loadRooms(false));
+
+$("leave").addEventListener("click", async () => {
+  const cid = state.current;
+  const summary = cid && state.conversations.get(cid);
+  if (!summary || !confirm(`Leave ${conversationName(summary)}?`)) return;
+  try {
+    await api("DELETE", `conversations/${cid}/members/${encodeURIComponent(state.me)}`);
+    closeConversation(cid);
+  } catch (error) {
+    toast(`Could not leave: ${error.message}`);
   }
 });
+
+// Forgets a conversation this user is no longer in.
+function closeConversation(cid) {
+  state.conversations.delete(cid);
+  state.messages.delete(cid);
+  state.loaded.delete(cid);
+  if (state.current === cid) {
+    state.current = null;
+    $("empty").hidden = false;
+    for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = true;
+    $("typing").textContent = "";
+  }
+  renderConversations();
+  if ($("rooms-panel").open) loadRooms(true);
+}
+
+function onMembership(event) {
+  const cid = event.conversation_id;
+  const joined = event.type === "member_added";
+  if (!joined && event.user_id === state.me) {
+    closeConversation(cid);
+    return;
+  }
+  const who = event.user_id === state.me ? "You" : event.user_id;
+  const text = joined
+    ? event.by === event.user_id ? `${who} joined` : `${event.by} added ${who}`
+    : event.by === event.user_id ? `${who} left` : `${event.by} removed ${who}`;
+  if (!state.notices.has(cid)) state.notices.set(cid, []);
+  state.notices.get(cid).push({ after: lastSeq(cid), text });
+  loadConversations().then(() => {
+    if (cid === state.current) showHeader(cid);
+  });
+  if (cid === state.current) renderMessages(false);
+  if ($("rooms-panel").open) loadRooms(true);
+}
 
 // ---------- messages ----------
 function messagesOf(cid) {
@@ -218,9 +358,7 @@ async function openConversation(cid) {
   $("chat-head").hidden = false;
   $("messages").hidden = false;
   $("composer").hidden = false;
-  const summary = state.conversations.get(cid);
-  $("chat-title").textContent = summary ? conversationName(summary) : "";
-  $("chat-members").textContent = summary ? summary.members.join(", ") : "";
+  showHeader(cid);
   if (!state.loaded.has(cid)) {
     try {
       const page = await api("GET", `conversations/${cid}/messages`);
@@ -234,6 +372,14 @@ async function openConversation(cid) {
   renderMessages(true);
   markRead(cid);
   $("body").focus();
+}
+
+function showHeader(cid) {
+  renderTyping();
+  const summary = state.conversations.get(cid);
+  $("chat-title").textContent = summary ? conversationName(summary) : "";
+  $("chat-members").textContent = summary ? summary.members.join(", ") : "";
+  $("leave").hidden = !summary || summary.kind !== "group";
 }
 
 async function loadOlder() {
@@ -274,8 +420,18 @@ function renderMessages(scrollToEnd) {
   list.replaceChildren();
   const sorted = [...messagesOf(cid).values()].sort((a, b) => a.seq - b.seq);
   const myLast = sorted.filter((m) => m.sender === state.me).pop();
+  const notices = [...(state.notices.get(cid) || [])];
+  const noticesUpTo = (seq) => {
+    while (notices.length && notices[0].after <= seq) {
+      const notice = document.createElement("li");
+      notice.className = "notice";
+      notice.textContent = notices.shift().text;
+      list.append(notice);
+    }
+  };
   let day = null;
   for (const message of sorted) {
+    noticesUpTo(message.seq - 1);
     const date = new Date(message.created_at).toDateString();
     if (date !== day) {
       day = date;
@@ -286,6 +442,7 @@ function renderMessages(scrollToEnd) {
     }
     list.append(messageItem(message, myLast && message.seq === myLast.seq ? seenBy(cid, message.seq) : []));
   }
+  noticesUpTo(Infinity);
   for (const [clientId, pending] of state.pending) {
     if (pending.cid !== cid) continue;
     const item = messageItem({ sender: state.me, body: pending.body, created_at: new Date().toISOString() }, []);
@@ -333,10 +490,13 @@ function contentView(content) {
     link.textContent = `📎 ${payload.name || payload.url} (${payload.mime}, ${Math.ceil(payload.size / 1024)} KiB)`;
     box.append(link);
   } else if (content.kind === "buttons" && Array.isArray(payload.choices)) {
+    // A bot's suggested replies: a click sends the choice as a message.
     for (const choice of payload.choices) {
-      const chip = document.createElement("span");
+      const chip = document.createElement("button");
+      chip.type = "button";
       chip.className = "chip";
       chip.textContent = String(choice);
+      chip.addEventListener("click", () => sendText(state.current, String(choice)));
       box.append(chip);
     }
   } else {
@@ -350,6 +510,7 @@ function addMessage(message) {
   const known = messagesOf(cid);
   if (known.has(message.seq)) return; // deduplicate by seq
   known.set(message.seq, message);
+  stopTyping(cid, message.sender); // their message is what they were typing
   const summary = state.conversations.get(cid);
   if (!summary) {
     loadConversations();
@@ -394,12 +555,17 @@ document.addEventListener("visibilitychange", () => {
 });
 
 // ---------- composer ----------
-$("composer").addEventListener("submit", async (event) => {
+$("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const body = $("body").value;
   if (!body.trim() || !state.current) return;
   $("body").value = "";
-  const cid = state.current;
+  sendText(state.current, body);
+});
+
+// Shown at once as pending; sent over the socket (or REST when it is down)
+// with a client_id, so a retry is stored once.
+async function sendText(cid, body) {
   const clientId = newClientId();
   state.pending.set(clientId, { cid, body });
   renderMessages(true);
@@ -414,7 +580,7 @@ $("composer").addEventListener("submit", async (event) => {
       toast(`Not sent: ${error.message}`);
     }
   }
-});
+}
 
 $("body").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey) {
@@ -439,6 +605,14 @@ function showTyping(cid, user) {
     users.delete(user);
     renderTyping();
   }, 3500));
+  renderTyping();
+}
+
+function stopTyping(cid, user) {
+  const users = state.typing.get(cid);
+  if (!users || !users.has(user)) return;
+  clearTimeout(users.get(user));
+  users.delete(user);
   renderTyping();
 }
 
@@ -533,7 +707,7 @@ function onEvent(event) {
       break;
     case "member_added":
     case "member_removed":
-      loadConversations();
+      onMembership(event);
       break;
     default:
       break;

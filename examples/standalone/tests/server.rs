@@ -67,7 +67,7 @@ async fn serves_the_page_its_assets_and_health() {
         serde_json::json!({"status": "ok", "store": "ok", "bus": "ok"})
     );
     let (_, mode) = get(format!("http://{}/auth-mode", server.base), None).await;
-    assert_eq!(mode, r#"{"mode":"demo"}"#);
+    assert_eq!(mode, r#"{"bot":null,"mode":"demo"}"#);
     let (status, _) = get(
         format!("http://{}/conversations", server.base),
         Some("alice"),
@@ -276,6 +276,11 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
 #[tokio::test]
 async fn the_example_bot_answers_in_a_direct_conversation() {
     let server = start(&["--bot", "echo-bot"]).await;
+    let (_, mode) = get(format!("http://{}/auth-mode", server.base), None).await;
+    assert_eq!(
+        mode, r#"{"bot":"echo-bot","mode":"demo"}"#,
+        "the page offers the bot"
+    );
     let (_, direct) = call(
         reqwest::Method::PUT,
         &server.base,

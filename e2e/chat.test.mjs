@@ -1,0 +1,212 @@
+// The standalone server's page in headless Chromium, as two people use it:
+// alice and bob (two browser contexts) chat directly, see each other typing
+// and reading, meet in a public room, alice talks to the echo bot, bob
+// reloads and finds the history intact. Every wait is for something on the
+// page; screenshots go to CHAT_E2E_OUTPUT (default target/e2e).
+//
+// Run by scripts/e2e, which builds the server and installs Chromium and
+// playwright-core; by hand: `cd e2e && npm ci && node --test`.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const serverBinary = process.env.CHAT_E2E_SERVER || join(root, "target/debug/standalone");
+const chromiumPath = process.env.CHAT_E2E_CHROMIUM || "/usr/bin/chromium";
+const output = process.env.CHAT_E2E_OUTPUT || join(root, "target/e2e");
+const BOT = "echo-bot";
+
+let server;
+let serverLog = "";
+let work;
+let base;
+let browser;
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitHealthy(url, deadline) {
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) return;
+    } catch (_) {
+      /* not listening yet */
+    }
+    if (server.exitCode !== null) throw new Error(`the server exited:\n${serverLog}`);
+    if (Date.now() > deadline) throw new Error(`the server did not come up:\n${serverLog}`);
+    await new Promise((next) => setTimeout(next, 50));
+  }
+}
+
+before(async () => {
+  mkdirSync(output, { recursive: true });
+  work = mkdtempSync(join(tmpdir(), "chat-e2e-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(serverBinary, [
+    "--bind", `127.0.0.1:${port}`,
+    "--database-url", `sqlite://${join(work, "chat.db")}`,
+    "--bot", BOT,
+    "--log", "warn",
+  ]);
+  server.stdout.on("data", (chunk) => (serverLog += chunk));
+  server.stderr.on("data", (chunk) => (serverLog += chunk));
+  await waitHealthy(base, Date.now() + 20_000);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // Playwright gives each launch a fresh --user-data-dir of its own.
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** A person: their own browser context (cookies, storage) and page, logged in. */
+async function person(name) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on("pageerror", (error) => assert.fail(`${name}'s page threw: ${error.message}`));
+  await page.goto(base);
+  await page.fill("#login-user", name);
+  await page.click("#login-form button[type=submit]");
+  await page.locator("#status", { hasText: "online" }).waitFor();
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(output, `${name}.png`) });
+}
+
+/** The message bubble whose whole text is `text` (hasText alone matches substrings, any case). */
+function bubble(page, text) {
+  return page.locator("#message-list .bubble", { hasText: exactly(text) });
+}
+
+function exactly(text) {
+  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+}
+
+async function say(page, text) {
+  await page.fill("#body", text);
+  await page.press("#body", "Enter");
+  await page.locator("#message-list .msg.mine:not(.pending) .bubble", { hasText: exactly(text) }).waitFor();
+}
+
+function conversationNamed(page, name) {
+  return page.locator("#conversations li", {
+    has: page.locator(".name", { hasText: exactly(name) }),
+  });
+}
+
+test("two people chat, meet in a room, talk to the bot, and reload", async (t) => {
+  const alice = await person("alice");
+  const bob = await person("bob");
+  // A failed step leaves both pages' screenshots and the server's log.
+  const step = (name, run) =>
+    t.test(name, async () => {
+      try {
+        await run();
+      } catch (error) {
+        await shot(alice, "failure-alice").catch(() => {});
+        await shot(bob, "failure-bob").catch(() => {});
+        console.error(serverLog);
+        throw error;
+      }
+    });
+  await step("a direct chat: messages, typing, read receipts", async () => {
+    await alice.fill("#direct-user", "bob");
+    await alice.press("#direct-user", "Enter");
+    await alice.locator("#chat-title", { hasText: "bob" }).waitFor();
+    await say(alice, "Hi Bob 👋");
+
+    const listed = conversationNamed(bob, "alice");
+    await listed.locator(".badge", { hasText: "1" }).waitFor();
+    await listed.click();
+    await bubble(bob, "Hi Bob 👋").waitFor();
+    await alice.locator(".msg.mine .meta", { hasText: "Seen by bob" }).waitFor();
+
+    await bob.fill("#body", "typing…");
+    await bob.dispatchEvent("#body", "input");
+    await alice.locator("#typing", { hasText: "bob is typing" }).waitFor();
+    await bob.fill("#body", "");
+    await say(bob, "Hello Alice");
+    await bubble(alice, "Hello Alice").waitFor();
+    assert.equal(await alice.textContent("#typing"), "", "a message ends its sender's typing");
+    await shot(alice, "direct-chat");
+  });
+
+  await step("a public room: created, found by search, joined, left", async () => {
+    await alice.click("details.new-group:not(#rooms-panel) summary");
+    await alice.fill("#group-title", "Rustaceans");
+    await alice.check("#group-public");
+    await alice.click("#new-group button[type=submit]");
+    await alice.locator("#chat-title", { hasText: "# Rustaceans" }).waitFor();
+
+    await bob.click("#rooms-panel summary");
+    await bob.fill("#room-query", "RUST");
+    const room = bob.locator("#rooms li", { hasText: "# Rustaceans" });
+    await room.locator("button", { hasText: "Join" }).click();
+    await bob.locator("#chat-title", { hasText: "# Rustaceans" }).waitFor();
+    await alice.locator("#message-list .notice", { hasText: "bob joined" }).waitFor();
+    await alice.locator("#chat-members", { hasText: "alice, bob" }).waitFor();
+    await say(bob, "hi room");
+    await bubble(alice, "hi room").waitFor();
+    await shot(bob, "public-room");
+
+    bob.once("dialog", (dialog) => dialog.accept());
+    await bob.click("#leave");
+    await bob.locator("#empty").waitFor();
+    await alice.locator("#message-list .notice", { hasText: "bob left" }).waitFor();
+    assert.equal(await conversationNamed(bob, "# Rustaceans").count(), 0);
+  });
+
+  await step("the bot answers, and its buttons send commands", async () => {
+    await alice.click("#bot-chat");
+    await alice.locator("#chat-title", { hasText: BOT }).waitFor();
+    assert.equal(await alice.textContent("#typing"), "", "typing elsewhere is not shown here");
+    await say(alice, "/help");
+    const chip = alice.locator("#message-list .chip", { hasText: "/upper hello" });
+    await chip.click();
+    await bubble(alice, "HELLO").waitFor();
+    await shot(alice, "bot");
+  });
+
+  await step("a reload keeps the history", async () => {
+    await bob.reload();
+    await bob.locator("#status", { hasText: "online" }).waitFor();
+    await conversationNamed(bob, "alice").click();
+    await bubble(bob, "Hi Bob 👋").waitFor();
+    await bubble(bob, "Hello Alice").waitFor();
+    const bodies = await bob.locator("#message-list .bubble").allTextContents();
+    assert.deepEqual(bodies, ["Hi Bob 👋", "Hello Alice"]);
+    await shot(bob, "after-reload");
+  });
+});
