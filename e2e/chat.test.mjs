@@ -4,6 +4,10 @@
 // reloads and finds the history intact. Every wait is for something on the
 // page; screenshots go to CHAT_E2E_OUTPUT (default target/e2e).
 //
+// By default one server runs on the embedded default (a SQLite file, the
+// in-process bus). With CHAT_E2E_DATABASE_URL (MySQL) and CHAT_E2E_REDIS_URL
+// two nodes share them, and alice and bob use different nodes.
+//
 // Run by scripts/e2e, which builds the server and installs Chromium and
 // playwright-core; by hand: `cd e2e && npm ci && node --test`.
 
@@ -21,12 +25,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const serverBinary = process.env.CHAT_E2E_SERVER || join(root, "target/debug/standalone");
 const chromiumPath = process.env.CHAT_E2E_CHROMIUM || "/usr/bin/chromium";
 const output = process.env.CHAT_E2E_OUTPUT || join(root, "target/e2e");
+const databaseUrl = process.env.CHAT_E2E_DATABASE_URL;
+const redisUrl = process.env.CHAT_E2E_REDIS_URL;
 const BOT = "echo-bot";
 
-let server;
+const servers = [];
 let serverLog = "";
 let work;
-let base;
+let bases; // alice's node, then bob's (the same one without Redis)
 let browser;
 
 function freePort() {
@@ -40,14 +46,22 @@ function freePort() {
   });
 }
 
-async function waitHealthy(url, deadline) {
+/** Starts one server node with the bot; resolves to its base URL once healthy. */
+async function startNode(backend) {
+  const port = await freePort();
+  const node = spawn(serverBinary, ["--bind", `127.0.0.1:${port}`, "--bot", BOT, "--log", "warn", ...backend]);
+  node.stdout.on("data", (chunk) => (serverLog += chunk));
+  node.stderr.on("data", (chunk) => (serverLog += chunk));
+  servers.push(node);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      if ((await fetch(`${url}/health`)).ok) return;
+      if ((await fetch(`${url}/health`)).ok) return url;
     } catch (_) {
       /* not listening yet */
     }
-    if (server.exitCode !== null) throw new Error(`the server exited:\n${serverLog}`);
+    if (node.exitCode !== null) throw new Error(`the server exited:\n${serverLog}`);
     if (Date.now() > deadline) throw new Error(`the server did not come up:\n${serverLog}`);
     await new Promise((next) => setTimeout(next, 50));
   }
@@ -56,17 +70,15 @@ async function waitHealthy(url, deadline) {
 before(async () => {
   mkdirSync(output, { recursive: true });
   work = mkdtempSync(join(tmpdir(), "chat-e2e-"));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(serverBinary, [
-    "--bind", `127.0.0.1:${port}`,
-    "--database-url", `sqlite://${join(work, "chat.db")}`,
-    "--bot", BOT,
-    "--log", "warn",
-  ]);
-  server.stdout.on("data", (chunk) => (serverLog += chunk));
-  server.stderr.on("data", (chunk) => (serverLog += chunk));
-  await waitHealthy(base, Date.now() + 20_000);
+  if (redisUrl && !databaseUrl) throw new Error("CHAT_E2E_REDIS_URL needs CHAT_E2E_DATABASE_URL (MySQL)");
+  if (redisUrl) {
+    const prefix = `chat-e2e:${Date.now()}:`;
+    const backend = ["--database-url", databaseUrl, "--redis-url", redisUrl, "--redis-prefix", prefix];
+    bases = [await startNode(backend), await startNode(backend)];
+  } else {
+    const base = await startNode(["--database-url", `sqlite://${join(work, "chat.db")}`]);
+    bases = [base, base];
+  }
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -84,12 +96,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  server?.kill("SIGTERM");
+  for (const node of servers) node.kill("SIGTERM");
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** A person: their own browser context (cookies, storage) and page, logged in. */
-async function person(name) {
+async function person(name, base) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -127,8 +139,8 @@ function conversationNamed(page, name) {
 }
 
 test("two people chat, meet in a room, talk to the bot, and reload", async (t) => {
-  const alice = await person("alice");
-  const bob = await person("bob");
+  const alice = await person("alice", bases[0]);
+  const bob = await person("bob", bases[1]);
   // A failed step leaves both pages' screenshots and the server's log.
   const step = (name, run) =>
     t.test(name, async () => {

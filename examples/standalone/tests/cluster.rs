@@ -19,7 +19,12 @@ struct Node {
 }
 
 async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
-    let cli = Cli::try_parse_from([
+    node_with(database, redis_url, prefix, &[]).await
+}
+
+/// A node with `extra` flags besides the shared database and Redis.
+async fn node_with(database: &TestDatabase, redis_url: &str, prefix: &str, extra: &[&str]) -> Node {
+    let shared = [
         "standalone",
         "--database-url",
         database.url(),
@@ -31,8 +36,8 @@ async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
         // while between commit and publish, and this test checks order.
         "--reorder-window-ms",
         "3000",
-    ])
-    .unwrap();
+    ];
+    let cli = Cli::try_parse_from(shared.iter().chain(extra)).unwrap();
     let server = app::build(&cli.server).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();
@@ -165,6 +170,75 @@ async fn a_room_made_on_one_node_is_found_joined_and_left_on_the_other() {
     assert_eq!(removed["user_id"], "bob");
     let (_, listed) = call(reqwest::Method::GET, &one.base, "bob", "/rooms", None).await;
     assert_eq!(listed["rooms"][0]["member_count"], 1);
+    database.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn structured_messages_and_the_bot_cross_nodes() {
+    let database = database().await;
+    let prefix = prefix();
+    let bot = ["--bot", "echo-bot"];
+    let one = node_with(&database, &redis_url(), &prefix, &bot).await;
+    let two = node_with(&database, &redis_url(), &prefix, &bot).await;
+    let mut alice = Client::connect(&two.base, "alice").await;
+    let mut bob = Client::connect(&two.base, "bob").await;
+
+    let (_, direct) = call(
+        reqwest::Method::PUT,
+        &one.base,
+        "alice",
+        "/direct/bob",
+        None,
+    )
+    .await;
+    let attachment = json!({"kind": "attachment", "payload":
+        {"url": "https://files.example.com/a1", "size": 52133, "mime": "image/png", "name": "plan.png"}});
+    let path = format!("/conversations/{}/messages", direct["id"].as_str().unwrap());
+    let body = json!({"body": "plan.png", "content": attachment});
+    let (status, _) = call(reqwest::Method::POST, &one.base, "alice", &path, Some(body)).await;
+    assert_eq!(status, 201);
+    assert_eq!(bob.next_message().await["content"], attachment);
+
+    // The node that stores a message runs its after_send hook: one answer.
+    let (_, with_bot) = call(
+        reqwest::Method::PUT,
+        &one.base,
+        "alice",
+        "/direct/echo-bot",
+        None,
+    )
+    .await;
+    let path = format!(
+        "/conversations/{}/messages",
+        with_bot["id"].as_str().unwrap()
+    );
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &one.base,
+        "alice",
+        &path,
+        Some(json!({"body": "/help"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let reply = loop {
+        let message = alice.next_message().await;
+        if message["sender"] == "echo-bot" {
+            break message;
+        }
+    };
+    assert_eq!(reply["content"]["kind"], "buttons");
+    assert_eq!(reply["content"]["payload"]["choices"][0], "/upper hello");
+    let answers = common::history(&two.base, "alice", with_bot["id"].as_str().unwrap()).await;
+    let senders: Vec<&str> = answers
+        .iter()
+        .map(|m| m["sender"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        senders,
+        ["alice", "echo-bot"],
+        "answered once, not once per node"
+    );
     database.drop_database().await.unwrap();
 }
 
