@@ -463,12 +463,13 @@ impl ChatService {
         id: &ConversationId,
         new: NewMessage,
     ) -> Result<Appended> {
+        // Validated first: a refused body costs no token of the rate.
+        self.validate(&new)?;
         if let Some(limiter) = &self.inner.send_limiter {
             limiter
                 .take(me)
                 .map_err(|retry_after| ChatError::RateLimited { retry_after })?;
         }
-        self.validate(&new)?;
         let new = match &self.inner.hooks {
             Some(hooks) => {
                 let rewritten = hooks

@@ -366,7 +366,7 @@ async fn typing_is_published_to_the_other_members_only() {
 }
 
 #[tokio::test]
-async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted() {
+async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_ones_cost_nothing() {
     let mut store = MockStore::new();
     store
         .expect_append()
@@ -381,6 +381,12 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted() {
     let chat = ChatService::new(Arc::new(store), Arc::new(bus), config)
         .await
         .unwrap();
+    // A refused body uses no token: both sends of the burst still pass.
+    let blank = chat
+        .send(&user("alice"), &conversation_id(), NewMessage::text(" "))
+        .await
+        .unwrap_err();
+    assert_eq!(blank.code(), "invalid");
     for _ in 0..2 {
         chat.send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
             .await
