@@ -187,3 +187,35 @@ async fn private_groups_direct_chats_and_unknown_ids_cannot_be_joined() {
         "the last member of a private group stays: {error}"
     );
 }
+
+#[tokio::test]
+async fn rooms_are_joined_and_left_over_the_socket_too() {
+    let server = TestServer::start().await;
+    let room = create(&server, "alice", "Lobby", true).await;
+    let secret = create(&server, "alice", "Secret", false).await;
+    let mut alice = server.ws("alice").await;
+    let mut bob = server.ws("bob").await;
+
+    bob.send(json!({"type": "join", "conversation_id": room}))
+        .await;
+    let added =
+        json!({"type": "member_added", "conversation_id": room, "user_id": "bob", "by": "bob"});
+    assert_eq!(
+        bob.next_of("member_added").await,
+        added,
+        "the joiner's confirmation"
+    );
+    assert_eq!(alice.next_of("member_added").await, added);
+
+    bob.send(json!({"type": "join", "conversation_id": secret}))
+        .await;
+    let refused = bob.next_of("error").await;
+    assert_eq!(refused["error"]["code"], "forbidden", "{refused}");
+
+    bob.send(json!({"type": "leave", "conversation_id": room}))
+        .await;
+    assert_eq!(bob.next_of("member_removed").await["user_id"], "bob");
+    assert_eq!(alice.next_of("member_removed").await["user_id"], "bob");
+    let (_, members) = server.get("alice", &format!("/conversations/{room}")).await;
+    assert_eq!(members["members"], json!(["alice"]));
+}

@@ -149,6 +149,17 @@ pub enum ClientFrame {
         /// The highest seq read.
         seq: Seq,
     },
+    /// Join a public room. Confirmed by the `member_added` event every
+    /// member gets (this connection included); refused by an `error`.
+    Join {
+        /// The room.
+        conversation_id: ConversationId,
+    },
+    /// Leave a group or room. Confirmed by `member_removed`; refused by an `error`.
+    Leave {
+        /// The conversation.
+        conversation_id: ConversationId,
+    },
 }
 
 impl ServerEvent {

@@ -247,6 +247,19 @@ impl Session {
                 Ok(_) => Ok(()),
                 Err(error) => self.send_error(None, &error).await,
             },
+            ClientFrame::Join { conversation_id } => {
+                match self.chat.join_room(&self.me, &conversation_id).await {
+                    Ok(_) => Ok(()),
+                    Err(error) => self.send_error(None, &error).await,
+                }
+            }
+            ClientFrame::Leave { conversation_id } => {
+                let me = &self.me;
+                match self.chat.remove_member(me, &conversation_id, me).await {
+                    Ok(()) => Ok(()),
+                    Err(error) => self.send_error(None, &error).await,
+                }
+            }
             ClientFrame::Resume { positions } => {
                 for (conversation_id, after) in positions {
                     self.replay(conversation_id, after).await?;
