@@ -113,6 +113,15 @@ async function person(name, base) {
   return page;
 }
 
+/** One REST call as `user` (demo mode: the token is the user id). */
+function rest(base, user, method, path, body) {
+  return fetch(`${base}/${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${user}`, "Content-Type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: join(output, `${name}.png`) });
 }
@@ -172,6 +181,17 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await say(bob, "Hello Alice");
     await bubble(alice, "Hello Alice").waitFor();
     assert.equal(await alice.textContent("#typing"), "", "a message ends its sender's typing");
+
+    // An attachment (sent through the API: the page has no upload) shows as a link.
+    const direct = await (await rest(bases[0], "alice", "PUT", "direct/bob")).json();
+    const attachment = { url: "https://files.example.com/a1", size: 52133, mime: "image/png", name: "plan.png" };
+    const sent = await rest(bases[0], "alice", "POST", `conversations/${direct.id}/messages`, {
+      body: "the plan",
+      content: { kind: "attachment", payload: attachment },
+    });
+    assert.equal(sent.status, 201);
+    const link = bob.locator("#message-list .content a", { hasText: "plan.png (image/png, 51 KiB)" });
+    assert.equal(await link.getAttribute("href"), attachment.url);
     await shot(alice, "direct-chat");
   });
 
@@ -217,8 +237,9 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await conversationNamed(bob, "alice").click();
     await bubble(bob, "Hi Bob 👋").waitFor();
     await bubble(bob, "Hello Alice").waitFor();
+    await bob.locator("#message-list .content a", { hasText: "plan.png" }).waitFor();
     const bodies = await bob.locator("#message-list .bubble").allTextContents();
-    assert.deepEqual(bodies, ["Hi Bob 👋", "Hello Alice"]);
+    assert.deepEqual(bodies, ["Hi Bob 👋", "Hello Alice", "the plan📎 plan.png (image/png, 51 KiB)"]);
     await shot(bob, "after-reload");
   });
 });

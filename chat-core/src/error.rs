@@ -133,7 +133,9 @@ pub enum StoreError {
     Backend(#[source] BoxError),
 }
 
-/// Why [`Store::append`](crate::Store::append) wrote nothing.
+/// Why a [`Store`](crate::Store) write was refused, writing nothing:
+/// [`Store::append`](crate::Store::append) or
+/// [`Store::add_member`](crate::Store::add_member).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
@@ -145,6 +147,10 @@ pub enum Refusal {
     /// slip a message in).
     #[error("the sender is not a member")]
     NotAMember,
+    /// The conversation already has as many members as allowed (checked
+    /// atomically with the insert, so concurrent joins never exceed it).
+    #[error("the conversation is full")]
+    Full,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -172,6 +178,10 @@ impl From<StoreError> for ChatError {
             },
             StoreError::Refused(Refusal::NotAMember) => {
                 Self::Forbidden("not a member of the conversation".to_owned())
+            }
+            // ChatService, which knows the limit, answers TooLarge instead.
+            StoreError::Refused(Refusal::Full) => {
+                Self::Conflict("the conversation has as many members as allowed".to_owned())
             }
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),

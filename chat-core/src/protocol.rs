@@ -151,6 +151,7 @@ pub enum ClientFrame {
     },
     /// Join a public room. Confirmed by the `member_added` event every
     /// member gets (this connection included); refused by an `error`.
+    /// Joining a room one is already in changes nothing and sends nothing.
     Join {
         /// The room.
         conversation_id: ConversationId,

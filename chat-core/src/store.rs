@@ -26,7 +26,7 @@
 //!     async fn conversation(&self, _: &ConversationId) -> StoreResult<Option<Conversation>> { Ok(None) }
 //!     async fn members(&self, _: &ConversationId) -> StoreResult<Option<Vec<UserId>>> { Ok(None) }
 //!     async fn is_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
-//!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp) -> StoreResult<bool> { Ok(false) }
+//!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp, _: usize) -> StoreResult<bool> { Ok(false) }
 //!     async fn remove_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
 //!     async fn conversations_of(&self, _: &UserId, _: u32) -> StoreResult<Vec<ConversationSummary>> { Ok(vec![]) }
 //!     async fn rooms(&self, _: RoomQuery) -> StoreResult<RoomPage> { Ok(RoomPage::default()) }
@@ -73,13 +73,18 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Whether `user` is a member (`false` for unknown conversations too).
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
 
-    /// Adds `user`; `Ok(false)` when already a member (nothing changes).
-    /// The new member's read mark starts at the conversation's `last_seq`.
+    /// Adds `user`; `Ok(false)` when already a member or the conversation
+    /// does not exist (nothing changes). The new member's read mark starts
+    /// at the conversation's `last_seq`. When the conversation already has
+    /// `max_members` members it refuses with [`StoreError::Refused`] and
+    /// [`Refusal::Full`](crate::Refusal::Full), checked atomically with the
+    /// insert: concurrent adds, from any node, never exceed the limit.
     async fn add_member(
         &self,
         id: &ConversationId,
         user: &UserId,
         at: Timestamp,
+        max_members: usize,
     ) -> StoreResult<bool>;
 
     /// Removes `user`; `Ok(false)` when not a member.
@@ -97,7 +102,8 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// A page of the public rooms directory: rooms (groups created with
     /// `public: true`) newest first by id, only those older than
     /// `query.before` when it is set, only those whose title contains
-    /// `query.search` ignoring case when it is set, each with its member
+    /// `query.search` ignoring case (at least ASCII case; see
+    /// [`RoomQuery::search`]) when it is set, each with its member
     /// count and whether `query.viewer` is a member.
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage>;
 

@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store,
-    StoreResult, Timestamp, UserId, time,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Refusal, RoomPage, RoomQuery, Seq,
+    Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -193,6 +193,43 @@ impl MySqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The conversation's row lock serializes adds to it on every node, so
+    /// the count read under it stays true until the insert commits.
+    async fn add_member_once(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        at: Timestamp,
+        max_members: usize,
+    ) -> Result<Result<bool, Refusal>, MySqlStoreError> {
+        let mut tx = self.pool.begin().await?;
+        let last_seq: Option<i64> =
+            sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = ? FOR UPDATE")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(last_seq) = last_seq else {
+            return Ok(Ok(false));
+        };
+        let (count, member): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(user_id = ?), 0) AS SIGNED) \
+             FROM members WHERE conversation_id = ? LOCK IN SHARE MODE",
+        )
+        .bind(user.as_str())
+        .bind(id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if member > 0 {
+            return Ok(Ok(false));
+        }
+        if usize::try_from(count).unwrap_or(usize::MAX) >= max_members {
+            return Ok(Err(Refusal::Full));
+        }
+        insert_member(&mut tx, id.as_str(), user, last_seq, time::to_millis(at)).await?;
+        tx.commit().await?;
+        Ok(Ok(true))
     }
 
     async fn mark_read_once(
@@ -475,20 +512,10 @@ impl Store for MySqlStore {
         id: &ConversationId,
         user: &UserId,
         at: Timestamp,
+        max_members: usize,
     ) -> StoreResult<bool> {
-        let run = || async {
-            let result = sqlx::query(
-                "INSERT IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
-                 SELECT id, ?, last_seq, ? FROM conversations WHERE id = ?",
-            )
-            .bind(user.as_str())
-            .bind(time::to_millis(at))
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-            Ok(result.rows_affected() == 1)
-        };
-        Ok(retrying(run).await?)
+        let added = retrying(|| self.add_member_once(id, user, at, max_members)).await?;
+        added.map_err(StoreError::Refused)
     }
 
     async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {

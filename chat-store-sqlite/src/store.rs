@@ -16,8 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store,
-    StoreResult, Timestamp, UserId, time,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Refusal, RoomPage, RoomQuery, Seq,
+    Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -434,18 +434,31 @@ impl Store for SqliteStore {
         id: &ConversationId,
         user: &UserId,
         at: Timestamp,
+        max_members: usize,
     ) -> StoreResult<bool> {
+        // One statement, so the count and the insert are one write
+        // transaction: concurrent adds cannot both see room for one more.
         let result = sqlx::query(
             "INSERT OR IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
-             SELECT id, ?, last_seq, ? FROM conversations WHERE id = ?",
+             SELECT id, ?, last_seq, ? FROM conversations WHERE id = ? \
+                AND (SELECT COUNT(*) FROM members WHERE conversation_id = ?) < ?",
         )
         .bind(user.as_str())
         .bind(time::to_millis(at))
         .bind(id.as_str())
+        .bind(id.as_str())
+        .bind(i64::try_from(max_members).unwrap_or(i64::MAX))
         .execute(&self.writer)
         .await
         .map_err(SqliteStoreError::from)?;
-        Ok(result.rows_affected() == 1)
+        if result.rows_affected() == 1 {
+            return Ok(true);
+        }
+        // Nothing added: already a member, no such conversation, or full.
+        if self.is_member(id, user).await? || self.members(id).await?.is_none() {
+            return Ok(false);
+        }
+        Err(StoreError::Refused(Refusal::Full))
     }
 
     async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
+use crate::rest::page_size;
 use crate::state::AppState;
 
 /// `GET /conversations/{cid}/messages` query.
@@ -55,15 +56,9 @@ pub(crate) async fn history(
     Ok(Json(
         state
             .chat
-            .history(&me, &id, cursor, params.limit.map(saturate))
+            .history(&me, &id, cursor, params.limit.map(page_size))
             .await?,
     ))
-}
-
-/// Any page size in the documented int64 range: past `u32::MAX` is simply
-/// past the cap; zero and below are refused by the service.
-pub(crate) fn saturate(limit: i64) -> u32 {
-    u32::try_from(limit.max(0)).unwrap_or(u32::MAX)
 }
 
 /// Sends a message (201; 200 with the stored message for a retried client_id).

@@ -3,3 +3,9 @@
 pub(crate) mod conversations;
 pub(crate) mod messages;
 pub(crate) mod rooms;
+
+/// Any page size in the documented int64 range: past `u32::MAX` is simply
+/// past the cap; zero and below are refused by the service.
+pub(crate) fn page_size(limit: i64) -> u32 {
+    u32::try_from(limit.max(0)).unwrap_or(u32::MAX)
+}

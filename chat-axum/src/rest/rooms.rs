@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiPath, ApiQuery, ErrorResponse};
-use crate::rest::messages::saturate;
+use crate::rest::page_size;
 use crate::state::AppState;
 
 /// `GET /rooms` query.
@@ -17,7 +17,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RoomParams {
-    /// Only rooms whose title contains this, ignoring case.
+    /// Only rooms whose title contains this, ignoring case (ASCII letters on
+    /// SQLite; case and accents on MySQL).
     q: Option<String>,
     /// Only rooms older than this one: the last id of the previous page.
     before: Option<ConversationId>,
@@ -41,7 +42,7 @@ pub(crate) async fn list(
             &me,
             params.q.as_deref(),
             params.before,
-            params.limit.map(saturate),
+            params.limit.map(page_size),
         )
         .await?;
     Ok(Json(page))

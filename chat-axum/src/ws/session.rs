@@ -162,6 +162,11 @@ impl Session {
     async fn forward(&mut self, outbound: Outbound) -> Result<(), End> {
         match outbound {
             Outbound::Event(envelope) => {
+                if self.rejoined(&envelope) {
+                    // Seqs written before this user left say nothing about
+                    // now: what was sent meanwhile is history, not a hole.
+                    self.order.forget(envelope.conversation_id());
+                }
                 self.order.accept(envelope, Instant::now(), &mut self.steps);
                 self.write_steps().await
             }
@@ -183,6 +188,18 @@ impl Session {
             }
             Outbound::Closed(reason) => Err(End::Closed(reason)),
         }
+    }
+
+    /// Whether `envelope` says this connection's user joined its
+    /// conversation (again). Only membership events are decoded.
+    fn rejoined(&self, envelope: &chat_core::Envelope) -> bool {
+        let payload = envelope.payload();
+        envelope.seq().is_none()
+            && payload.starts_with(br#"{"type":"member_added""#)
+            && matches!(
+                serde_json::from_slice::<ServerEvent>(payload),
+                Ok(ServerEvent::MemberAdded { user_id, .. }) if user_id == self.me
+            )
     }
 
     /// Writes what [`Order`] released, in order.

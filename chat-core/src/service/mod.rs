@@ -275,7 +275,8 @@ impl ChatService {
 
     /// A page of the public rooms directory, newest first: only rooms older
     /// than `before` (the last id of the previous page) when given, only
-    /// titles containing `search` (ignoring case; blank means all) when
+    /// titles containing `search` (ignoring case as [`RoomQuery::search`]
+    /// says; blank means all) when
     /// given. `limit` defaults to [`ChatConfig::default_page`] and is capped
     /// at [`ChatConfig::max_page`].
     ///
@@ -320,8 +321,9 @@ impl ChatService {
     }
 
     /// Joins the public room `id`; every member (the joiner included, on all
-    /// their devices) gets a `member_added` event. Joining twice is not an
-    /// error: it returns `false` and changes nothing. Returns the room.
+    /// their devices) gets a `member_added` event. Returns the room with its
+    /// members, and whether `me` was added: joining twice is not an error,
+    /// it returns `false` and changes nothing.
     ///
     /// # Errors
     /// [`ChatError::NotFound`] for an unknown id, [`ChatError::Forbidden`]
@@ -338,20 +340,35 @@ impl ChatService {
             .conversation(id)
             .await?
             .ok_or_else(|| ChatError::not_found("conversation", id))?;
-        if !room.public {
-            return Err(ChatError::Forbidden(format!(
-                "conversation {id} is not a public room: members must be added by a member"
-            )));
+        match (room.kind, room.public) {
+            (_, true) => {}
+            (ConversationKind::Direct, false) => {
+                return Err(ChatError::Forbidden(format!(
+                    "conversation {id} is a direct conversation: it has exactly its two users"
+                )));
+            }
+            (ConversationKind::Group, false) => {
+                return Err(ChatError::Forbidden(format!(
+                    "conversation {id} is a private group: members must be added by a member"
+                )));
+            }
         }
         if room.has_member(me) {
             return Ok((room, false));
         }
-        let added = self.add(&room, me, me).await?;
-        if added {
-            let at = room.members.binary_search(me).unwrap_or_else(|at| at);
-            room.members.insert(at, me.clone());
+        match self.add(&room, me, me).await? {
+            Some(members) => {
+                room.members = members;
+                Ok((room, true))
+            }
+            // Joined a moment ago from another device.
+            None => {
+                if let Err(at) = room.members.binary_search(me) {
+                    room.members.insert(at, me.clone());
+                }
+                Ok((room, false))
+            }
         }
-        Ok((room, added))
     }
 
     /// Adds `user` to a group `me` belongs to. Adding a member twice is not an
@@ -372,33 +389,54 @@ impl ChatService {
         if conversation.has_member(user) {
             return Ok(false);
         }
-        self.add(&conversation, user, me).await
+        Ok(self.add(&conversation, user, me).await?.is_some())
     }
 
-    /// Adds `user` to `conversation` (a group they are not in) on behalf of
-    /// `by`, within the member limit, and tells every member and `user`.
-    async fn add(&self, conversation: &Conversation, user: &UserId, by: &UserId) -> Result<bool> {
-        let limit = self.inner.config.max_group_members;
-        if conversation.members.len() >= limit {
-            return Err(ChatError::TooLarge {
-                what: "members",
-                size: conversation.members.len() + 1,
-                limit,
-            });
+    /// Adds `user` to `conversation` (a group) on behalf of `by`, within the
+    /// member limit (the store checks it atomically), and tells every member,
+    /// `user` included. Returns the members after the add, or `None` when
+    /// `user` already was one.
+    async fn add(
+        &self,
+        conversation: &Conversation,
+        user: &UserId,
+        by: &UserId,
+    ) -> Result<Option<Vec<UserId>>> {
+        let (id, limit) = (&conversation.id, self.inner.config.max_group_members);
+        let added = self
+            .inner
+            .store
+            .add_member(id, user, time::now(), limit)
+            .await
+            .map_err(|error| match error {
+                StoreError::Refused(Refusal::Full) => ChatError::TooLarge {
+                    what: "members",
+                    size: limit + 1,
+                    limit,
+                },
+                other => other.into(),
+            })?;
+        if !added {
+            return Ok(None);
         }
-        let id = &conversation.id;
-        let added = self.inner.store.add_member(id, user, time::now()).await?;
-        if added {
-            let mut recipients = conversation.members.clone();
-            recipients.push(user.clone());
-            let event = ServerEvent::MemberAdded {
-                conversation_id: id.clone(),
-                user_id: user.clone(),
-                by: by.clone(),
-            };
-            self.publish(recipients, id, None, event.encode()).await;
-        }
-        Ok(added)
+        // Read again: members who joined meanwhile hear of this one too.
+        let members = match self.inner.store.members(id).await {
+            Ok(Some(members)) => members,
+            _ => {
+                let mut members = conversation.members.clone();
+                members.push(user.clone());
+                members.sort();
+                members
+            }
+        };
+        let event = ServerEvent::MemberAdded {
+            conversation_id: id.clone(),
+            user_id: user.clone(),
+            by: by.clone(),
+        };
+        self.publish(members.clone(), id, None, event.encode())
+            .await;
+        Ok(Some(members))
     }
 
     /// Removes `user` from a group. Members may remove themselves (leave);

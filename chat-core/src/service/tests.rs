@@ -427,14 +427,16 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
         .returning(move |_| Ok(Some(lobby.clone())));
     store
         .expect_add_member()
-        .withf(|_, joiner, _| *joiner == user("bob"))
+        .withf(|_, joiner, _, limit| *joiner == user("bob") && *limit == 1_000)
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
+    // Read again after the add: dave joined meanwhile and hears of bob too.
+    members_are(&mut store, &["alice", "bob", "carol", "dave"]);
     let (mut bus, _keep) = bus();
     bus.expect_publish()
         .withf(|envelope| {
             let event: serde_json::Value = serde_json::from_slice(envelope.payload()).unwrap();
-            envelope.recipients() == [user("alice"), user("carol"), user("bob")]
+            envelope.recipients() == [user("alice"), user("bob"), user("carol"), user("dave")]
                 && event["type"] == "member_added"
                 && event["user_id"] == "bob"
                 && event["by"] == "bob"
@@ -447,7 +449,40 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
         .await
         .unwrap();
     assert!(added);
-    assert_eq!(joined.members, [user("alice"), user("bob"), user("carol")]);
+    assert_eq!(
+        joined.members,
+        [user("alice"), user("bob"), user("carol"), user("dave")]
+    );
+}
+
+#[tokio::test]
+async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
+    let mut store = MockStore::new();
+    let lobby = room(true, &["alice"]);
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(lobby.clone())));
+    store
+        .expect_add_member()
+        .returning(|_, _, _, _| Err(StoreError::Refused(Refusal::Full)));
+    let (mut bus, _keep) = bus();
+    bus.expect_publish().times(0);
+    let chat = service(store, bus).await;
+    let err = chat
+        .join_room(&user("bob"), &conversation_id())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ChatError::TooLarge {
+                what: "members",
+                limit: 1_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

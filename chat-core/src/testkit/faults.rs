@@ -272,8 +272,9 @@ impl Store for FaultyStore {
         id: &ConversationId,
         user: &UserId,
         at: Timestamp,
+        max_members: usize,
     ) -> StoreResult<bool> {
-        self.inner.add_member(id, user, at).await
+        self.inner.add_member(id, user, at, max_members).await
     }
 
     async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {

@@ -77,6 +77,7 @@ macro_rules! store_conformance {
             bodies_round_trip_byte_for_byte,
             structured_content_round_trips,
             public_rooms_directory,
+            add_member_keeps_the_limit_under_concurrency,
         );
     };
 }

@@ -460,9 +460,9 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
     let id = &conversation.id;
     append(&*store, id, "alice", "before dave").await;
     let dave = user("dave");
-    assert!(store.add_member(id, &dave, time::now()).await.unwrap());
+    assert!(store.add_member(id, &dave, time::now(), 10).await.unwrap());
     assert!(
-        !store.add_member(id, &dave, time::now()).await.unwrap(),
+        !store.add_member(id, &dave, time::now(), 10).await.unwrap(),
         "second add is a no-op"
     );
     assert_eq!(
@@ -720,7 +720,7 @@ pub async fn public_rooms_directory(store: Arc<dyn Store>) {
 
     assert!(
         store
-            .add_member(&crabs.id, &user("bob"), time::now())
+            .add_member(&crabs.id, &user("bob"), time::now(), 10)
             .await
             .unwrap()
     );
@@ -753,4 +753,45 @@ pub async fn public_rooms_directory(store: Arc<dyn Store>) {
     assert_eq!(flags.len(), 3);
     assert!(flags.contains(&(crabs.id.clone(), true)));
     assert!(flags.contains(&(secret.id.clone(), false)));
+}
+
+/// Adds never take a conversation past `max_members`, even when they race:
+/// 8 concurrent joins with room for 3 add exactly 3 and refuse the rest as
+/// [`Refusal::Full`]; a member added again is `Ok(false)` even when full,
+/// and an unknown conversation is `Ok(false)`.
+pub async fn add_member_keeps_the_limit_under_concurrency(store: Arc<dyn Store>) {
+    const LIMIT: usize = 5;
+    let lobby = group(&*store, "lobby", &["alice", "bob"]).await;
+    let joins = (0..8).map(|i| {
+        let (store, id) = (Arc::clone(&store), lobby.id.clone());
+        tokio::spawn(async move {
+            store
+                .add_member(&id, &user(&format!("joiner-{i}")), time::now(), LIMIT)
+                .await
+        })
+    });
+    let mut added = 0;
+    for join in joins.collect::<Vec<_>>() {
+        match join.await.unwrap() {
+            Ok(true) => added += 1,
+            Err(StoreError::Refused(Refusal::Full)) => {}
+            other => panic!("expected Ok(true) or Full, got {other:?}"),
+        }
+    }
+    assert_eq!(added, LIMIT - 2);
+    let members = store.members(&lobby.id).await.unwrap().unwrap();
+    assert_eq!(members.len(), LIMIT);
+    assert!(
+        !store
+            .add_member(&lobby.id, &user("bob"), time::now(), LIMIT)
+            .await
+            .unwrap()
+    );
+    let nowhere = ConversationId::generate();
+    assert!(
+        !store
+            .add_member(&nowhere, &user("bob"), time::now(), LIMIT)
+            .await
+            .unwrap()
+    );
 }

@@ -106,7 +106,7 @@ const ATTEMPTS: u32 = 3;
 #[must_use]
 pub fn reply(body: &str) -> NewMessage {
     let text = NewMessage::text(answer(body));
-    if body.trim() != "/help" {
+    if command(body).0 != "/help" {
         return text;
     }
     text.with_content(Content::new(
@@ -124,8 +124,7 @@ pub fn reply(body: &str) -> NewMessage {
 /// ```
 #[must_use]
 pub fn answer(body: &str) -> String {
-    let body = body.trim();
-    match body.split_once(' ').unwrap_or((body, "")) {
+    match command(body) {
         ("/help", _) => "I echo what you say. Commands: /help, /upper TEXT, /count TEXT".to_owned(),
         ("/upper", text) => text.to_uppercase(),
         ("/count", text) => format!(
@@ -133,6 +132,12 @@ pub fn answer(body: &str) -> String {
             text.chars().count(),
             text.split_whitespace().count()
         ),
-        _ => format!("echo: {body}"),
+        _ => format!("echo: {}", body.trim()),
     }
+}
+
+/// The first word of `body` and the rest: `("/upper", "shout")`.
+fn command(body: &str) -> (&str, &str) {
+    let body = body.trim();
+    body.split_once(' ').unwrap_or((body, ""))
 }

@@ -120,6 +120,9 @@ function conversationName(conversation) {
   return other || state.me;
 }
 
+// The server lists at most this many conversations (ChatConfig default).
+const LISTING_CAP = 500;
+
 // One listing request at a time; a request made meanwhile runs once after it.
 let listing = null;
 let listAgain = false;
@@ -134,6 +137,12 @@ async function loadConversations() {
       try {
         const data = await api("GET", "conversations");
         state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
+        // Left or removed while away (the listing is complete below its cap).
+        if (data.conversations.length < LISTING_CAP) {
+          for (const cid of new Set([...state.loaded, state.current])) {
+            if (cid && !state.conversations.has(cid)) forgetConversation(cid);
+          }
+        }
         renderConversations();
       } catch (error) {
         toast(`Could not load conversations: ${error.message}`);
@@ -226,17 +235,21 @@ $("new-group").addEventListener("submit", async (event) => {
 
 // ---------- public rooms ----------
 // The directory, newest first, searched as you type, paged by "More rooms".
+// A reset (new search, membership change) supersedes any request in flight;
+// "More rooms" is hidden while a request is out, so pages never interleave.
 let roomsRequest = 0;
 async function loadRooms(reset) {
   if (reset) state.rooms.before = null;
+  else if (!state.rooms.before) return;
   const request = ++roomsRequest;
+  $("rooms-more").hidden = true;
   const params = new URLSearchParams({ limit: "20" });
   const query = $("room-query").value.trim();
   if (query) params.set("q", query);
   if (state.rooms.before) params.set("before", state.rooms.before);
   try {
     const page = await api("GET", `rooms?${params}`);
-    if (request !== roomsRequest) return; // a newer search answered first
+    if (request !== roomsRequest) return; // a newer request answers instead
     if (reset) $("rooms").replaceChildren();
     page.rooms.forEach((room) => $("rooms").append(roomItem(room)));
     if (reset && page.rooms.length === 0) {
@@ -304,19 +317,38 @@ $("leave").addEventListener("click", async () => {
   }
 });
 
-// Forgets a conversation this user is no longer in.
+// Forgets a conversation this user left or was removed from, then lists
+// again (after any listing in flight, which may still hold it).
 function closeConversation(cid) {
+  forgetConversation(cid);
+  renderConversations();
+  loadConversations();
+  if ($("rooms-panel").open) loadRooms(true);
+}
+
+function forgetConversation(cid) {
   state.conversations.delete(cid);
-  state.messages.delete(cid);
+  for (const perConversation of [state.messages, state.hasOlder, state.readMarks, state.notices]) {
+    perConversation.delete(cid);
+  }
   state.loaded.delete(cid);
+  for (const timer of (state.typing.get(cid) || new Map()).values()) clearTimeout(timer);
+  state.typing.delete(cid);
+  for (const [clientId, pending] of state.pending) {
+    if (pending.cid === cid) state.pending.delete(clientId);
+  }
   if (state.current === cid) {
     state.current = null;
     $("empty").hidden = false;
     for (const id of ["chat-head", "messages", "composer"]) $(id).hidden = true;
     $("typing").textContent = "";
   }
-  renderConversations();
-  if ($("rooms-panel").open) loadRooms(true);
+}
+
+function listedSeq(cid) {
+  const summary = state.conversations.get(cid);
+  if (!summary) return 0;
+  return Math.max(summary.last_seq, summary.last_message ? summary.last_message.seq : 0);
 }
 
 function onMembership(event) {
@@ -330,10 +362,18 @@ function onMembership(event) {
   const text = joined
     ? event.by === event.user_id ? `${who} joined` : `${event.by} added ${who}`
     : event.by === event.user_id ? `${who} left` : `${event.by} removed ${who}`;
+  // Placed after the latest message known now; for a conversation not
+  // listed yet (one just joined), after the latest the listing names.
+  const notice = { after: Math.max(lastSeq(cid), listedSeq(cid)), text };
   if (!state.notices.has(cid)) state.notices.set(cid, []);
-  state.notices.get(cid).push({ after: lastSeq(cid), text });
+  state.notices.get(cid).push(notice);
+  const listed = state.conversations.has(cid);
   loadConversations().then(() => {
-    if (cid === state.current) showHeader(cid);
+    if (!listed) notice.after = Math.max(notice.after, listedSeq(cid));
+    if (cid === state.current) {
+      showHeader(cid);
+      renderMessages(false);
+    }
   });
   if (cid === state.current) renderMessages(false);
   if ($("rooms-panel").open) loadRooms(true);

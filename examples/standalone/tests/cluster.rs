@@ -45,6 +45,16 @@ async fn node_with(database: &TestDatabase, redis_url: &str, prefix: &str, extra
     Node { base }
 }
 
+/// Two nodes with `extra` flags on a fresh database and the shared Redis,
+/// under a prefix of their own.
+async fn two_nodes(extra: &[&str]) -> (TestDatabase, [Node; 2]) {
+    let database = database().await;
+    let prefix = prefix();
+    let one = node_with(&database, &redis_url(), &prefix, extra).await;
+    let two = node_with(&database, &redis_url(), &prefix, extra).await;
+    (database, [one, two])
+}
+
 fn redis_url() -> String {
     std::env::var("CHAT_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
@@ -74,10 +84,7 @@ async fn database() -> TestDatabase {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn messages_cross_nodes_and_reach_every_device() {
-    let database = database().await;
-    let prefix = prefix();
-    let one = node(&database, &redis_url(), &prefix).await;
-    let two = node(&database, &redis_url(), &prefix).await;
+    let (database, [one, two]) = two_nodes(&[]).await;
     let mut alice = Client::connect(&one.base, "alice").await;
     let mut bob_on_two = Client::connect(&two.base, "bob").await;
     let mut bob_on_one = Client::connect(&one.base, "bob").await;
@@ -121,10 +128,7 @@ async fn messages_cross_nodes_and_reach_every_device() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_room_made_on_one_node_is_found_joined_and_left_on_the_other() {
-    let database = database().await;
-    let prefix = prefix();
-    let one = node(&database, &redis_url(), &prefix).await;
-    let two = node(&database, &redis_url(), &prefix).await;
+    let (database, [one, two]) = two_nodes(&[]).await;
     let mut alice = Client::connect(&one.base, "alice").await;
     let mut bob = Client::connect(&two.base, "bob").await;
     let (status, room) = call(
@@ -175,11 +179,7 @@ async fn a_room_made_on_one_node_is_found_joined_and_left_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn structured_messages_and_the_bot_cross_nodes() {
-    let database = database().await;
-    let prefix = prefix();
-    let bot = ["--bot", "echo-bot"];
-    let one = node_with(&database, &redis_url(), &prefix, &bot).await;
-    let two = node_with(&database, &redis_url(), &prefix, &bot).await;
+    let (database, [one, two]) = two_nodes(&["--bot", "echo-bot"]).await;
     let mut alice = Client::connect(&two.base, "alice").await;
     let mut bob = Client::connect(&two.base, "bob").await;
 
@@ -246,12 +246,7 @@ async fn structured_messages_and_the_bot_cross_nodes() {
 async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     const SENDERS: usize = 20;
     const EACH: usize = 5;
-    let database = database().await;
-    let prefix = prefix();
-    let nodes = [
-        node(&database, &redis_url(), &prefix).await,
-        node(&database, &redis_url(), &prefix).await,
-    ];
+    let (database, nodes) = two_nodes(&[]).await;
     let users: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i:02}")).collect();
     let (status, group) = call(
         reqwest::Method::POST,
