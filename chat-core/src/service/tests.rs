@@ -260,8 +260,7 @@ async fn groups_over_the_member_limit_are_refused() {
 
 #[tokio::test]
 async fn the_last_member_of_a_group_cannot_be_removed() {
-    let mut store = MockStore::new();
-    let group = Conversation {
+    let mut store = holding(Conversation {
         id: conversation_id(),
         kind: ConversationKind::Group,
         title: Some("solo".to_owned()),
@@ -270,10 +269,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         members: vec![user("alice")],
         created_at: time::now(),
         last_seq: 0,
-    };
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(group.clone())));
+    });
     store.expect_remove_member().times(0);
     let (mut bus, _keep) = bus();
     bus.expect_publish().times(0);
@@ -290,8 +286,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
 
 #[tokio::test]
 async fn only_the_creator_removes_others() {
-    let mut store = MockStore::new();
-    let group = Conversation {
+    let mut store = holding(Conversation {
         id: conversation_id(),
         kind: ConversationKind::Group,
         title: Some("team".to_owned()),
@@ -300,10 +295,7 @@ async fn only_the_creator_removes_others() {
         members: vec![user("alice"), user("bob"), user("carol")],
         created_at: time::now(),
         last_seq: 0,
-    };
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(group.clone())));
+    });
     store.expect_remove_member().times(0);
     let (bus, _keep) = bus();
     let chat = service(store, bus).await;
@@ -405,6 +397,15 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
     assert_eq!(chat.rate_limited(), 1);
 }
 
+/// A store mock whose one conversation is `conversation`.
+fn holding(conversation: Conversation) -> MockStore {
+    let mut store = MockStore::new();
+    store
+        .expect_conversation()
+        .returning(move |_| Ok(Some(conversation.clone())));
+    store
+}
+
 fn room(public: bool, members: &[&str]) -> Conversation {
     Conversation {
         id: conversation_id(),
@@ -420,11 +421,7 @@ fn room(public: bool, members: &[&str]) -> Conversation {
 
 #[tokio::test]
 async fn joining_a_room_tells_its_members_and_the_joiner() {
-    let mut store = MockStore::new();
-    let lobby = room(true, &["alice", "carol"]);
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(lobby.clone())));
+    let mut store = holding(room(true, &["alice", "carol"]));
     store
         .expect_add_member()
         .withf(|_, joiner, _, limit| *joiner == user("bob") && *limit == 1_000)
@@ -457,11 +454,7 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
 
 #[tokio::test]
 async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
-    let mut store = MockStore::new();
-    let lobby = room(true, &["alice"]);
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(lobby.clone())));
+    let mut store = holding(room(true, &["alice"]));
     store
         .expect_add_member()
         .returning(|_, _, _, _| Err(StoreError::Refused(Refusal::Full)));
@@ -487,11 +480,7 @@ async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
 
 #[tokio::test]
 async fn a_private_group_cannot_be_joined() {
-    let mut store = MockStore::new();
-    let team = room(false, &["alice"]);
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(team.clone())));
+    let mut store = holding(room(false, &["alice"]));
     store.expect_add_member().times(0);
     let (mut bus, _keep) = bus();
     bus.expect_publish().times(0);
@@ -505,11 +494,7 @@ async fn a_private_group_cannot_be_joined() {
 
 #[tokio::test]
 async fn the_last_member_of_a_room_may_leave() {
-    let mut store = MockStore::new();
-    let lobby = room(true, &["alice"]);
-    store
-        .expect_conversation()
-        .returning(move |_| Ok(Some(lobby.clone())));
+    let mut store = holding(room(true, &["alice"]));
     store
         .expect_remove_member()
         .times(1)

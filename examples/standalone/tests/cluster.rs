@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chat_bus_redis::testing::PrivateRedis;
 use chat_store_mysql::testing::TestDatabase;
 use clap::Parser;
-use common::{Client, call};
+use common::{Client, call, open_direct};
 use serde_json::{Value, json};
 use standalone::app;
 use standalone::config::Cli;
@@ -89,15 +89,7 @@ async fn messages_cross_nodes_and_reach_every_device() {
     let mut bob_on_two = Client::connect(&two.base, "bob").await;
     let mut bob_on_one = Client::connect(&one.base, "bob").await;
 
-    let (_, direct) = call(
-        reqwest::Method::PUT,
-        &one.base,
-        "alice",
-        "/direct/bob",
-        None,
-    )
-    .await;
-    let cid = direct["id"].as_str().unwrap().to_owned();
+    let cid = open_direct(&one.base, "alice", "bob").await;
     alice.send(json!({"type": "send", "conversation_id": cid, "body": "from node one", "client_id": "a1"})).await;
     for device in [&mut bob_on_two, &mut bob_on_one] {
         let message = device.next_message().await;
@@ -183,35 +175,18 @@ async fn structured_messages_and_the_bot_cross_nodes() {
     let mut alice = Client::connect(&two.base, "alice").await;
     let mut bob = Client::connect(&two.base, "bob").await;
 
-    let (_, direct) = call(
-        reqwest::Method::PUT,
-        &one.base,
-        "alice",
-        "/direct/bob",
-        None,
-    )
-    .await;
+    let direct = open_direct(&one.base, "alice", "bob").await;
     let attachment = json!({"kind": "attachment", "payload":
         {"url": "https://files.example.com/a1", "size": 52133, "mime": "image/png", "name": "plan.png"}});
-    let path = format!("/conversations/{}/messages", direct["id"].as_str().unwrap());
+    let path = format!("/conversations/{direct}/messages");
     let body = json!({"body": "plan.png", "content": attachment});
     let (status, _) = call(reqwest::Method::POST, &one.base, "alice", &path, Some(body)).await;
     assert_eq!(status, 201);
     assert_eq!(bob.next_message().await["content"], attachment);
 
     // The node that stores a message runs its after_send hook: one answer.
-    let (_, with_bot) = call(
-        reqwest::Method::PUT,
-        &one.base,
-        "alice",
-        "/direct/echo-bot",
-        None,
-    )
-    .await;
-    let path = format!(
-        "/conversations/{}/messages",
-        with_bot["id"].as_str().unwrap()
-    );
+    let with_bot = open_direct(&one.base, "alice", "echo-bot").await;
+    let path = format!("/conversations/{with_bot}/messages");
     let (status, _) = call(
         reqwest::Method::POST,
         &one.base,
@@ -229,7 +204,7 @@ async fn structured_messages_and_the_bot_cross_nodes() {
     };
     assert_eq!(reply["content"]["kind"], "buttons");
     assert_eq!(reply["content"]["payload"]["choices"][0], "/upper hello");
-    let answers = common::history(&two.base, "alice", with_bot["id"].as_str().unwrap()).await;
+    let answers = common::history(&two.base, "alice", &with_bot).await;
     let senders: Vec<&str> = answers
         .iter()
         .map(|m| m["sender"].as_str().unwrap())

@@ -106,8 +106,7 @@ async fn a_lost_database_gives_fast_retryable_503s_publishes_nothing_and_recover
     let base = listener.local_addr().unwrap().to_string();
     tokio::spawn(app::serve(listener, server, std::future::pending()));
 
-    let (_, direct) = call(reqwest::Method::PUT, &base, "alice", "/direct/bob", None).await;
-    let cid = direct["id"].as_str().unwrap().to_owned();
+    let cid = common::open_direct(&base, "alice", "bob").await;
     let path = format!("/conversations/{cid}/messages");
     let mut bob = Client::connect(&base, "bob").await;
     let mut alice = Client::connect(&base, "alice").await;

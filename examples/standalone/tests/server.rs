@@ -281,15 +281,7 @@ async fn the_example_bot_answers_in_a_direct_conversation() {
         mode, r#"{"bot":"echo-bot","mode":"demo"}"#,
         "the page offers the bot"
     );
-    let (_, direct) = call(
-        reqwest::Method::PUT,
-        &server.base,
-        "alice",
-        "/direct/echo-bot",
-        None,
-    )
-    .await;
-    let cid = direct["id"].as_str().unwrap();
+    let cid = common::open_direct(&server.base, "alice", "echo-bot").await;
     let mut alice = common::Client::connect(&server.base, "alice").await;
     let path = format!("/conversations/{cid}/messages");
     let body = serde_json::json!({"body": "/count three little words"});

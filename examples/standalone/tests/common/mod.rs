@@ -37,6 +37,14 @@ pub async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Opens (or gets) the direct conversation of `user` and `other`; its id.
+pub async fn open_direct(base: &str, user: &str, other: &str) -> String {
+    let path = format!("/direct/{other}");
+    let (status, direct) = call(reqwest::Method::PUT, base, user, &path, None).await;
+    assert_eq!(status, 200, "{direct}");
+    direct["id"].as_str().unwrap().to_owned()
+}
+
 /// One unlabelled value of the server's `GET /metrics`.
 pub async fn metric(base: &str, name: &str) -> u64 {
     let text = reqwest::get(format!("http://{base}/metrics"))
