@@ -302,16 +302,26 @@ impl MySqlStore {
     }
 
     async fn room_page(&self, query: RoomQuery) -> Result<RoomPage, MySqlStoreError> {
+        // Built per request, so the planner sees `c.id < ?` itself and walks
+        // the (is_public, id) index from `before`, however deep the page.
+        let mut sql: QueryBuilder<'_, MySql> = QueryBuilder::new(
+            "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
+                (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
+                CAST(EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = ",
+        );
+        sql.push_bind(query.viewer.as_str());
+        sql.push(") AS SIGNED) FROM conversations c WHERE c.is_public = 1");
+        if let Some(before) = &query.before {
+            sql.push(" AND c.id < ").push_bind(before.as_str());
+        }
+        if let Some(search) = &query.search {
+            sql.push(" AND LOCATE(").push_bind(search.as_str());
+            sql.push(", c.title) > 0");
+        }
         // One row more than asked tells whether there is more.
-        let rows = sqlx::query(ROOMS)
-            .bind(query.viewer.as_str())
-            .bind(query.before.as_ref().map(ConversationId::as_str))
-            .bind(query.before.as_ref().map(ConversationId::as_str))
-            .bind(query.search.as_deref())
-            .bind(query.search.as_deref())
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
+        sql.push(" ORDER BY c.id DESC LIMIT ")
+            .push_bind(i64::from(query.limit) + 1);
+        let rows = sql.build().fetch_all(&self.pool).await?;
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         Ok(RoomPage {
             has_more: rows.len() > limit,
@@ -355,16 +365,6 @@ impl MySqlStore {
         Ok(Page { messages, has_more })
     }
 }
-
-/// The public rooms directory, newest first; `before` and `search` apply
-/// when bound to a value (each is bound twice: the NULL test and the filter).
-const ROOMS: &str = "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
-        (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
-        CAST(EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = ?) AS SIGNED) \
-     FROM conversations c \
-     WHERE c.is_public = 1 AND (? IS NULL OR c.id < ?) \
-        AND (? IS NULL OR LOCATE(?, c.title) > 0) \
-     ORDER BY c.id DESC LIMIT ?";
 
 const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
      FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
