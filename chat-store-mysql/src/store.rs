@@ -195,8 +195,11 @@ impl MySqlStore {
         Ok(())
     }
 
-    /// The conversation's row lock serializes adds to it on every node, so
-    /// the count read under it stays true until the insert commits.
+    /// The conversation's row lock serializes adds to it on every node (every
+    /// insert into an existing conversation's members happens here), so the
+    /// count read under it stays true until the insert commits. The count is
+    /// a plain read: its snapshot starts after the lock is held, and a
+    /// locking read would take gap locks that deadlock with neighbours.
     async fn add_member_once(
         &self,
         id: &ConversationId,
@@ -211,25 +214,30 @@ impl MySqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let Some(last_seq) = last_seq else {
+            tx.rollback().await?;
             return Ok(Ok(false));
         };
         let (count, member): (i64, i64) = sqlx::query_as(
             "SELECT COUNT(*), CAST(COALESCE(SUM(user_id = ?), 0) AS SIGNED) \
-             FROM members WHERE conversation_id = ? LOCK IN SHARE MODE",
+             FROM members WHERE conversation_id = ?",
         )
         .bind(user.as_str())
         .bind(id.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        if member > 0 {
-            return Ok(Ok(false));
+        let outcome = if member > 0 {
+            Ok(false)
+        } else if usize::try_from(count).unwrap_or(usize::MAX) >= max_members {
+            Err(Refusal::Full)
+        } else {
+            insert_member(&mut tx, id.as_str(), user, last_seq, time::to_millis(at)).await?;
+            Ok(true)
+        };
+        match outcome {
+            Ok(true) => tx.commit().await?,
+            _ => tx.rollback().await?,
         }
-        if usize::try_from(count).unwrap_or(usize::MAX) >= max_members {
-            return Ok(Err(Refusal::Full));
-        }
-        insert_member(&mut tx, id.as_str(), user, last_seq, time::to_millis(at)).await?;
-        tx.commit().await?;
-        Ok(Ok(true))
+        Ok(outcome)
     }
 
     async fn mark_read_once(

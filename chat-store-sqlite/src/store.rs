@@ -456,7 +456,18 @@ impl Store for SqliteStore {
             return Ok(true);
         }
         // Nothing added: already a member, no such conversation, or full.
-        if self.is_member(id, user).await? || self.members(id).await?.is_none() {
+        // Asked on the writer, behind which every membership change queues.
+        let (member, exists): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?), \
+                EXISTS (SELECT 1 FROM conversations WHERE id = ?)",
+        )
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .bind(id.as_str())
+        .fetch_one(&self.writer)
+        .await
+        .map_err(SqliteStoreError::from)?;
+        if member || !exists {
             return Ok(false);
         }
         Err(StoreError::Refused(Refusal::Full))

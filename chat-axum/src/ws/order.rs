@@ -147,6 +147,29 @@ impl Order {
         next
     }
 
+    /// This connection's user joined `conversation` again: the seqs written
+    /// before they left say nothing about now (what was sent meanwhile is
+    /// history to fetch, not a hole). Held events start the conversation
+    /// afresh, in seq order, as if they had just arrived.
+    pub(super) fn rejoined(
+        &mut self,
+        conversation: &ConversationId,
+        now: Instant,
+        out: &mut Vec<Step>,
+    ) {
+        self.written.remove(conversation);
+        let Some(held) = self.held.remove(conversation) else {
+            return;
+        };
+        self.held_count -= held.len();
+        if self.held_count == 0 {
+            self.held_since = None;
+        }
+        for envelope in held.into_values() {
+            self.accept(envelope, now, out);
+        }
+    }
+
     /// The client was told to refetch everything.
     pub(super) fn forget_all(&mut self) {
         self.written.clear();
@@ -344,5 +367,23 @@ mod tests {
             "7 is dropped with the held events: refetch from 6"
         );
         assert_eq!(order.deadline(), None);
+    }
+
+    #[test]
+    fn a_rejoin_starts_afresh_from_what_was_held_instead_of_dropping_it() {
+        let mut order = Order::new(Duration::from_millis(100));
+        let c = ConversationId::new("c").unwrap();
+        let mut out = Vec::new();
+        order.accept(event("c", 1), Instant::now(), &mut out);
+        // Away for seq 2; seqs 3 and 5 arrive before the member_added event.
+        order.accept(event("c", 3), Instant::now(), &mut out);
+        order.accept(event("c", 5), Instant::now(), &mut out);
+        out.clear();
+        order.rejoined(&c, Instant::now(), &mut out);
+        assert_eq!(written(&out), ["c:3"], "5 still waits for 4");
+        out.clear();
+        order.accept(event("c", 4), Instant::now(), &mut out);
+        assert_eq!(written(&out), ["c:4", "c:5"]);
+        assert!(!order.was_written(&c, 2) && order.was_written(&c, 5));
     }
 }

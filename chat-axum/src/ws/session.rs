@@ -162,12 +162,14 @@ impl Session {
     async fn forward(&mut self, outbound: Outbound) -> Result<(), End> {
         match outbound {
             Outbound::Event(envelope) => {
-                if self.rejoined(&envelope) {
-                    // Seqs written before this user left say nothing about
-                    // now: what was sent meanwhile is history, not a hole.
-                    self.order.forget(envelope.conversation_id());
-                }
+                let rejoined = self
+                    .rejoined(&envelope)
+                    .then(|| envelope.conversation_id().clone());
                 self.order.accept(envelope, Instant::now(), &mut self.steps);
+                if let Some(conversation) = rejoined {
+                    self.order
+                        .rejoined(&conversation, Instant::now(), &mut self.steps);
+                }
                 self.write_steps().await
             }
             Outbound::Gaps(gaps) => {

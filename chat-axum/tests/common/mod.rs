@@ -175,10 +175,12 @@ impl WsClient {
         self.stream.send(message).await.unwrap();
     }
 
-    /// The next JSON event (pings are skipped); panics on close or timeout.
+    /// The next JSON event (pings are skipped, and do not extend the wait);
+    /// panics on close or after [`WAIT`].
     pub async fn next_event(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let message = tokio::time::timeout(WAIT, self.stream.next())
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .expect("timed out waiting for an event")
                 .expect("socket ended")

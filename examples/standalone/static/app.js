@@ -137,8 +137,10 @@ async function loadConversations() {
       try {
         const data = await api("GET", "conversations");
         state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
-        // Left or removed while away (the listing is complete below its cap).
-        if (data.conversations.length < LISTING_CAP) {
+        // Left or removed while away (the listing is complete below its
+        // cap). Only the newest listing decides: one queued after this may
+        // hold a conversation joined meanwhile.
+        if (!listAgain && data.conversations.length < LISTING_CAP) {
           for (const cid of new Set([...state.loaded, state.current])) {
             if (cid && !state.conversations.has(cid)) forgetConversation(cid);
           }
@@ -261,6 +263,7 @@ async function loadRooms(reset) {
     state.rooms.before = page.rooms.length ? page.rooms[page.rooms.length - 1].id : null;
     $("rooms-more").hidden = !page.has_more;
   } catch (error) {
+    if (request === roomsRequest) $("rooms-more").hidden = !state.rooms.before;
     toast(`Could not load rooms: ${error.message}`);
   }
 }
@@ -376,7 +379,9 @@ function onMembership(event) {
     }
   });
   if (cid === state.current) renderMessages(false);
-  if ($("rooms-panel").open) loadRooms(true);
+  // Only this user's own joins change the directory's buttons; others'
+  // would reset the list under a user paging through it.
+  if ($("rooms-panel").open && event.user_id === state.me) loadRooms(true);
 }
 
 // ---------- messages ----------
@@ -402,6 +407,7 @@ async function openConversation(cid) {
   if (!state.loaded.has(cid)) {
     try {
       const page = await api("GET", `conversations/${cid}/messages`);
+      if (state.current !== cid) return; // switched away, or left, meanwhile
       page.messages.forEach((m) => messagesOf(cid).set(m.seq, m));
       state.hasOlder.set(cid, page.has_more);
       state.loaded.add(cid);
@@ -409,6 +415,7 @@ async function openConversation(cid) {
       toast(error.message);
     }
   }
+  if (state.current !== cid) return;
   renderMessages(true);
   markRead(cid);
   $("body").focus();

@@ -98,10 +98,12 @@ impl Client {
             .unwrap();
     }
 
-    /// The next JSON event; panics on timeout or when the socket ends.
+    /// The next JSON event; panics after [`WAIT`] without one (pings do not
+    /// count) or when the socket ends.
     pub async fn next_event(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("timed out waiting for an event")
                 .expect("socket ended")
