@@ -53,3 +53,21 @@ pub struct RoomPage {
     /// Whether more rooms match: ask again with `before` set to the last id.
     pub has_more: bool,
 }
+
+impl RoomPage {
+    /// The page a store makes from up to `limit + 1` rooms fetched in order:
+    /// the extra room only says that more remain.
+    ///
+    /// ```
+    /// use chat_core::RoomPage;
+    /// let page = RoomPage::from_overfetch(Vec::new(), 15);
+    /// assert!(page.rooms.is_empty() && !page.has_more);
+    /// ```
+    #[must_use]
+    pub fn from_overfetch(mut rooms: Vec<Room>, limit: u32) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let has_more = rooms.len() > limit;
+        rooms.truncate(limit);
+        Self { rooms, has_more }
+    }
+}

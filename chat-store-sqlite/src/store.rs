@@ -224,15 +224,8 @@ impl SqliteStore {
         sql.push(" ORDER BY c.id DESC LIMIT ")
             .push_bind(i64::from(query.limit) + 1);
         let rows = sql.build().fetch_all(&self.reader).await?;
-        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        Ok(RoomPage {
-            has_more: rows.len() > limit,
-            rooms: rows
-                .iter()
-                .take(limit)
-                .map(rows::room)
-                .collect::<Result<_, _>>()?,
-        })
+        let rooms = rows.iter().map(rows::room).collect::<Result<_, _>>()?;
+        Ok(RoomPage::from_overfetch(rooms, query.limit))
     }
 
     async fn history_inner(
