@@ -183,16 +183,7 @@ impl ChatService {
         if title.is_empty() {
             return Err(ChatError::invalid("title", "must not be empty"));
         }
-        if title.len() > config.max_title_bytes {
-            return Err(ChatError::invalid(
-                "title",
-                format!(
-                    "is {} bytes, the limit is {}",
-                    title.len(),
-                    config.max_title_bytes
-                ),
-            ));
-        }
+        self.check_title_length("title", title)?;
         let mut members = members;
         members.push(creator.clone());
         members.sort();
@@ -290,23 +281,10 @@ impl ChatService {
         before: Option<ConversationId>,
         limit: Option<u32>,
     ) -> Result<RoomPage> {
-        let config = &self.inner.config;
-        let limit = limit.unwrap_or(config.default_page);
-        if limit == 0 {
-            return Err(ChatError::invalid("limit", "must be at least 1"));
-        }
+        let limit = self.page_limit(limit)?;
         let search = search.map(str::trim).filter(|text| !text.is_empty());
         if let Some(text) = search {
-            if text.len() > config.max_title_bytes {
-                return Err(ChatError::invalid(
-                    "q",
-                    format!(
-                        "is {} bytes, the limit is {}",
-                        text.len(),
-                        config.max_title_bytes
-                    ),
-                ));
-            }
+            self.check_title_length("q", text)?;
         }
         Ok(self
             .inner
@@ -315,7 +293,7 @@ impl ChatService {
                 viewer: me.clone(),
                 search: search.map(str::to_owned),
                 before,
-                limit: limit.min(config.max_page),
+                limit,
             })
             .await?)
     }
@@ -581,18 +559,11 @@ impl ChatService {
         cursor: Cursor,
         limit: Option<u32>,
     ) -> Result<Page> {
-        let config = &self.inner.config;
-        let limit = limit.unwrap_or(config.default_page);
-        if limit == 0 {
-            return Err(ChatError::invalid("limit", "must be at least 1"));
-        }
+        let limit = self.page_limit(limit)?;
         if let Cursor::Before(seq) | Cursor::After(seq) = cursor {
             check_seq(seq)?;
         }
-        let query = HistoryQuery {
-            cursor,
-            limit: limit.min(config.max_page),
-        };
+        let query = HistoryQuery { cursor, limit };
         self.authorize(me, id).await?;
         Ok(self.inner.store.history(id, query).await?)
     }
@@ -658,6 +629,27 @@ impl ChatService {
                 .map(ChatError::from),
             bus: self.inner.bus.health().await.err().map(ChatError::from),
         }
+    }
+
+    /// A requested page size: the default when absent, capped at the maximum.
+    fn page_limit(&self, limit: Option<u32>) -> Result<u32> {
+        let config = &self.inner.config;
+        match limit.unwrap_or(config.default_page) {
+            0 => Err(ChatError::invalid("limit", "must be at least 1")),
+            limit => Ok(limit.min(config.max_page)),
+        }
+    }
+
+    /// Refuses `text` (a title, or a search for one) longer than a title may be.
+    fn check_title_length(&self, field: &'static str, text: &str) -> Result<()> {
+        let limit = self.inner.config.max_title_bytes;
+        if text.len() > limit {
+            return Err(ChatError::invalid(
+                field,
+                format!("is {} bytes, the limit is {limit}", text.len()),
+            ));
+        }
+        Ok(())
     }
 
     fn validate(&self, new: &NewMessage) -> Result<()> {
