@@ -35,8 +35,8 @@ pub struct Room {
 pub struct RoomQuery {
     /// Who is looking (for [`Room::joined`]).
     pub viewer: UserId,
-    /// Only rooms whose title contains this, ignoring case (ASCII case on
-    /// SQLite, the column's collation on MySQL). Never empty when set.
+    /// Only rooms whose title contains this, ignoring case (ASCII letters on
+    /// SQLite, all letters on MySQL; accents count). Never empty when set.
     pub search: Option<String>,
     /// Only rooms older than this one: the last id of the previous page.
     pub before: Option<ConversationId>,

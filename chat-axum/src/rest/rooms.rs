@@ -18,7 +18,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub(crate) struct RoomParams {
     /// Only rooms whose title contains this, ignoring case (ASCII letters on
-    /// SQLite; case and accents on MySQL).
+    /// SQLite, all letters on MySQL; accents count).
     q: Option<String>,
     /// Only rooms older than this one: the last id of the previous page.
     before: Option<ConversationId>,
