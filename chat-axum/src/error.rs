@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The host's auth hook refused the request (401).
     #[error("unauthorized: {0}")]
     Unauthorized(AuthRejection),
+    /// The request took longer than the router's timeout (408, retryable).
+    #[error("the request took longer than {} s", .0.as_secs())]
+    TimedOut(std::time::Duration),
     /// The request could not be read (bad JSON, query or path): 400, or 413
     /// for an oversized body.
     #[error("{message}")]
@@ -68,6 +71,7 @@ impl ApiError {
         match self {
             Self::Chat(error) => status_of(error),
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest { status, .. } => *status,
         }
     }
@@ -81,6 +85,11 @@ impl ApiError {
                 code: "unauthorized".to_owned(),
                 message: rejection.to_string(),
                 retryable: false,
+            },
+            Self::TimedOut(_) => ErrorBody {
+                code: "timeout".to_owned(),
+                message: self.to_string(),
+                retryable: true,
             },
             Self::BadRequest { status, message } => ErrorBody {
                 code: if *status == StatusCode::PAYLOAD_TOO_LARGE {

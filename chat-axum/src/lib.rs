@@ -24,31 +24,49 @@
 mod auth;
 mod error;
 mod openapi;
+mod origin;
 mod rest;
+mod serve;
 mod state;
 mod ws;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chat_core::ChatService;
+use chat_core::{ChatConfig, ChatService};
 
 pub use auth::{AuthRejection, Authenticate, bearer_token};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 pub use openapi::openapi;
 pub use rest::conversations::ConversationList;
 pub use rest::messages::ReadMark;
+pub use serve::{ServeConfig, ServeStats, Server};
 pub use ws::{
-    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
+    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UNAVAILABLE, WsConfig,
 };
 
+use origin::Origins;
 use state::AppState;
 
-/// Room in a request body for JSON framing and escapes around the largest
-/// message body.
-const BODY_OVERHEAD: usize = 16 * 1024;
+/// Room in a request for the JSON around the body and the payload (keys,
+/// ids, `client_id`, whitespace).
+const FRAMING_BYTES: usize = 16 * 1024;
+
+/// The largest request body (REST) or client frame (WebSocket) that can
+/// carry a valid message: the body and the structured payload escaped in
+/// the costliest way JSON allows (`\u00XX`, six bytes for each byte), plus
+/// the framing. A body within [`ChatConfig::max_body_bytes`] is accepted
+/// however the client escapes it, on both paths alike.
+#[must_use]
+pub fn max_request_bytes(config: &ChatConfig) -> usize {
+    6 * (config.max_body_bytes + config.max_payload_bytes) + FRAMING_BYTES
+}
 
 /// The chat routes with default WebSocket settings. See [`ChatRouter`].
 pub fn router<S>(chat: ChatService, auth: Arc<dyn Authenticate>) -> Router<S>
@@ -75,6 +93,8 @@ pub struct ChatRouter {
     chat: ChatService,
     auth: Arc<dyn Authenticate>,
     ws: WsConfig,
+    origins: Vec<String>,
+    request_timeout: Duration,
 }
 
 impl ChatRouter {
@@ -84,7 +104,30 @@ impl ChatRouter {
             chat,
             auth,
             ws: WsConfig::default(),
+            origins: Vec::new(),
+            request_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// Origins (`https://app.example.com`) whose pages may use the API from
+    /// a browser besides the server's own: they may open the WebSocket, and
+    /// REST answers them with CORS headers. Without any, only pages served
+    /// by the same host and port can (browsers send `Origin` on every
+    /// upgrade; non-browser clients, which send none, are not affected).
+    pub fn with_allowed_origins<I, O>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = O>,
+        O: Into<String>,
+    {
+        self.origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How long a REST request may take, reading its body included (a body
+    /// trickled in slowly ends here with 408 `timeout`). Defaults to 30 s.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
     }
 
     /// WebSocket settings. Defaults to [`WsConfig::default`].
@@ -98,11 +141,14 @@ impl ChatRouter {
     where
         S: Clone + Send + Sync + 'static,
     {
-        let body_limit = self.chat.config().max_body_bytes + BODY_OVERHEAD;
+        let body_limit = max_request_bytes(self.chat.config());
+        let origins = Origins::new(self.origins);
+        let cors = origins.cors();
         let state = AppState {
             chat: self.chat,
             auth: self.auth,
-            ws: self.ws,
+            ws: self.ws.with_frame_limit_default(body_limit),
+            origins: Arc::new(origins),
         };
         let (router, document) = openapi::routes().split_for_parts();
         // Serialized once; every request shares the bytes.
@@ -118,6 +164,19 @@ impl ChatRouter {
                 }),
             )
             .layer(DefaultBodyLimit::max(body_limit))
+            .layer(axum::middleware::from_fn_with_state(
+                self.request_timeout,
+                deadline,
+            ))
+            .layer(tower::util::option_layer(cors))
             .with_state(state)
+    }
+}
+
+/// Ends a request that takes longer than the router's timeout with 408.
+async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::TimedOut(timeout).into_response(),
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chat_core::ChatError;
 
@@ -26,6 +27,9 @@ pub const CLOSE_UNAVAILABLE: u16 = 1013;
 pub const CLOSE_TOO_MANY_CONNECTIONS: u16 = 1008;
 /// Close code sent when the server shuts down ("going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code sent for a client frame over [`WsConfig::max_frame_bytes`]
+/// ("message too big"); the reason names the limit.
+pub const CLOSE_TOO_BIG: u16 = 1009;
 
 /// WebSocket settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +41,11 @@ pub struct WsConfig {
     pub idle_timeout: Duration,
     /// A write that takes longer than this drops the connection. Defaults to 10 s.
     pub write_timeout: Duration,
-    /// Largest client frame, in bytes. Defaults to 64 KiB.
-    pub max_frame_bytes: usize,
+    /// Largest client frame, in bytes; a larger one closes the socket with
+    /// [`CLOSE_TOO_BIG`]. Defaults to `None`: the request limit the router
+    /// derives from the chat limits ([`crate::max_request_bytes`]), so any
+    /// valid `send` fits however it is escaped.
+    pub max_frame_bytes: Option<usize>,
     /// How long a message event waits for an earlier seq of its conversation
     /// (events from different app nodes can cross on the bus) before the
     /// client is sent a `gap` for the missing ones. Defaults to 250 ms.
@@ -51,7 +58,7 @@ impl Default for WsConfig {
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
             write_timeout: Duration::from_secs(10),
-            max_frame_bytes: 64 * 1024,
+            max_frame_bytes: None,
             reorder_window: Duration::from_millis(250),
         }
     }
@@ -83,8 +90,19 @@ impl WsConfig {
     /// Sets [`max_frame_bytes`](Self::max_frame_bytes).
     #[must_use]
     pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {
-        self.max_frame_bytes = bytes;
+        self.max_frame_bytes = Some(bytes);
         self
+    }
+
+    /// Fills in the frame limit when none was set.
+    pub(crate) fn with_frame_limit_default(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes.get_or_insert(bytes);
+        self
+    }
+
+    /// The frame limit in force.
+    pub(crate) fn frame_limit(&self) -> usize {
+        self.max_frame_bytes.unwrap_or(64 * 1024)
     }
 }
 
@@ -93,13 +111,19 @@ impl WsConfig {
     params(("token" = Option<String>, Query, description = "Token, for clients that cannot set headers")),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, body = crate::error::ErrorResponse),
+        (status = 403, description = "A browser page from an origin that is not allowed",
+            body = crate::error::ErrorResponse),
         (status = 429, description = "The user holds the most connections allowed on this node",
             body = crate::error::ErrorResponse)))]
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Caller(me): Caller,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    if let Err(refused) = state.origins.check(&headers) {
+        return ApiError::from(refused).into_response();
+    }
     let config = state.ws;
     // Refused before the upgrade when already at the limit; the hub checks
     // again atomically when the session registers (two racing upgrades).
@@ -108,8 +132,8 @@ pub(crate) async fn upgrade(
         return ApiError::from(ChatError::TooManyConnections { limit }).into_response();
     }
     upgrade
-        .max_message_size(config.max_frame_bytes)
-        .max_frame_size(config.max_frame_bytes)
+        .max_message_size(config.frame_limit())
+        .max_frame_size(config.frame_limit())
         // Small buffers: idle connections should cost little memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)

@@ -21,7 +21,8 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
 use super::order::{Order, Step};
 use super::{
-    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
+    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,
+    CLOSE_UNAVAILABLE, WsConfig,
 };
 
 /// Most queued events written before one flush.
@@ -36,6 +37,8 @@ enum End {
     WriteTimedOut,
     /// The hub closed the connection.
     Closed(CloseReason),
+    /// The client sent a frame over the limit.
+    FrameTooBig,
 }
 
 struct Session {
@@ -96,6 +99,13 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
                 .await;
         }
         Err(End::Closed(_)) => session.close(CLOSE_GOING_AWAY, "server going away").await,
+        Err(End::FrameTooBig) => {
+            let reason = format!(
+                "frame too large: the limit is {} bytes",
+                session.config.frame_limit()
+            );
+            session.close(CLOSE_TOO_BIG, reason).await;
+        }
         Err(End::WriteFailed | End::WriteTimedOut) => {}
     }
     drop(connection);
@@ -126,7 +136,8 @@ impl Session {
                             self.flush().await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        // Closed by the client, or a protocol error (e.g. an oversized frame).
+                        Some(Err(error)) if is_too_big(&error) => return Err(End::FrameTooBig),
+                        // Closed by the client, or a protocol error.
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
                     }
                 }
@@ -367,10 +378,10 @@ impl Session {
         }
     }
 
-    async fn close(&mut self, code: u16, reason: &'static str) {
+    async fn close(&mut self, code: u16, reason: impl Into<Utf8Bytes>) {
         let frame = CloseFrame {
             code,
-            reason: Utf8Bytes::from_static(reason),
+            reason: reason.into(),
         };
         // Best effort: the peer may already be gone.
         let _ = timeout(
@@ -379,6 +390,13 @@ impl Session {
         )
         .await;
     }
+}
+
+/// Whether a read failed because the client's frame was over the limit.
+fn is_too_big(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
 }
 
 /// Sleeps until `deadline`, or forever without one.

@@ -65,12 +65,18 @@ impl TestServer {
     }
 
     pub async fn serve(chat: ChatService, ws: chat_axum::WsConfig) -> Self {
-        let app: axum::Router = axum::Router::new().nest(
-            "/chat",
-            chat_axum::ChatRouter::new(chat.clone(), Arc::new(TokenIsUser))
-                .with_ws(ws)
-                .build(),
-        );
+        let router = Self::router(&chat).with_ws(ws);
+        Self::serve_router(chat, router).await
+    }
+
+    /// The chat router of `chat` with the test auth, to configure further.
+    pub fn router(chat: &ChatService) -> chat_axum::ChatRouter {
+        chat_axum::ChatRouter::new(chat.clone(), Arc::new(TokenIsUser))
+    }
+
+    /// Serves `router` under `/chat` on a loopback port.
+    pub async fn serve_router(chat: ChatService, router: chat_axum::ChatRouter) -> Self {
+        let app: axum::Router = axum::Router::new().nest("/chat", router.build());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

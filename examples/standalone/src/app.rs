@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 
 use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
@@ -18,20 +17,24 @@ use chat_core::{Bus, ChatConfig, ChatService, SendRate, Store, UserId};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::auth::{TokenIsUserId, TokenSigner};
 use crate::config::{ConfigError, ServerArgs};
+use crate::hardening;
 use crate::metrics::{self, MetricsSource};
 
-/// A server ready to serve: its router and the service behind it.
+/// A server ready to serve: its router, the service behind it, and the
+/// hardened listener that will run them.
 #[derive(Debug, Clone)]
 pub struct Server {
     /// Every route: the page, `/health`, and the chat API at `/`.
     pub router: Router,
     /// The chat service (for graceful shutdown and health).
     pub chat: ChatService,
+    /// The listener's limits and counters.
+    pub http: chat_axum::Server,
 }
 
 /// Why the server could not start.
@@ -58,15 +61,13 @@ pub enum StartError {
 /// See [`StartError`].
 pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     args.check()?;
-    let auth: Arc<dyn Authenticate> = match &args.secret {
+    let secret = args.secret()?;
+    let auth: Arc<dyn Authenticate> = match &secret {
         Some(secret) => Arc::new(TokenSigner::new(secret).map_err(ConfigError::from)?),
         None => Arc::new(TokenIsUserId),
     };
-    let mode = if args.secret.is_some() {
-        "signed"
-    } else {
-        "demo"
-    };
+    let demo = secret.is_none();
+    let mode = if demo { "demo" } else { "signed" };
     let send_rate = (args.send_rate > 0).then_some(SendRate {
         per_second: args.send_rate,
         burst: args.send_burst.max(1),
@@ -90,9 +91,11 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         }
         None => ChatService::new(store, bus, config).await?,
     };
+    let http = chat_axum::Server::new(args.serve_config());
     let metrics = MetricsSource {
         chat: chat.clone(),
         redis,
+        http: http.clone(),
     };
     let router = Router::new()
         .route("/", get(page))
@@ -115,14 +118,25 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
                     WsConfig::default()
                         .with_reorder_window(Duration::from_millis(args.reorder_window_ms)),
                 )
+                .with_allowed_origins(args.allowed_origins.iter().cloned())
+                .with_request_timeout(Duration::from_secs(args.request_timeout_secs.max(1)))
                 .build(),
         )
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(hardening::request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         );
-    Ok(Server { router, chat })
+    let [nosniff, frames, referrer, csp] = hardening::security_headers();
+    let mut router = router
+        .layer(nosniff)
+        .layer(frames)
+        .layer(referrer)
+        .layer(csp);
+    if demo {
+        router = router.layer(axum::middleware::from_fn(hardening::loopback_hosts_only));
+    }
+    Ok(Server { router, chat, http })
 }
 
 /// The store `DATABASE_URL` names: SQLite (file or memory) or MySQL/MariaDB.
@@ -156,8 +170,8 @@ async fn bus(args: &ServerArgs) -> Result<(Arc<dyn Bus>, Option<Arc<RedisBus>>),
 }
 
 /// Serves until `shutdown` completes, then stops accepting, closes every
-/// WebSocket with "going away" and waits for in-flight requests and socket
-/// sends to be answered.
+/// WebSocket with "going away" and waits (within the shutdown timeout) for
+/// in-flight requests and socket sends to be answered.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -166,39 +180,11 @@ pub async fn serve(
     server: Server,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let chat = server.chat;
-    // Small frames (acks, events) must leave at once, not wait for the
-    // peer's delayed ACK under Nagle's algorithm (about 40 ms on Linux).
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::warn!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    let hub = chat.hub().clone();
-    axum::serve(listener, server.router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing live connections");
-            hub.close_all();
-        })
-        .await?;
-    // Upgraded sockets outlive the HTTP server: wait for each to answer the
-    // send it was handling and let go, so nothing in flight is cut off.
-    if tokio::time::timeout(SOCKETS_DRAIN, chat.hub().drained())
+    server
+        .http
+        .serve(listener, server.router, server.chat, shutdown)
         .await
-        .is_err()
-    {
-        tracing::warn!(
-            connections = chat.hub().stats().connections,
-            "sockets still open after {SOCKETS_DRAIN:?}; stopping anyway"
-        );
-    }
-    Ok(())
 }
-
-/// How long a graceful shutdown waits for WebSockets to finish: a little
-/// more than the socket write timeout, so a stuck peer cannot hold it up.
-const SOCKETS_DRAIN: Duration = Duration::from_secs(15);
 
 async fn page() -> impl IntoResponse {
     (

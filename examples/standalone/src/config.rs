@@ -2,6 +2,8 @@
 //! win over defaults; `standalone --help` lists them all.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -20,7 +22,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a signed token for a user (needs the secret: --secret or CHAT_SECRET).
+    /// Print a signed token for a user (needs the secret: CHAT_SECRET,
+    /// --secret-file or --secret).
     Token {
         /// The user id the token stands for.
         #[arg(long)]
@@ -78,9 +81,43 @@ pub struct ServerArgs {
     #[arg(long, env = "CHAT_BOT")]
     pub bot: Option<String>,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
-    /// the user id itself (demo mode, loopback only).
+    /// the user id itself (demo mode, loopback only). Prefer CHAT_SECRET or
+    /// --secret-file: a flag's value is visible to every local user in `ps`.
     #[arg(long, env = "CHAT_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// A file holding the secret (its first line), instead of --secret.
+    #[arg(long, env = "CHAT_SECRET_FILE", conflicts_with = "secret")]
+    pub secret_file: Option<PathBuf>,
+    /// Origins (`https://app.example.com`) whose pages may use the API from
+    /// a browser besides the server's own: they may open the WebSocket and
+    /// get CORS headers over REST. Repeat the flag, or separate with commas.
+    #[arg(
+        long = "allowed-origin",
+        env = "CHAT_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Most TCP connections open at once on this server, WebSockets
+    /// included; one more is answered 503. Keep it under the open-file
+    /// limit (`ulimit -n`).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// Most TCP connections from one IP address; one more is answered 429.
+    /// 0 turns it off (behind a proxy, where every client has its address).
+    #[arg(long, env = "CHAT_MAX_CONNECTIONS_PER_PEER", default_value_t = 1_024)]
+    pub max_connections_per_peer: usize,
+    /// Seconds a client may take to send a request's headers (on a new
+    /// connection, or between requests on a kept-alive one) before it is
+    /// closed: slow and silent clients cannot hold sockets.
+    #[arg(long, env = "CHAT_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a REST request may take, reading its body included (408 after).
+    #[arg(long, env = "CHAT_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Seconds a graceful shutdown (SIGTERM, Ctrl-C) waits for requests and
+    /// sockets to finish before cutting them.
+    #[arg(long, env = "CHAT_SHUTDOWN_TIMEOUT_SECS", default_value_t = 15)]
+    pub shutdown_timeout_secs: u64,
     /// Log filter, e.g. `info` or `chat_axum=debug,info`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     pub log_filter: String,
@@ -100,6 +137,15 @@ pub enum ConfigError {
     /// The secret is too short.
     #[error(transparent)]
     WeakSecret(#[from] crate::auth::WeakSecret),
+    /// The secret file cannot be read.
+    #[error("cannot read the secret file {path}")]
+    SecretFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The database URL names a store this build does not have.
     #[error(
         "unsupported DATABASE_URL scheme in {0:?}: use `sqlite://FILE`, `sqlite::memory:` \
@@ -114,7 +160,7 @@ impl ServerArgs {
     /// # Errors
     /// See [`ConfigError`].
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.secret.is_none() && !self.bind.ip().is_loopback() {
+        if self.secret.is_none() && self.secret_file.is_none() && !self.bind.ip().is_loopback() {
             return Err(ConfigError::DemoAuthNotOnLoopback(self.bind));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
@@ -122,6 +168,56 @@ impl ServerArgs {
         }
         Ok(())
     }
+
+    /// The secret for signed tokens, from `--secret` or the first line of
+    /// `--secret-file`; `None` in demo mode.
+    ///
+    /// # Errors
+    /// [`ConfigError::SecretFile`] when the file cannot be read.
+    pub fn secret(&self) -> Result<Option<String>, ConfigError> {
+        if let Some(path) = &self.secret_file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+                path: path.clone(),
+                source,
+            })?;
+            return Ok(Some(text.lines().next().unwrap_or_default().to_owned()));
+        }
+        Ok(self.secret.clone())
+    }
+
+    /// The hardened listener's settings.
+    #[must_use]
+    pub fn serve_config(&self) -> chat_axum::ServeConfig {
+        chat_axum::ServeConfig::default()
+            .with_max_connections(self.max_connections)
+            .with_max_connections_per_peer(
+                (self.max_connections_per_peer > 0).then_some(self.max_connections_per_peer),
+            )
+            .with_header_read_timeout(Duration::from_secs(self.header_read_timeout_secs.max(1)))
+            .with_shutdown_timeout(Duration::from_secs(self.shutdown_timeout_secs))
+    }
+
+    /// The database URL with any password replaced by `***`, fit for a log.
+    #[must_use]
+    pub fn database_url_redacted(&self) -> String {
+        redact_password(&self.database_url)
+    }
+}
+
+/// `scheme://user:***@host/…` for `scheme://user:password@host/…`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some((credentials, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let Some((user, _password)) = credentials.split_once(':') else {
+        return url.to_owned();
+    };
+    let slash = if rest.contains('/') { "/" } else { "" };
+    format!("{scheme}://{user}:***@{host}{slash}{path}")
 }
 
 #[cfg(test)]
@@ -161,6 +257,43 @@ mod tests {
         assert!(matches!(
             cli.server.check(),
             Err(ConfigError::UnsupportedDatabase(_))
+        ));
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log_line() {
+        assert_eq!(
+            redact_password("mysql://chat:s3cr%40t@db.example:3306/chat"),
+            "mysql://chat:***@db.example:3306/chat"
+        );
+        assert_eq!(
+            redact_password("mysql://root@127.0.0.1/test"),
+            "mysql://root@127.0.0.1/test"
+        );
+        assert_eq!(redact_password("sqlite://chat.db"), "sqlite://chat.db");
+        assert_eq!(redact_password("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[test]
+    fn the_secret_comes_from_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, format!("{}\n", "k".repeat(32))).unwrap();
+        let cli = parse(&[
+            "--bind",
+            "0.0.0.0:8080",
+            "--secret-file",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            cli.server.check().is_ok(),
+            "a secret file counts as a secret"
+        );
+        assert_eq!(cli.server.secret().unwrap(), Some("k".repeat(32)));
+        let missing = parse(&["--secret-file", "/nonexistent/secret"]);
+        assert!(matches!(
+            missing.server.secret(),
+            Err(ConfigError::SecretFile { .. })
         ));
     }
 

@@ -8,4 +8,5 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+mod hardening;
 pub mod metrics;

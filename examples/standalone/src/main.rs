@@ -12,10 +12,15 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Token { user, ttl_secs }) = cli.command {
-        return mint(cli.server.secret.as_deref(), &user, ttl_secs);
+        return match cli.server.secret() {
+            Ok(secret) => mint(secret.as_deref(), &user, ttl_secs),
+            Err(error) => fail(&error),
+        };
     }
     let args = cli.server;
+    // Logs go to stderr; stdout carries only the "listening on" line.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             EnvFilter::try_new(&args.log_filter).unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -31,12 +36,16 @@ async fn main() -> ExitCode {
     let address = listener
         .local_addr()
         .map_or_else(|_| args.bind.to_string(), |a| a.to_string());
-    let mode = if args.secret.is_some() {
+    let mode = if args.secret.is_some() || args.secret_file.is_some() {
         "signed tokens"
     } else {
         "demo tokens (token = user id)"
     };
-    tracing::info!(database = %args.database_url, auth = mode, "listening on http://{address}");
+    let database = args.database_url_redacted();
+    tracing::info!(%database, auth = mode, "listening on http://{address}");
+    // Also on stdout, whatever the log level: with `--bind 127.0.0.1:0` this
+    // is how a script or test learns the port the server picked.
+    println!("listening on http://{address}");
     match standalone::app::serve(listener, server, shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
@@ -45,7 +54,7 @@ async fn main() -> ExitCode {
 
 fn mint(secret: Option<&str>, user: &str, ttl_secs: u64) -> ExitCode {
     let Some(secret) = secret else {
-        eprintln!("error: minting needs the secret: --secret or CHAT_SECRET");
+        eprintln!("error: minting needs the secret: CHAT_SECRET, --secret-file or --secret");
         return ExitCode::FAILURE;
     };
     let signer = match TokenSigner::new(secret) {

@@ -20,6 +20,8 @@ pub struct MetricsSource {
     pub chat: ChatService,
     /// The Redis bus, when the node uses one.
     pub redis: Option<Arc<RedisBus>>,
+    /// The listener's connection counters.
+    pub http: chat_axum::Server,
 }
 
 /// The handler.
@@ -118,6 +120,25 @@ pub fn render(source: &MetricsSource) -> String {
         "counter",
         "Publishes that failed after their message was saved.",
         source.chat.publish_failures(),
+    );
+    let http = source.http.stats();
+    text.one(
+        "chat_http_connections",
+        "gauge",
+        "TCP connections open on this node (WebSockets included).",
+        http.open,
+    );
+    text.labelled(
+        "chat_http_connections_refused_total",
+        "TCP connections refused because a connection limit was reached, by limit.",
+        "limit",
+        &[("node", http.refused_node), ("peer", http.refused_peer)],
+    );
+    text.one(
+        "chat_http_header_timeouts_total",
+        "counter",
+        "Connections closed for not sending complete request headers in time.",
+        http.header_timeouts,
     );
     if let Some(redis) = &source.redis {
         let stats = redis.stats();

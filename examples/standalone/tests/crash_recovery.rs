@@ -116,7 +116,10 @@ async fn read_until_closed(mut reader: Client) -> Vec<u64> {
     seqs
 }
 
-async fn stop_mid_stream_and_recover(stop: impl FnOnce(ServerProcess)) {
+async fn stop_mid_stream_and_recover<F>(stop: impl FnOnce(ServerProcess) -> F)
+where
+    F: std::future::Future<Output = ()>,
+{
     let directory = tempfile::tempdir().unwrap();
     let database = directory.path().join("chat.db");
     let flags = ["--send-rate", "0"];
@@ -152,7 +155,7 @@ async fn stop_mid_stream_and_recover(stop: impl FnOnce(ServerProcess)) {
         .wait_for(|count| *count >= STOP_AFTER_ACKS)
         .await
         .unwrap();
-    stop(server);
+    stop(server).await;
     let mut states = Vec::new();
     for sender in senders {
         states.push(sender.await.unwrap());
@@ -273,8 +276,11 @@ async fn sigkill_mid_stream_loses_nothing_acknowledged_and_retries_do_not_duplic
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn graceful_shutdown_under_load_loses_nothing_acknowledged() {
-    stop_mid_stream_and_recover(|server| {
-        assert!(server.terminate(), "SIGTERM ends the process with success");
+    stop_mid_stream_and_recover(|server| async move {
+        assert!(
+            server.terminate().await,
+            "SIGTERM ends the process with success"
+        );
     })
     .await;
 }

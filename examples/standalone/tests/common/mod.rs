@@ -5,11 +5,12 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
+use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -138,32 +139,55 @@ impl Client {
 /// The `standalone` binary running as a child process on a loopback port.
 pub struct ServerProcess {
     pub base: String,
-    child: Child,
+    child: tokio::process::Child,
 }
 
 impl ServerProcess {
     /// Starts the binary on the SQLite file `database` with `extra` flags and
     /// waits until `/health` answers 200.
     pub async fn start(database: &Path, extra: &[&str]) -> Self {
-        // A free port: bind, read it, release it for the child.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let base = format!("127.0.0.1:{port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_standalone"))
-            .args(["--bind", &base, "--log", "warn", "--database-url"])
+        Self::launch(database, extra, "warn", Stdio::inherit()).await
+    }
+
+    /// Like [`ServerProcess::start`], logging at `level` into `log`.
+    pub async fn start_logging(database: &Path, extra: &[&str], level: &str, log: &Path) -> Self {
+        let file = std::fs::File::create(log).unwrap();
+        Self::launch(database, extra, level, Stdio::from(file)).await
+    }
+
+    async fn launch(database: &Path, extra: &[&str], level: &str, stderr: Stdio) -> Self {
+        // Port 0: the server picks a free port and prints where it listens,
+        // so no other process can take the port between a probe and the bind.
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_standalone"))
+            .args(["--bind", "127.0.0.1:0", "--log", level, "--database-url"])
             .arg(format!("sqlite://{}", database.display()))
             .args(extra)
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true)
             .spawn()
             .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the server did not say where it listens")
+            .unwrap()
+            .expect("the server exited before listening");
+        let base = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_owned();
+        // Keep reading stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let server = Self { base, child };
         server.wait_healthy().await;
         server
     }
 
+    /// Polls `/health` until it answers 200: readiness is a question the
+    /// server answers, not an event it sends.
     async fn wait_healthy(&self) {
         let url = format!("http://{}/health", self.base);
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -183,25 +207,40 @@ impl ServerProcess {
     }
 
     /// SIGKILL: no shutdown code runs.
-    pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
     }
 
     /// SIGTERM, then waits for the exit; returns whether it exited cleanly.
-    pub fn terminate(mut self) -> bool {
+    pub async fn terminate(mut self) -> bool {
+        self.signal_terminate();
+        self.child.wait().await.unwrap().success()
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn signal_terminate(&self) {
         // The shell's own `kill`: no procps needed.
+        let pid = self.child.id().expect("the server is running");
         let status = Command::new("sh")
-            .args(["-c", "kill -TERM \"$0\"", &self.child.id().to_string()])
+            .args(["-c", "kill -TERM \"$0\"", &pid.to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        self.child.wait().unwrap().success()
+    }
+
+    /// The exit status once the process has exited by itself within
+    /// `within`, or `None` while it still runs after that.
+    pub async fn exited_within(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .ok()
+            .map(Result::unwrap)
     }
 
     /// Anonymous resident memory (heap and stacks, not mapped files), in KiB.
     pub fn rss_anon_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let pid = self.child.id().expect("the server is running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         status
             .lines()
             .find_map(|line| line.strip_prefix("RssAnon:"))
@@ -212,12 +251,5 @@ impl ServerProcess {
     /// One value of `GET /metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
         metric(&self.base, name).await
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
