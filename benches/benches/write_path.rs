@@ -36,7 +36,7 @@ fn world(rt: &Runtime, store: Arc<dyn Store>) -> World {
             store,
             Arc::new(MemoryBus::new()),
             // Benchmarks send far faster than a person may.
-            ChatConfig::default().with_send_rate(None),
+            ChatConfig::default().with_rates(chat_core::RateLimits::none()),
         )
         .await
         .unwrap();

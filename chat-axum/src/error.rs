@@ -129,7 +129,7 @@ impl IntoResponse for ApiError {
         if let Self::Chat(error) = &self {
             let seconds = match error {
                 // Whole seconds, rounded up: a client that waits that long succeeds.
-                ChatError::RateLimited { retry_after } => {
+                ChatError::RateLimited { retry_after, .. } => {
                     Some(retry_after.as_millis().div_ceil(1_000).max(1))
                 }
                 error if error.is_retryable() => Some(1),

@@ -51,7 +51,7 @@ fn body_strategy() -> impl Strategy<Value = String> {
 /// A server without the send rate limit, so valid generated sends succeed.
 async fn unlimited() -> TestServer {
     TestServer::start_configured(
-        ChatConfig::default().with_send_rate(None),
+        ChatConfig::default().with_rates(chat_core::RateLimits::none()),
         chat_axum::WsConfig::default(),
     )
     .await

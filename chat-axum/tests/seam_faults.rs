@@ -176,7 +176,7 @@ async fn scenario(seed: u64, totals: &mut Totals) {
         TestServer::start_on(
             Arc::clone(&store) as Arc<dyn Store>,
             Arc::clone(&bus) as Arc<dyn chat_core::Bus>,
-            ChatConfig::default().with_send_rate(None),
+            ChatConfig::default().with_rates(chat_core::RateLimits::none()),
             chat_axum::WsConfig::default().with_reorder_window(Duration::from_millis(50)),
         )
         .await,

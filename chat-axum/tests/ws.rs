@@ -197,7 +197,7 @@ async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
     // The flood is one sender far above a person's send rate.
     let config = chat_core::ChatConfig::default()
         .with_connection_queue(4)
-        .with_send_rate(None);
+        .with_rates(chat_core::RateLimits::none());
     let server = TestServer::start_configured(config, WsConfig::default()).await;
     let cid = server.direct("alice", "bob").await;
     let mut bob = server.ws("bob").await;
@@ -244,7 +244,7 @@ async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
     let config = chat_core::ChatConfig::default()
         .with_connection_queue(4)
         .with_stuck_timeout(Duration::from_millis(100))
-        .with_send_rate(None);
+        .with_rates(chat_core::RateLimits::none());
     let ws = WsConfig::default().with_write_timeout(Duration::from_secs(1));
     let server = TestServer::start_configured(config, ws).await;
     let cid = server.direct("alice", "bob").await;

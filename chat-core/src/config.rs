@@ -41,18 +41,172 @@ pub struct ChatConfig {
     pub stuck_timeout: Duration,
     /// Deliveries buffered between the bus and the hub. Defaults to 8,192.
     pub bus_buffer: usize,
-    /// Each user's send rate (REST and WebSocket alike), or `None` for no
-    /// limit. Defaults to 20 messages a second with bursts of 40.
-    pub send_rate: Option<SendRate>,
+    /// Each user's rate per kind of write (REST and WebSocket alike); see
+    /// [`RateLimits`] for the defaults.
+    pub rates: RateLimits,
+    /// A user's `typing` notices in one conversation reach the others at
+    /// most once per this interval; the rest are absorbed (no error: a
+    /// client may send one per keystroke). Defaults to 2 s.
+    pub typing_interval: Duration,
 }
 
-/// A token bucket: `burst` sends at once, refilled at `per_second`.
+/// A token bucket: `burst` writes at once, refilled at `per_minute`.
+///
+/// ```
+/// use chat_core::Rate;
+/// assert_eq!(Rate::per_second(20, 40), Rate::per_minute(1_200, 40));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SendRate {
-    /// Sends a second, sustained (at least 1).
-    pub per_second: u32,
-    /// Sends allowed at once after a quiet spell (at least 1).
+pub struct Rate {
+    /// Writes a minute, sustained (at least 1).
+    pub per_minute: u32,
+    /// Writes allowed at once after a quiet spell (at least 1).
     pub burst: u32,
+}
+
+impl Rate {
+    /// `per_second` writes a second, `burst` at once.
+    #[must_use]
+    pub const fn per_second(per_second: u32, burst: u32) -> Self {
+        Self {
+            per_minute: per_second.saturating_mul(60),
+            burst,
+        }
+    }
+
+    /// `per_minute` writes a minute, `burst` at once.
+    #[must_use]
+    pub const fn per_minute(per_minute: u32, burst: u32) -> Self {
+        Self { per_minute, burst }
+    }
+}
+
+/// The kinds of write that are rate limited per user, each with its own
+/// [`Rate`] in [`RateLimits`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// Sending a message.
+    Send,
+    /// Creating a group or a room, or opening a direct conversation.
+    Create,
+    /// Adding or removing a member, joining or leaving a room.
+    Membership,
+    /// Marking a conversation read.
+    Read,
+    /// Saying one is typing.
+    Typing,
+}
+
+impl Action {
+    /// Every action, in the order of [`Action::index`].
+    pub const ALL: [Self; 5] = [
+        Self::Send,
+        Self::Create,
+        Self::Membership,
+        Self::Read,
+        Self::Typing,
+    ];
+
+    /// Its position in [`Action::ALL`].
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name used in metrics labels: `send`, `create`, `membership`,
+    /// `read`, `typing`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Send => "send",
+            Self::Create => "create",
+            Self::Membership => "membership",
+            Self::Read => "read",
+            Self::Typing => "typing",
+        }
+    }
+
+    /// What is being done too often, for error messages.
+    #[must_use]
+    pub const fn plural(self) -> &'static str {
+        match self {
+            Self::Send => "messages",
+            Self::Create => "new conversations",
+            Self::Membership => "membership changes",
+            Self::Read => "read marks",
+            Self::Typing => "typing notices",
+        }
+    }
+}
+
+/// Each user's rate per [`Action`], per node; `None` turns one off.
+///
+/// The defaults let a person chat freely and stop a script: messages 20 a
+/// second (bursts of 40); new conversations 30 a minute (10 at once);
+/// membership changes 60 a minute (20); read marks 10 a second (40); typing
+/// notices 5 a second (10), on top of [`ChatConfig::typing_interval`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimits {
+    /// [`Action::Send`].
+    pub send: Option<Rate>,
+    /// [`Action::Create`].
+    pub create: Option<Rate>,
+    /// [`Action::Membership`].
+    pub membership: Option<Rate>,
+    /// [`Action::Read`].
+    pub read: Option<Rate>,
+    /// [`Action::Typing`].
+    pub typing: Option<Rate>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            send: Some(Rate::per_second(20, 40)),
+            create: Some(Rate::per_minute(30, 10)),
+            membership: Some(Rate::per_minute(60, 20)),
+            read: Some(Rate::per_second(10, 40)),
+            typing: Some(Rate::per_second(5, 10)),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limit on anything (bulk imports, load tests).
+    #[must_use]
+    pub const fn none() -> Self {
+        Self {
+            send: None,
+            create: None,
+            membership: None,
+            read: None,
+            typing: None,
+        }
+    }
+
+    /// The rate of `action`.
+    #[must_use]
+    pub const fn get(&self, action: Action) -> Option<Rate> {
+        match action {
+            Action::Send => self.send,
+            Action::Create => self.create,
+            Action::Membership => self.membership,
+            Action::Read => self.read,
+            Action::Typing => self.typing,
+        }
+    }
+
+    fn slot(&mut self, action: Action) -> &mut Option<Rate> {
+        match action {
+            Action::Send => &mut self.send,
+            Action::Create => &mut self.create,
+            Action::Membership => &mut self.membership,
+            Action::Read => &mut self.read,
+            Action::Typing => &mut self.typing,
+        }
+    }
 }
 
 impl Default for ChatConfig {
@@ -70,10 +224,8 @@ impl Default for ChatConfig {
             max_connections_per_user: 32,
             stuck_timeout: Duration::from_secs(30),
             bus_buffer: 8_192,
-            send_rate: Some(SendRate {
-                per_second: 20,
-                burst: 40,
-            }),
+            rates: RateLimits::default(),
+            typing_interval: Duration::from_secs(2),
         }
     }
 }
@@ -122,17 +274,32 @@ impl ChatConfig {
         self
     }
 
-    /// Sets [`send_rate`](Self::send_rate); `None` turns the limit off.
+    /// Sets the rate of `action`; `None` turns its limit off.
     ///
     /// ```
-    /// use chat_core::{ChatConfig, SendRate};
-    /// let strict = ChatConfig::default().with_send_rate(Some(SendRate { per_second: 5, burst: 10 }));
-    /// let bulk_import = ChatConfig::default().with_send_rate(None);
-    /// # assert_ne!(strict, bulk_import);
+    /// use chat_core::{Action, ChatConfig, Rate};
+    /// let strict = ChatConfig::default().with_rate(Action::Send, Some(Rate::per_second(5, 10)));
+    /// let bulk_import = ChatConfig::default().with_rate(Action::Send, None);
+    /// assert_eq!(strict.rates.send, Some(Rate::per_minute(300, 10)));
+    /// assert_eq!(bulk_import.rates.send, None);
     /// ```
     #[must_use]
-    pub fn with_send_rate(mut self, rate: Option<SendRate>) -> Self {
-        self.send_rate = rate;
+    pub fn with_rate(mut self, action: Action, rate: Option<Rate>) -> Self {
+        *self.rates.slot(action) = rate;
+        self
+    }
+
+    /// Sets every rate at once ([`RateLimits::none`] turns them all off).
+    #[must_use]
+    pub fn with_rates(mut self, rates: RateLimits) -> Self {
+        self.rates = rates;
+        self
+    }
+
+    /// Sets [`typing_interval`](Self::typing_interval).
+    #[must_use]
+    pub fn with_typing_interval(mut self, interval: Duration) -> Self {
+        self.typing_interval = interval;
         self
     }
 }

@@ -44,10 +44,13 @@ pub enum ChatError {
         /// The configured limit.
         limit: usize,
     },
-    /// The user sent faster than the configured send rate (HTTP 429).
-    #[error("too many messages: retry in {} ms", retry_after.as_millis())]
+    /// The user wrote faster than the rate configured for this kind of
+    /// write (HTTP 429, with `Retry-After`).
+    #[error("too many {}: retry in {} ms", action.plural(), retry_after.as_millis())]
     RateLimited {
-        /// When the next send will be accepted.
+        /// What was done too often.
+        action: crate::config::Action,
+        /// When the next one will be accepted.
         retry_after: std::time::Duration,
     },
     /// The user already has the most live connections allowed on this node

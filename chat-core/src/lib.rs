@@ -56,7 +56,7 @@ pub mod time;
 pub mod testkit;
 
 pub use bus::{Bus, Delivery, Envelope, SubscriberSet, Subscription};
-pub use config::{ChatConfig, SendRate};
+pub use config::{Action, ChatConfig, Rate, RateLimits};
 pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
     Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
@@ -69,7 +69,7 @@ pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
 pub use room::{Room, RoomPage, RoomQuery};
 pub use service::{ChatService, Health};
-pub use store::{Store, StoreResult};
+pub use store::{ReadMarkUpdate, Store, StoreResult};
 pub use time::Timestamp;
 
 #[cfg(any(test, feature = "mock"))]

@@ -15,6 +15,13 @@ use crate::message::Message;
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ServerEvent {
+    /// The first event on every socket: the connection is registered, and
+    /// from now on every live event for the user reaches it. Anything sent
+    /// before it was missed by this socket and is history (`resume`).
+    Ready {
+        /// Who the socket belongs to.
+        user_id: UserId,
+    },
     /// A new message in one of the user's conversations.
     Message {
         /// The stored message.

@@ -11,8 +11,8 @@
 //! ```
 //! use chat_core::{
 //!     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message,
-//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store,
-//!     StoreResult, Timestamp, UserId,
+//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery,
+//!     Seq, Store, StoreResult, Timestamp, UserId,
 //! };
 //!
 //! /// A store that has nothing and accepts nothing: the skeleton of a real one.
@@ -33,7 +33,7 @@
 //!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
 //!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
 //!     async fn history(&self, _: &ConversationId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
-//!     async fn mark_read(&self, _: &ConversationId, _: &UserId, seq: Seq) -> StoreResult<Seq> { Ok(seq) }
+//!     async fn mark_read(&self, _: &ConversationId, _: &UserId, _: Seq) -> StoreResult<ReadMarkUpdate> { Ok(ReadMarkUpdate::default()) }
 //! }
 //!
 //! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
@@ -129,6 +129,20 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// Raises `user`'s read mark to `seq` capped at the conversation's
     /// `last_seq` (never lowers it) and returns the stored mark (`0` when
-    /// `user` is not a member).
-    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq>;
+    /// `user` is not a member), and whether this call raised it.
+    async fn mark_read(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> StoreResult<ReadMarkUpdate>;
+}
+
+/// What [`Store::mark_read`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadMarkUpdate {
+    /// The read mark stored now.
+    pub seq: Seq,
+    /// Whether this call raised it (a mark that did not move is not news).
+    pub moved: bool,
 }

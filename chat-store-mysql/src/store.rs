@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Refusal, RoomPage, RoomQuery, Seq,
-    Store, StoreError, StoreResult, Timestamp, UserId, time,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal, RoomPage,
+    RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -240,23 +240,27 @@ impl MySqlStore {
         Ok(outcome)
     }
 
+    /// Raises the mark only where it moves (the update then changes one
+    /// row), then reads what is stored, in one transaction.
     async fn mark_read_once(
         &self,
         id: &ConversationId,
         user: &UserId,
         seq: Seq,
-    ) -> Result<Seq, MySqlStoreError> {
+    ) -> Result<ReadMarkUpdate, MySqlStoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let raised = sqlx::query(
             "UPDATE members m JOIN conversations c ON c.id = m.conversation_id \
-             SET m.read_seq = GREATEST(m.read_seq, LEAST(?, c.last_seq)) \
-             WHERE m.conversation_id = ? AND m.user_id = ?",
+             SET m.read_seq = LEAST(?, c.last_seq) \
+             WHERE m.conversation_id = ? AND m.user_id = ? AND m.read_seq < LEAST(?, c.last_seq)",
         )
         .bind(rows::to_sql(seq))
         .bind(id.as_str())
         .bind(user.as_str())
+        .bind(rows::to_sql(seq))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         let stored: Option<i64> = sqlx::query_scalar(
             "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
         )
@@ -265,7 +269,10 @@ impl MySqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(stored.map_or(0, rows::from_sql))
+        Ok(ReadMarkUpdate {
+            seq: stored.map_or(0, rows::from_sql),
+            moved: raised > 0,
+        })
     }
 
     async fn summaries(
@@ -565,7 +572,12 @@ impl Store for MySqlStore {
         Ok(self.history_inner(id, query).await?)
     }
 
-    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
+    async fn mark_read(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> StoreResult<ReadMarkUpdate> {
         Ok(retrying(|| self.mark_read_once(id, user, seq)).await?)
     }
 }

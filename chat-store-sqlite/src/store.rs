@@ -16,8 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, Refusal, RoomPage, RoomQuery, Seq,
-    Store, StoreError, StoreResult, Timestamp, UserId, time,
+    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal, RoomPage,
+    RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -160,6 +160,48 @@ impl SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let members = Self::members_of(connection, id).await?;
         rows::conversation(&row, members).map(Some)
+    }
+
+    /// Raises the mark only where it moves (`RETURNING` yields a row then);
+    /// otherwise reads what is stored.
+    async fn mark_read_on_writer(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> Result<ReadMarkUpdate, SqliteStoreError> {
+        let mut connection = self.writer.acquire().await?;
+        let raised: Option<i64> = sqlx::query_scalar(
+            "UPDATE members SET read_seq = MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)) \
+             WHERE conversation_id = ? AND user_id = ? \
+                AND read_seq < MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)) \
+             RETURNING read_seq",
+        )
+        .bind(rows::to_sql(seq))
+        .bind(id.as_str())
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .bind(rows::to_sql(seq))
+        .bind(id.as_str())
+        .fetch_optional(&mut *connection)
+        .await?;
+        if let Some(raised) = raised {
+            return Ok(ReadMarkUpdate {
+                seq: rows::from_sql(raised),
+                moved: true,
+            });
+        }
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+        )
+        .bind(id.as_str())
+        .bind(user.as_str())
+        .fetch_optional(&mut *connection)
+        .await?;
+        Ok(ReadMarkUpdate {
+            seq: stored.map_or(0, rows::from_sql),
+            moved: false,
+        })
     }
 
     async fn summaries(
@@ -509,19 +551,12 @@ impl Store for SqliteStore {
         Ok(self.history_inner(id, query).await?)
     }
 
-    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
-        let stored: Option<i64> = sqlx::query_scalar(
-            "UPDATE members SET read_seq = MAX(read_seq, \
-                MIN(?, (SELECT last_seq FROM conversations WHERE id = ?))) \
-             WHERE conversation_id = ? AND user_id = ? RETURNING read_seq",
-        )
-        .bind(rows::to_sql(seq))
-        .bind(id.as_str())
-        .bind(id.as_str())
-        .bind(user.as_str())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(SqliteStoreError::from)?;
-        Ok(stored.map_or(0, rows::from_sql))
+    async fn mark_read(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> StoreResult<ReadMarkUpdate> {
+        Ok(self.mark_read_on_writer(id, user, seq).await?)
     }
 }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chat_core::testkit::store as cases;
 use chat_core::{
     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message, MessageId,
-    NewDirect, NewGroup, NewMessageRecord, Page, RoomPage, RoomQuery, Seq, Store, StoreResult,
-    Timestamp, UserId,
+    NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery, Seq, Store,
+    StoreResult, Timestamp, UserId,
 };
 use chat_store_sqlite::SqliteStore;
 
@@ -90,11 +90,16 @@ impl Store for Flawed {
     async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
         self.inner.history(id, query).await
     }
-    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
+    async fn mark_read(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> StoreResult<ReadMarkUpdate> {
         match self.flaw {
             Flaw::LowersReadMarks => {
                 sqlx_set_read(&self.inner, id, user, seq).await;
-                Ok(seq)
+                Ok(ReadMarkUpdate { seq, moved: true })
             }
             _ => self.inner.mark_read(id, user, seq).await,
         }

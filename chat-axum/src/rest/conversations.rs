@@ -56,7 +56,8 @@ pub(crate) async fn list(
 /// Creates a group (or, with `public: true`, a room) with the caller and the given members.
 #[utoipa::path(post, path = "/conversations", operation_id = "create_group", tag = "conversations", request_body = NewGroupBody,
     responses((status = 201, body = Conversation), (status = 400, body = ErrorResponse),
-        (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
+        (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn create_group(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -80,7 +81,8 @@ pub(crate) async fn create_group(
 #[utoipa::path(put, path = "/direct/{user_id}", operation_id = "open_direct", tag = "conversations",
     params(("user_id" = String, Path, description = "The other user")),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorResponse),
-        (status = 401, body = ErrorResponse)))]
+        (status = 401, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn open_direct(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -108,7 +110,8 @@ pub(crate) async fn get(
     responses((status = 201, body = Conversation), (status = 200, body = Conversation),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
-        (status = 413, body = ErrorResponse)))]
+        (status = 413, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn add_member(
     State(state): State<AppState>,
     Caller(me): Caller,
@@ -130,7 +133,8 @@ pub(crate) async fn add_member(
     params(("cid" = String, Path, description = "Conversation id"),
         ("uid" = String, Path, description = "The member to remove")),
     responses((status = 204), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
-        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
     Caller(me): Caller,

@@ -104,7 +104,8 @@ pub(crate) async fn get(
     params(("cid" = String, Path, description = "Conversation id")), request_body = ReadMark,
     responses((status = 200, body = ReadMark), (status = 400, body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse)))]
+        (status = 404, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
     Caller(me): Caller,

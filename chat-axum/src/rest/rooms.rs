@@ -54,7 +54,8 @@ pub(crate) async fn list(
     params(("cid" = String, Path, description = "The room's conversation id")),
     responses((status = 201, body = Conversation), (status = 200, body = Conversation),
         (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse),
-        (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
+        (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn join(
     State(state): State<AppState>,
     Caller(me): Caller,

@@ -1,32 +1,4 @@
-//! A hardened HTTP server for the chat router: [`Server::serve`] runs the
-//! accept loop that `axum::serve` would, plus what a server facing hostile
-//! clients needs and `axum::serve` does not do:
-//!
-//! - **A header-read timeout** ([`ServeConfig::header_read_timeout`]): a
-//!   client must send a request's headers within it, on a new connection and
-//!   between requests on a kept-alive one, so slowloris-style clients (a byte
-//!   a second) and silent ones are closed instead of holding a socket forever.
-//! - **Request timeouts** are the router's ([`crate::ChatRouter::with_request_timeout`]):
-//!   a body trickled in slowly ends there.
-//! - **Connection limits** per node and per peer address, counted until the
-//!   socket closes (upgraded WebSockets included). A connection over a limit
-//!   is answered `503` with `Retry-After` and closed at once.
-//! - **A bounded graceful shutdown**: new connections stop, requests in
-//!   flight finish, every WebSocket is closed with 1001 after answering the
-//!   send it is handling ([`chat_core::Hub::drained`]), and whatever is still
-//!   open after [`ServeConfig::shutdown_timeout`] is cut, so no client can
-//!   hold the process up.
-//!
-//! ```no_run
-//! # async fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) -> std::io::Result<()> {
-//! use chat_axum::{ChatRouter, ServeConfig, Server};
-//! let app: axum::Router = ChatRouter::new(chat.clone(), auth).build();
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! Server::new(ServeConfig::default())
-//!     .serve(listener, app, chat, async { tokio::signal::ctrl_c().await.ok(); })
-//!     .await
-//! # }
-//! ```
+//! The hardened HTTP server that runs the chat router: see [`Server`].
 
 mod limits;
 
@@ -128,8 +100,38 @@ pub struct ServeStats {
     pub header_timeouts: u64,
 }
 
-/// The hardened server (see the [module docs](self)). Cheap to clone: clones
-/// share the counters.
+/// A hardened HTTP server for the chat router: [`Server::serve`] runs the
+/// accept loop that `axum::serve` would, plus what a server facing hostile
+/// clients needs and `axum::serve` does not do:
+///
+/// - **A header-read timeout** ([`ServeConfig::header_read_timeout`]): a
+///   client must send a request's headers within it, on a new connection and
+///   between requests on a kept-alive one, so slowloris-style clients (a byte
+///   a second) and silent ones are closed instead of holding a socket forever.
+/// - **Request timeouts** are the router's ([`crate::ChatRouter::with_request_timeout`]):
+///   a body trickled in slowly ends there.
+/// - **Connection limits** per node and per peer address, counted until the
+///   socket closes (upgraded WebSockets included). A connection over a limit
+///   is answered `503` with `Retry-After` and closed at once.
+/// - **A bounded graceful shutdown**: new connections stop, requests in
+///   flight finish, every WebSocket is closed with 1001 after answering the
+///   send it is handling ([`chat_core::Hub::drained`]), and whatever is still
+///   open after [`ServeConfig::shutdown_timeout`] is cut, so no client can
+///   hold the process up.
+///
+/// ```no_run
+/// # async fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) -> std::io::Result<()> {
+/// use chat_axum::{ChatRouter, ServeConfig, Server};
+/// let app: axum::Router = ChatRouter::new(chat.clone(), auth).build();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// Server::new(ServeConfig::default())
+///     // Pass the future that says "stop": a signal handler, a oneshot channel…
+///     .serve(listener, app, chat, std::future::pending())
+///     .await
+/// # }
+/// ```
+///
+/// Cheap to clone: clones share the counters.
 #[derive(Clone, Debug)]
 pub struct Server {
     config: ServeConfig,

@@ -84,7 +84,16 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
             return;
         }
     };
-    let served = session.serve(&mut connection, stream).await;
+    let ready = ServerEvent::Ready {
+        user_id: session.me.clone(),
+    };
+    let served = match session.write_event(&ready).await {
+        Ok(()) => match session.flush().await {
+            Ok(()) => session.serve(&mut connection, stream).await,
+            Err(end) => Err(end),
+        },
+        Err(end) => Err(end),
+    };
     if matches!(served, Err(End::WriteTimedOut)) && connection.close_stuck() {
         tracing::debug!(user = %session.me, "peer stopped reading; dropping");
     }

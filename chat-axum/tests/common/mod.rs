@@ -158,7 +158,17 @@ impl TestServer {
         message
     }
 
+    /// A socket of `user`, once the server says it is registered
+    /// (`ready`): every event from then on reaches it.
     pub async fn ws(&self, user: &str) -> WsClient {
+        let mut client = self.ws_unready(user).await;
+        let ready = client.next_event().await;
+        assert_eq!(ready, serde_json::json!({"type": "ready", "user_id": user}));
+        client
+    }
+
+    /// A socket of `user` right after the handshake, before `ready`.
+    pub async fn ws_unready(&self, user: &str) -> WsClient {
         let url = format!("ws://{}/chat/ws?token={user}", self.addr);
         let (stream, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         WsClient { stream }

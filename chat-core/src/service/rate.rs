@@ -1,10 +1,10 @@
-//! The per-user send rate: a token bucket per user, in shards so senders do
-//! not serialize on one lock. A bucket that has refilled to full is the same
-//! as no bucket, so full buckets are swept when a shard grows, and memory
-//! tracks recently active senders only.
+//! Per-user write rates: for each [`Action`] a token bucket per user, in
+//! shards so writers do not serialize on one lock. A bucket that has
+//! refilled to full is the same as no bucket, so full buckets are swept when
+//! a shard grows, and memory tracks recently active users only.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use hashbrown::DefaultHashBuilder;
 use tokio::time::Instant;
 
-use crate::config::SendRate;
+use crate::config::{Action, Rate, RateLimits};
 use crate::ids::UserId;
 
 const SHARDS: usize = 16;
@@ -25,37 +25,78 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets for every recent sender.
+/// One bucket set per action that has a rate.
 #[derive(Debug)]
-pub(crate) struct SendLimiter {
+pub(crate) struct RateLimiter {
+    buckets: [Option<Buckets>; Action::ALL.len()],
+}
+
+impl RateLimiter {
+    pub(crate) fn new(rates: &RateLimits) -> Self {
+        Self {
+            buckets: Action::ALL.map(|action| rates.get(action).map(Buckets::new)),
+        }
+    }
+
+    /// Takes one `action` from `user`'s bucket, or says how long until one
+    /// is there.
+    pub(crate) fn take(&self, action: Action, user: &UserId) -> Result<(), Duration> {
+        match &self.buckets[action.index()] {
+            Some(buckets) => buckets.take(user),
+            None => Ok(()),
+        }
+    }
+
+    /// `action`s refused since start.
+    pub(crate) fn refused(&self, action: Action) -> u64 {
+        self.buckets[action.index()]
+            .as_ref()
+            .map_or(0, Buckets::refused)
+    }
+}
+
+/// Token buckets for every recent key (a user, or a user in a
+/// conversation) of one rate.
+#[derive(Debug)]
+pub(crate) struct Buckets<K = UserId> {
     per_second: f64,
     burst: f64,
-    shards: Vec<Mutex<HashMap<UserId, Bucket>>>,
+    shards: Vec<Mutex<HashMap<K, Bucket>>>,
     /// Picks a user's shard: the hub's hasher (foldhash, seeded per limiter).
     hasher: DefaultHashBuilder,
     refused: AtomicU64,
 }
 
-impl SendLimiter {
-    pub(crate) fn new(rate: SendRate) -> Self {
+impl Buckets {
+    pub(crate) fn new(rate: Rate) -> Self {
+        Self::with(
+            f64::from(rate.per_minute.max(1)) / 60.0,
+            f64::from(rate.burst.max(1)),
+        )
+    }
+}
+
+impl<K: Hash + Eq + Clone> Buckets<K> {
+    /// `per_second` tokens a second (any positive fraction), `burst` at once.
+    pub(crate) fn with(per_second: f64, burst: f64) -> Self {
         Self {
-            per_second: f64::from(rate.per_second.max(1)),
-            burst: f64::from(rate.burst.max(1)),
+            per_second,
+            burst,
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: DefaultHashBuilder::default(),
             refused: AtomicU64::new(0),
         }
     }
 
-    /// Takes one send from `user`'s bucket, or says how long until one is there.
-    pub(crate) fn take(&self, user: &UserId) -> Result<(), Duration> {
+    /// Takes one token from `key`'s bucket, or says how long until one is there.
+    pub(crate) fn take(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
-        let shard = &self.shards[self.shard_of(user)];
+        let shard = &self.shards[self.shard_of(key)];
         let mut buckets = shard.lock().unwrap_or_else(PoisonError::into_inner);
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, bucket| self.refilled(bucket, now) < self.burst);
         }
-        let bucket = buckets.entry(user.clone()).or_insert(Bucket {
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
             tokens: self.burst,
             at: now,
         });
@@ -72,13 +113,13 @@ impl SendLimiter {
         }
     }
 
-    /// Sends refused since start.
+    /// Tokens refused since start.
     pub(crate) fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }
 
-    fn shard_of(&self, user: &UserId) -> usize {
-        usize::try_from(self.hasher.hash_one(user) % SHARDS as u64).unwrap_or(0)
+    fn shard_of(&self, key: &K) -> usize {
+        usize::try_from(self.hasher.hash_one(key) % SHARDS as u64).unwrap_or(0)
     }
 
     fn refilled(&self, bucket: &Bucket, now: Instant) -> f64 {
@@ -97,10 +138,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_passes_then_the_rate_holds() {
-        let limiter = SendLimiter::new(SendRate {
-            per_second: 10,
-            burst: 3,
-        });
+        let limiter = Buckets::new(Rate::per_second(10, 3));
         for _ in 0..3 {
             assert!(limiter.take(&alice()).is_ok());
         }
@@ -117,11 +155,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn each_action_has_its_own_buckets() {
+        let rates = RateLimits {
+            create: Some(Rate::per_minute(1, 1)),
+            typing: None,
+            ..RateLimits::default()
+        };
+        let limiter = RateLimiter::new(&rates);
+        assert!(limiter.take(Action::Create, &alice()).is_ok());
+        let wait = limiter.take(Action::Create, &alice()).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(60), "one a minute");
+        assert!(
+            limiter.take(Action::Send, &alice()).is_ok(),
+            "sending is not slowed by creating"
+        );
+        for _ in 0..1_000 {
+            assert!(limiter.take(Action::Typing, &alice()).is_ok(), "no limit");
+        }
+        assert_eq!(limiter.refused(Action::Create), 1);
+        assert_eq!(limiter.refused(Action::Send), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn full_buckets_are_swept() {
-        let limiter = SendLimiter::new(SendRate {
-            per_second: 1,
-            burst: 1,
-        });
+        let limiter = Buckets::new(Rate::per_second(1, 1));
         for i in 0..SWEEP_AT * SHARDS * 2 {
             let _ = limiter.take(&UserId::new(format!("user-{i}")).unwrap());
             if i % 1_000 == 0 {

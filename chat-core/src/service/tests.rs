@@ -9,8 +9,12 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::bus::{MockBus, Subscription};
-use crate::error::{BusError, StoreError};
+use crate::error::{BusError, Refusal, StoreError};
 use crate::store::MockStore;
+use crate::{
+    Appended, Conversation, ConversationKind, Cursor, NewMessage, NewMessageRecord, Page, RoomPage,
+    Seq, time,
+};
 
 fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
@@ -366,10 +370,8 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
         .returning(|record| Ok(stored(&record, 1, &["alice", "bob"])));
     let (mut bus, _keep) = bus();
     bus.expect_publish().times(2).returning(|_| Ok(()));
-    let config = ChatConfig::default().with_send_rate(Some(crate::SendRate {
-        per_second: 1,
-        burst: 2,
-    }));
+    let config =
+        ChatConfig::default().with_rate(crate::Action::Send, Some(crate::Rate::per_second(1, 2)));
     let chat = ChatService::new(Arc::new(store), Arc::new(bus), config)
         .await
         .unwrap();
@@ -389,12 +391,12 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ChatError::RateLimited { retry_after } if retry_after <= Duration::from_secs(1)),
+        matches!(err, ChatError::RateLimited { action: crate::Action::Send, retry_after } if retry_after <= Duration::from_secs(1)),
         "{err:?}"
     );
     assert_eq!(err.code(), "rate_limited");
     assert!(err.is_retryable());
-    assert_eq!(chat.rate_limited(), 1);
+    assert_eq!(chat.rate_limited(crate::Action::Send), 1);
 }
 
 /// A store mock whose one conversation is `conversation`.

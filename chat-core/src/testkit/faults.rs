@@ -312,7 +312,12 @@ impl Store for FaultyStore {
         self.inner.history(id, query).await
     }
 
-    async fn mark_read(&self, id: &ConversationId, user: &UserId, seq: Seq) -> StoreResult<Seq> {
+    async fn mark_read(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        seq: Seq,
+    ) -> StoreResult<crate::ReadMarkUpdate> {
         self.inner.mark_read(id, user, seq).await
     }
 }

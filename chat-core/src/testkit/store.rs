@@ -386,7 +386,8 @@ pub async fn history_edges(store: Arc<dyn Store>) {
     assert_eq!(seqs(&beyond), vec![14, 15]);
 }
 
-/// A read mark only moves forward and is capped at the last seq.
+/// A read mark only moves forward, is capped at the last seq, and says
+/// whether a call moved it.
 pub async fn mark_read_never_moves_back(store: Arc<dyn Store>) {
     let conversation = group(&*store, "g", &["alice", "bob"]).await;
     let id = &conversation.id;
@@ -394,16 +395,32 @@ pub async fn mark_read_never_moves_back(store: Arc<dyn Store>) {
         append(&*store, id, "alice", &format!("m{i}")).await;
     }
     let bob = user("bob");
-    assert_eq!(store.mark_read(id, &bob, 3).await.unwrap(), 3);
+    let mark = |seq, moved| crate::ReadMarkUpdate { seq, moved };
+    assert_eq!(store.mark_read(id, &bob, 3).await.unwrap(), mark(3, true));
     assert_eq!(
         store.mark_read(id, &bob, 2).await.unwrap(),
-        3,
+        mark(3, false),
         "never lowered"
     );
     assert_eq!(
+        store.mark_read(id, &bob, 3).await.unwrap(),
+        mark(3, false),
+        "the same mark again moves nothing"
+    );
+    assert_eq!(
         store.mark_read(id, &bob, 99).await.unwrap(),
-        5,
+        mark(5, true),
         "capped at last seq"
+    );
+    assert_eq!(
+        store.mark_read(id, &bob, 99).await.unwrap(),
+        mark(5, false),
+        "a mark past the end once capped does not move again"
+    );
+    assert_eq!(
+        store.mark_read(id, &user("mallory"), 4).await.unwrap(),
+        mark(0, false),
+        "a non-member has no mark"
     );
     let summaries = store.conversations_of(&bob, 10).await.unwrap();
     assert_eq!(summaries[0].read_seq, 5);

@@ -75,7 +75,7 @@ pub async fn run(chat: ChatService, bot: UserId, mut inbox: mpsc::Receiver<Messa
                 Ok(_) => break,
                 Err(error) if error.is_retryable() && attempt < ATTEMPTS => {
                     let wait = match error {
-                        ChatError::RateLimited { retry_after } => retry_after,
+                        ChatError::RateLimited { retry_after, .. } => retry_after,
                         _ => Duration::from_secs(1),
                     };
                     tokio::time::sleep(wait).await;

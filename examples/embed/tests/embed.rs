@@ -64,6 +64,16 @@ async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
         tokio_tungstenite::connect_async(format!("ws://{base}/chat/ws?token={bob}"))
             .await
             .unwrap();
+    let mut next_event = async || -> Value {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(frame.to_text().unwrap()).unwrap()
+    };
+    // Registered: what is sent from now on reaches the socket.
+    assert_eq!(next_event().await["type"], "ready");
     let direct: Value = http
         .put(format!("http://{base}/chat/direct/bob"))
         .bearer_auth(alice)
@@ -82,11 +92,6 @@ async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
         .await
         .unwrap();
     assert_eq!(sent.status(), 201);
-    let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let event: Value = serde_json::from_str(frame.to_text().unwrap()).unwrap();
+    let event = next_event().await;
     assert_eq!(event["message"]["body"], "hi bob, from the host app");
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use chat_axum::{Authenticate, WsConfig};
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Bus, ChatConfig, ChatService, SendRate, Store, UserId};
+use chat_core::{Bus, ChatConfig, ChatService, Store, UserId};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -68,13 +68,9 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     };
     let demo = secret.is_none();
     let mode = if demo { "demo" } else { "signed" };
-    let send_rate = (args.send_rate > 0).then_some(SendRate {
-        per_second: args.send_rate,
-        burst: args.send_burst.max(1),
-    });
     let config = ChatConfig::default()
         .with_max_body_bytes(args.max_body_bytes)
-        .with_send_rate(send_rate)
+        .with_rates(args.rates())
         .with_connection_queue(args.connection_queue)
         .with_max_connections_per_user(args.max_connections_per_user);
     let (bus, redis) = bus(args).await?;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chat_core::{Action, ChatConfig, Rate, RateLimits};
 use clap::{Args, Parser, Subcommand};
 
 /// The chat server on the embedded default: a SQLite file and the in-process bus.
@@ -62,6 +63,13 @@ pub struct ServerArgs {
     /// Messages each user may send at once after a quiet spell.
     #[arg(long, env = "CHAT_SEND_BURST", default_value_t = 40)]
     pub send_burst: u32,
+    /// Another write's rate per user, as `WRITE=N/s`, `WRITE=N/min`, with
+    /// `:BURST` after it, or `WRITE=off`; WRITE is `create` (groups, rooms,
+    /// direct conversations), `membership`, `read`, `typing`, `send`, or
+    /// `all`. Repeat the flag, or separate with commas. Defaults: create
+    /// 30/min:10, membership 60/min:20, read 10/s:40, typing 5/s:10.
+    #[arg(long = "rate-limit", env = "CHAT_RATE_LIMITS", value_delimiter = ',', value_parser = parse_rate_limit)]
+    pub rate_limits: Vec<RateLimitSetting>,
     /// How long a WebSocket holds a message that arrived ahead of an earlier
     /// one (messages from different nodes can cross) before telling the
     /// client about the gap, in milliseconds.
@@ -121,6 +129,58 @@ pub struct ServerArgs {
     /// Log filter, e.g. `info` or `chat_axum=debug,info`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info")]
     pub log_filter: String,
+}
+
+/// One `--rate-limit`: a write (or all of them) and its rate, `None` for off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting {
+    /// The write, or `None` for all of them.
+    pub action: Option<Action>,
+    /// Its rate, or `None` for no limit.
+    pub rate: Option<Rate>,
+}
+
+fn parse_rate_limit(text: &str) -> Result<RateLimitSetting, String> {
+    let usage = || format!("{text:?}: expected WRITE=N/s, WRITE=N/min (then :BURST) or WRITE=off");
+    let (name, value) = text.trim().split_once('=').ok_or_else(usage)?;
+    let action = match name {
+        "all" => None,
+        name => Some(
+            Action::ALL
+                .into_iter()
+                .find(|action| action.as_str() == name)
+                .ok_or_else(|| {
+                    format!(
+                        "{name:?} is not a write: use create, membership, read, typing, send or all"
+                    )
+                })?,
+        ),
+    };
+    if value == "off" {
+        return Ok(RateLimitSetting { action, rate: None });
+    }
+    let (rate, burst) = value
+        .split_once(':')
+        .map_or((value, None), |(rate, burst)| (rate, Some(burst)));
+    let (count, unit) = rate.split_once('/').ok_or_else(usage)?;
+    let count: u32 = count.parse().map_err(|_| usage())?;
+    let burst: u32 = burst
+        .map_or(Ok(count.max(1)), str::parse)
+        .map_err(|_| usage())?;
+    let rate = match unit {
+        "s" => Rate::per_second(count, burst),
+        "min" => Rate::per_minute(count, burst),
+        _ => return Err(usage()),
+    };
+    if count == 0 || burst == 0 {
+        return Err(format!(
+            "{text:?}: a rate of 0 allows nothing; use {name}=off for no limit"
+        ));
+    }
+    Ok(RateLimitSetting {
+        action,
+        rate: Some(rate),
+    })
 }
 
 /// A configuration the server refuses to start with.
@@ -183,6 +243,26 @@ impl ServerArgs {
             return Ok(Some(text.lines().next().unwrap_or_default().to_owned()));
         }
         Ok(self.secret.clone())
+    }
+
+    /// The rates per write: the defaults, then `--send-rate`/`--send-burst`,
+    /// then each `--rate-limit` in order.
+    #[must_use]
+    pub fn rates(&self) -> RateLimits {
+        let send =
+            (self.send_rate > 0).then(|| Rate::per_second(self.send_rate, self.send_burst.max(1)));
+        let mut config = ChatConfig::default().with_rate(Action::Send, send);
+        for setting in &self.rate_limits {
+            match setting.action {
+                Some(action) => config = config.with_rate(action, setting.rate),
+                None => {
+                    for action in Action::ALL {
+                        config = config.with_rate(action, setting.rate);
+                    }
+                }
+            }
+        }
+        config.rates
     }
 
     /// The hardened listener's settings.
@@ -258,6 +338,45 @@ mod tests {
             cli.server.check(),
             Err(ConfigError::UnsupportedDatabase(_))
         ));
+    }
+
+    #[test]
+    fn rate_limits_parse_and_apply_in_order() {
+        let cli = parse(&[
+            "--send-rate",
+            "0",
+            "--rate-limit",
+            "create=2/min:5,typing=off",
+            "--rate-limit",
+            "read=3/s",
+        ]);
+        let rates = cli.server.rates();
+        assert_eq!(rates.send, None, "--send-rate 0");
+        assert_eq!(rates.create, Some(Rate::per_minute(2, 5)));
+        assert_eq!(rates.typing, None);
+        assert_eq!(
+            rates.read,
+            Some(Rate::per_second(3, 3)),
+            "the burst defaults to the count"
+        );
+        assert_eq!(
+            rates.membership,
+            RateLimits::default().membership,
+            "untouched"
+        );
+        let off = parse(&["--rate-limit", "all=off"]).server.rates();
+        assert_eq!(off, RateLimits::none());
+        for bad in [
+            "create",
+            "create=fast",
+            "create=1/h",
+            "dance=1/s",
+            "read=0/s",
+            "read=1/s:x",
+        ] {
+            let parsed = Cli::try_parse_from(["standalone", "--rate-limit", bad]);
+            assert!(parsed.is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

@@ -109,11 +109,15 @@ pub fn render(source: &MetricsSource) -> String {
         "Failed attempts to watch or unwatch a user on the bus.",
         hub.watch_failures,
     );
-    text.one(
+    let refused: Vec<(&str, u64)> = chat_core::Action::ALL
+        .into_iter()
+        .map(|action| (action.as_str(), source.chat.rate_limited(action)))
+        .collect();
+    text.labelled(
         "chat_rate_limited_total",
-        "counter",
-        "Sends refused by the per-user send rate limit.",
-        source.chat.rate_limited(),
+        "Writes refused by a per-user rate limit, by kind of write.",
+        "action",
+        &refused,
     );
     text.one(
         "chat_publish_failures_total",

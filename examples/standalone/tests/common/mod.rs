@@ -84,11 +84,15 @@ pub struct Client {
 }
 
 impl Client {
-    /// Connects as `user`.
+    /// Connects as `user` and waits for `ready`: every event from then
+    /// on reaches this socket.
     pub async fn connect(base: &str, user: &str) -> Self {
         let url = format!("ws://{base}/ws?token={user}");
         let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Self { socket }
+        let mut client = Self { socket };
+        let ready = client.next_event().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        client
     }
 
     /// Sends one JSON frame.

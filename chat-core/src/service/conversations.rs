@@ -1,0 +1,178 @@
+//! Conversations: creating groups and rooms, opening direct ones, reading
+//! one, listing a user's, and the public rooms directory.
+
+use super::{ChatService, not_a_member};
+use crate::config::Action;
+use crate::conversation::{Conversation, ConversationSummary, DirectPair, NewDirect, NewGroup};
+use crate::error::{ChatError, Result};
+use crate::ids::{ConversationId, UserId};
+use crate::protocol::ServerEvent;
+use crate::room::{RoomPage, RoomQuery};
+use crate::time;
+
+impl ChatService {
+    /// Creates a group titled `title` with `creator` and `members`
+    /// (duplicates ignored). Each member other than the creator receives a
+    /// `member_added` event naming themselves, so their clients learn of the
+    /// new conversation (one small event per member, not one per pair).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for an empty or oversized title,
+    /// [`ChatError::TooLarge`] over the member limit,
+    /// [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create).
+    pub async fn create_group(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+    ) -> Result<Conversation> {
+        self.create(creator, title, members, false).await
+    }
+
+    /// Creates a public room titled `title` with `creator` as its first
+    /// member: it is listed by [`ChatService::rooms`] and anyone may
+    /// [`join_room`](ChatService::join_room) it. Invited `members` are added
+    /// as in [`ChatService::create_group`].
+    ///
+    /// # Errors
+    /// As [`ChatService::create_group`].
+    pub async fn create_room(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+    ) -> Result<Conversation> {
+        self.create(creator, title, members, true).await
+    }
+
+    async fn create(
+        &self,
+        creator: &UserId,
+        title: &str,
+        members: Vec<UserId>,
+        public: bool,
+    ) -> Result<Conversation> {
+        let config = &self.inner.config;
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(ChatError::invalid("title", "must not be empty"));
+        }
+        self.check_title_length("title", title)?;
+        let mut members = members;
+        members.push(creator.clone());
+        members.sort();
+        members.dedup();
+        if members.len() > config.max_group_members {
+            return Err(ChatError::TooLarge {
+                what: "members",
+                size: members.len(),
+                limit: config.max_group_members,
+            });
+        }
+        self.limit(Action::Create, creator)?;
+        let conversation = self
+            .inner
+            .store
+            .create_group(NewGroup {
+                id: ConversationId::generate(),
+                title: title.to_owned(),
+                public,
+                created_by: creator.clone(),
+                members,
+                created_at: time::now(),
+            })
+            .await?;
+        for member in conversation.members.iter().filter(|m| *m != creator) {
+            let event = ServerEvent::MemberAdded {
+                conversation_id: conversation.id.clone(),
+                user_id: member.clone(),
+                by: creator.clone(),
+            };
+            self.publish(vec![member.clone()], &conversation.id, None, event.encode())
+                .await;
+        }
+        Ok(conversation)
+    }
+
+    /// Opens (or returns) the direct conversation between `me` and `other`.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] when `other` is `me`,
+    /// [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create)
+    /// (opening one that exists counts too: it cannot be told apart in advance).
+    pub async fn open_direct(&self, me: &UserId, other: &UserId) -> Result<Conversation> {
+        let pair = DirectPair::new(me.clone(), other.clone())?;
+        self.limit(Action::Create, me)?;
+        Ok(self
+            .inner
+            .store
+            .open_direct(NewDirect {
+                id: ConversationId::generate(),
+                pair,
+                created_by: me.clone(),
+                created_at: time::now(),
+            })
+            .await?)
+    }
+
+    /// One conversation with its members, for a member.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], or [`ChatError::Forbidden`] for a non-member.
+    pub async fn conversation(&self, me: &UserId, id: &ConversationId) -> Result<Conversation> {
+        let conversation = self
+            .inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("conversation", id))?;
+        if !conversation.has_member(me) {
+            return Err(not_a_member(id));
+        }
+        Ok(conversation)
+    }
+
+    /// `me`'s conversations, newest activity first, with last message and
+    /// unread count (at most [`ChatConfig::max_conversations_listed`](crate::ChatConfig::max_conversations_listed)).
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub async fn conversations(&self, me: &UserId) -> Result<Vec<ConversationSummary>> {
+        let limit = self.inner.config.max_conversations_listed;
+        Ok(self.inner.store.conversations_of(me, limit).await?)
+    }
+
+    /// A page of the public rooms directory, newest first: only rooms older
+    /// than `before` (the last id of the previous page) when given, only
+    /// titles containing `search` (ignoring case as [`RoomQuery::search`]
+    /// says; blank means all) when
+    /// given. `limit` defaults to [`ChatConfig::default_page`](crate::ChatConfig::default_page) and is capped
+    /// at [`ChatConfig::max_page`](crate::ChatConfig::max_page).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a zero limit or a search longer than
+    /// [`ChatConfig::max_title_bytes`](crate::ChatConfig::max_title_bytes).
+    pub async fn rooms(
+        &self,
+        me: &UserId,
+        search: Option<&str>,
+        before: Option<ConversationId>,
+        limit: Option<u32>,
+    ) -> Result<RoomPage> {
+        let limit = self.page_limit(limit)?;
+        let search = search.map(str::trim).filter(|text| !text.is_empty());
+        if let Some(text) = search {
+            self.check_title_length("q", text)?;
+        }
+        Ok(self
+            .inner
+            .store
+            .rooms(RoomQuery {
+                viewer: me.clone(),
+                search: search.map(str::to_owned),
+                before,
+                limit,
+            })
+            .await?)
+    }
+}

@@ -1,0 +1,84 @@
+//! What is live rather than stored: typing notices, this node's
+//! connections, and the health of the store and the bus.
+
+use super::ChatService;
+use crate::config::Action;
+use crate::error::{ChatError, Result};
+use crate::hub::Connection;
+use crate::ids::{ConversationId, UserId};
+use crate::protocol::ServerEvent;
+
+impl ChatService {
+    /// Tells the other members that `me` is typing. Notices within
+    /// [`ChatConfig::typing_interval`](crate::ChatConfig::typing_interval)
+    /// of the last one passed on for the same conversation are absorbed:
+    /// `Ok`, and nobody is told again.
+    ///
+    /// # Errors
+    /// [`ChatError::RateLimited`] past [`RateLimits::typing`](crate::RateLimits::typing),
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn typing(&self, me: &UserId, id: &ConversationId) -> Result<()> {
+        self.limit(Action::Typing, me)?;
+        let mut members = self.members_for(me, id).await?;
+        let key = (me.clone(), id.clone());
+        if let Some(throttle) = &self.inner.typing {
+            if throttle.take(&key).is_err() {
+                return Ok(());
+            }
+        }
+        members.retain(|member| member != me);
+        if !members.is_empty() {
+            let event = ServerEvent::Typing {
+                conversation_id: key.1,
+                user_id: key.0,
+            };
+            self.publish(members, id, None, event.encode()).await;
+        }
+        Ok(())
+    }
+
+    /// Registers a live connection of `me` on this node (one per device).
+    ///
+    /// # Errors
+    /// [`ChatError::TooManyConnections`] past
+    /// [`ChatConfig::max_connections_per_user`](crate::ChatConfig::max_connections_per_user); [`ChatError::Unavailable`]
+    /// when the bus cannot route `me`'s events here.
+    pub async fn connect(&self, me: &UserId) -> Result<Connection> {
+        self.inner.hub.connect(me.clone()).await
+    }
+
+    /// Checks the store (a read) and the bus ([`Bus::health`](crate::Bus::health): for a
+    /// networked bus, a round trip through this node's own subscription).
+    pub async fn health(&self) -> Health {
+        let probe = ConversationId::generate();
+        let user = UserId::new("health-probe").expect("a valid id");
+        Health {
+            store: self
+                .inner
+                .store
+                .is_member(&probe, &user)
+                .await
+                .err()
+                .map(ChatError::from),
+            bus: self.inner.bus.health().await.err().map(ChatError::from),
+        }
+    }
+}
+
+/// What [`ChatService::health`] found: `None` where all is well.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Health {
+    /// The store's failure, if it failed.
+    pub store: Option<ChatError>,
+    /// The bus's failure, if it failed.
+    pub bus: Option<ChatError>,
+}
+
+impl Health {
+    /// Whether both the store and the bus answered.
+    #[must_use]
+    pub fn is_healthy(&self) -> bool {
+        self.store.is_none() && self.bus.is_none()
+    }
+}

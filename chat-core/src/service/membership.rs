@@ -1,0 +1,189 @@
+//! Membership: joining a public room, adding and removing members.
+
+use super::ChatService;
+use crate::config::Action;
+use crate::conversation::{Conversation, ConversationKind};
+use crate::error::{ChatError, Refusal, Result, StoreError};
+use crate::ids::{ConversationId, UserId};
+use crate::protocol::ServerEvent;
+use crate::time;
+
+impl ChatService {
+    /// Joins the public room `id`; every member (the joiner included, on all
+    /// their devices) gets a `member_added` event. Returns the room with its
+    /// members, and whether `me` was added: joining twice is not an error,
+    /// it returns `false` and changes nothing.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`] for an unknown id, [`ChatError::Forbidden`]
+    /// for a private group or a direct conversation, [`ChatError::TooLarge`]
+    /// when the room is full, [`ChatError::RateLimited`] past
+    /// [`RateLimits::membership`](crate::RateLimits::membership).
+    pub async fn join_room(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+    ) -> Result<(Conversation, bool)> {
+        self.limit(Action::Membership, me)?;
+        let mut room = self
+            .inner
+            .store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("conversation", id))?;
+        match (room.kind, room.public) {
+            (_, true) => {}
+            (ConversationKind::Direct, false) => {
+                return Err(ChatError::Forbidden(format!(
+                    "conversation {id} is a direct conversation: it has exactly its two users"
+                )));
+            }
+            (ConversationKind::Group, false) => {
+                return Err(ChatError::Forbidden(format!(
+                    "conversation {id} is a private group: members must be added by a member"
+                )));
+            }
+        }
+        if room.has_member(me) {
+            return Ok((room, false));
+        }
+        match self.add(&room, me, me).await? {
+            Some(members) => {
+                room.members = members;
+                Ok((room, true))
+            }
+            // Joined a moment ago from another device.
+            None => {
+                if let Err(at) = room.members.binary_search(me) {
+                    room.members.insert(at, me.clone());
+                }
+                Ok((room, false))
+            }
+        }
+    }
+
+    /// Adds `user` to a group `me` belongs to. Adding a member twice is not an
+    /// error; it returns `false` and changes nothing.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct conversation,
+    /// [`ChatError::TooLarge`] when the group is full,
+    /// [`ChatError::RateLimited`] past [`RateLimits::membership`](crate::RateLimits::membership),
+    /// and the errors of [`ChatService::conversation`].
+    pub async fn add_member(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        user: &UserId,
+    ) -> Result<bool> {
+        self.limit(Action::Membership, me)?;
+        let conversation = self.conversation(me, id).await?;
+        require_group(&conversation)?;
+        if conversation.has_member(user) {
+            return Ok(false);
+        }
+        Ok(self.add(&conversation, user, me).await?.is_some())
+    }
+
+    /// Adds `user` to `conversation` (a group) on behalf of `by`, within the
+    /// member limit (the store checks it atomically), and tells every member,
+    /// `user` included. Returns the members after the add, or `None` when
+    /// `user` already was one.
+    async fn add(
+        &self,
+        conversation: &Conversation,
+        user: &UserId,
+        by: &UserId,
+    ) -> Result<Option<Vec<UserId>>> {
+        let (id, limit) = (&conversation.id, self.inner.config.max_group_members);
+        let added = self
+            .inner
+            .store
+            .add_member(id, user, time::now(), limit)
+            .await
+            .map_err(|error| match error {
+                StoreError::Refused(Refusal::Full) => ChatError::TooLarge {
+                    what: "members",
+                    size: limit + 1,
+                    limit,
+                },
+                other => other.into(),
+            })?;
+        if !added {
+            return Ok(None);
+        }
+        // Read again: members who joined meanwhile hear of this one too.
+        let members = match self.inner.store.members(id).await {
+            Ok(Some(members)) => members,
+            _ => {
+                let mut members = conversation.members.clone();
+                members.push(user.clone());
+                members.sort();
+                members
+            }
+        };
+        let event = ServerEvent::MemberAdded {
+            conversation_id: id.clone(),
+            user_id: user.clone(),
+            by: by.clone(),
+        };
+        self.publish(members.clone(), id, None, event.encode())
+            .await;
+        Ok(Some(members))
+    }
+
+    /// Removes `user` from a group. Members may remove themselves (leave);
+    /// only the group's creator may remove others. The last member of a
+    /// public room may leave it (the room stays listed and joinable); the
+    /// last member of a private group may not, since no one could get back in.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct conversation or the last member of a private group,
+    /// [`ChatError::Forbidden`] for removing another member without being the
+    /// creator, [`ChatError::NotFound`] when `user` is not a member,
+    /// [`ChatError::RateLimited`] past [`RateLimits::membership`](crate::RateLimits::membership).
+    pub async fn remove_member(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        user: &UserId,
+    ) -> Result<()> {
+        self.limit(Action::Membership, me)?;
+        let conversation = self.conversation(me, id).await?;
+        require_group(&conversation)?;
+        if user != me && *me != conversation.created_by {
+            return Err(ChatError::Forbidden(
+                "only the group's creator may remove other members".to_owned(),
+            ));
+        }
+        if !conversation.has_member(user) {
+            return Err(ChatError::not_found("member", user));
+        }
+        if conversation.members.len() == 1 && !conversation.public {
+            return Err(ChatError::invalid(
+                "user_id",
+                "the last member of a group cannot be removed",
+            ));
+        }
+        if self.inner.store.remove_member(id, user).await? {
+            let event = ServerEvent::MemberRemoved {
+                conversation_id: id.clone(),
+                user_id: user.clone(),
+                by: me.clone(),
+            };
+            self.publish(conversation.members, id, None, event.encode())
+                .await;
+        }
+        Ok(())
+    }
+}
+
+fn require_group(conversation: &Conversation) -> Result<()> {
+    match conversation.kind {
+        ConversationKind::Group => Ok(()),
+        ConversationKind::Direct => Err(ChatError::invalid(
+            "conversation_id",
+            "members of a direct conversation cannot change",
+        )),
+    }
+}

@@ -1,0 +1,182 @@
+//! Messages: send (validate → save → publish → hooks), one by id, history
+//! pages by seq, read marks.
+
+use std::sync::Arc;
+
+use super::{ChatService, not_a_member};
+use crate::config::Action;
+use crate::error::{ChatError, Refusal, Result, StoreError};
+use crate::ids::{ConversationId, MessageId, Seq, UserId};
+use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
+use crate::protocol::{ServerEvent, encode_message_event};
+use crate::time;
+
+impl ChatService {
+    /// Sends a message: validates, saves (assigning the next `seq`), then
+    /// publishes one event to every member's live connections. A retry with
+    /// the same `client_id` returns the stored message (`duplicate: true`)
+    /// and publishes it again, so recipients that missed it get it (clients
+    /// deduplicate by `seq`).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] / [`ChatError::TooLarge`] for a bad body or
+    /// `client_id`, [`ChatError::NotFound`], [`ChatError::Forbidden`] for a
+    /// non-member, [`ChatError::Rejected`] when a
+    /// [`SendHooks::before_send`](crate::SendHooks::before_send) refuses it, [`ChatError::RateLimited`] past the user's send rate
+    /// ([`RateLimits::send`](crate::RateLimits::send)), [`ChatError::Unavailable`] when the store
+    /// is down.
+    pub async fn send(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        new: NewMessage,
+    ) -> Result<Appended> {
+        // Validated first: a refused body costs no token of the rate.
+        self.validate(&new)?;
+        self.limit(Action::Send, me)?;
+        let new = match &self.inner.hooks {
+            Some(hooks) => {
+                let rewritten = hooks
+                    .before_send(me, id, new)
+                    .await
+                    .map_err(ChatError::Rejected)?;
+                self.validate(&rewritten)?;
+                rewritten
+            }
+            None => new,
+        };
+        // The store checks membership in the append's own transaction and
+        // returns the members: no window between "is a member" and "stored".
+        let appended = self
+            .inner
+            .store
+            .append(NewMessageRecord {
+                id: MessageId::generate(),
+                conversation_id: id.clone(),
+                sender: me.clone(),
+                body: new.body,
+                content: new.content,
+                client_id: new.client_id,
+                created_at: time::now(),
+            })
+            .await
+            .map_err(|error| match error {
+                StoreError::Refused(Refusal::UnknownConversation) => {
+                    ChatError::not_found("conversation", id)
+                }
+                StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
+                other => other.into(),
+            })?;
+        let message = &appended.message;
+        let payload = encode_message_event(message);
+        self.publish(appended.members.clone(), id, Some(message.seq), payload)
+            .await;
+        if let (Some(hooks), false) = (&self.inner.hooks, appended.duplicate) {
+            let (hooks, message, members) =
+                (Arc::clone(hooks), message.clone(), appended.members.clone());
+            tokio::spawn(async move { hooks.after_send(message, members).await });
+        }
+        Ok(appended)
+    }
+
+    /// One message by id, for a member of its conversation.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn message(&self, me: &UserId, id: &MessageId) -> Result<Message> {
+        let message = self
+            .inner
+            .store
+            .message(id)
+            .await?
+            .ok_or_else(|| ChatError::not_found("message", id))?;
+        self.authorize(me, &message.conversation_id).await?;
+        Ok(message)
+    }
+
+    /// A page of history in ascending `seq`. `limit` defaults to
+    /// [`ChatConfig::default_page`](crate::ChatConfig::default_page) and is capped at [`ChatConfig::max_page`](crate::ChatConfig::max_page).
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a zero limit or a seq past [`MAX_SEQ`](crate::MAX_SEQ), [`ChatError::NotFound`],
+    /// [`ChatError::Forbidden`].
+    pub async fn history(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        cursor: Cursor,
+        limit: Option<u32>,
+    ) -> Result<Page> {
+        let limit = self.page_limit(limit)?;
+        if let Cursor::Before(seq) | Cursor::After(seq) = cursor {
+            check_seq(seq)?;
+        }
+        let query = HistoryQuery { cursor, limit };
+        self.authorize(me, id).await?;
+        Ok(self.inner.store.history(id, query).await?)
+    }
+
+    /// Marks `id` read by `me` up to `seq` (capped at the conversation's last
+    /// seq; never lowered) and, when the mark moved, tells the members.
+    /// Returns the stored mark.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a seq past [`MAX_SEQ`](crate::MAX_SEQ),
+    /// [`ChatError::RateLimited`] past [`RateLimits::read`](crate::RateLimits::read),
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    pub async fn mark_read(&self, me: &UserId, id: &ConversationId, seq: Seq) -> Result<Seq> {
+        check_seq(seq)?;
+        self.limit(Action::Read, me)?;
+        let members = self.members_for(me, id).await?;
+        let mark = self.inner.store.mark_read(id, me, seq).await?;
+        if mark.moved {
+            let event = ServerEvent::Read {
+                conversation_id: id.clone(),
+                user_id: me.clone(),
+                seq: mark.seq,
+            };
+            self.publish(members, id, None, event.encode()).await;
+        }
+        Ok(mark.seq)
+    }
+
+    fn validate(&self, new: &NewMessage) -> Result<()> {
+        let config = &self.inner.config;
+        if new.body.len() > config.max_body_bytes {
+            return Err(ChatError::TooLarge {
+                what: "body",
+                size: new.body.len(),
+                limit: config.max_body_bytes,
+            });
+        }
+        if new.body.trim().is_empty() {
+            return Err(ChatError::invalid(
+                "body",
+                "must contain at least one non-whitespace character",
+            ));
+        }
+        if let Some(content) = &new.content {
+            content.check(config.max_payload_bytes)?;
+        }
+        if let Some(client_id) = &new.client_id {
+            if client_id.is_empty() || client_id.len() > config.max_client_id_bytes {
+                return Err(ChatError::invalid(
+                    "client_id",
+                    format!("must be 1 to {} bytes", config.max_client_id_bytes),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a seq no conversation can reach.
+fn check_seq(seq: Seq) -> Result<()> {
+    if seq > crate::ids::MAX_SEQ {
+        return Err(ChatError::invalid(
+            "seq",
+            "is larger than any seq can be (2^63 - 1)",
+        ));
+    }
+    Ok(())
+}
