@@ -24,5 +24,11 @@ pub fn message_envelope(recipients: Vec<UserId>) -> Envelope {
         created_at: time::now(),
     };
     let payload = encode_message_event(&message);
-    Envelope::new(recipients, message.conversation_id, Some(1), payload)
+    Envelope::new(
+        recipients,
+        message.conversation_id,
+        Some(1),
+        chat_core::EventKind::Message,
+        payload,
+    )
 }

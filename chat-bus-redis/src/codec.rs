@@ -1,14 +1,16 @@
 //! The envelope on the wire: encoded once per event, the same bytes published
 //! to every recipient's channel.
 //!
-//! Layout (integers big-endian): version `1` (u8); conversation id (u16
-//! length + bytes); seq (u8 flag, then u64 when present); recipients (u32
-//! count, each u16 length + bytes); the payload (the rest).
+//! Layout (integers big-endian): version `2` (u8); conversation id (u16
+//! length + bytes); seq (u8 flag, then u64 when present); the event kind
+//! (u8: 0 message, 1 read, 2 typing, 3 member added, 4 member removed; the
+//! last two followed by the member's id, u16 length + bytes); recipients
+//! (u32 count, each u16 length + bytes); the payload (the rest).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use chat_core::{ConversationId, Envelope, UserId};
+use chat_core::{ConversationId, Envelope, EventKind, UserId};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Why bytes from the bus are not an envelope.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,9 @@ pub enum DecodeError {
     /// An id is not UTF-8.
     #[error("id is not UTF-8")]
     Utf8(#[from] std::string::FromUtf8Error),
+    /// An event kind this version does not know.
+    #[error("unknown event kind {0}")]
+    Kind(u8),
 }
 
 fn put_str16(out: &mut BytesMut, value: &str) {
@@ -52,7 +57,14 @@ pub fn encode_copy(envelope: &Envelope) -> Bytes {
 fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
     let ids: usize = recipients.iter().map(|user| 2 + user.as_str().len()).sum();
     let mut out = BytesMut::with_capacity(
-        1 + 2 + envelope.conversation_id().as_str().len() + 9 + 4 + ids + envelope.payload().len(),
+        1 + 2
+            + envelope.conversation_id().as_str().len()
+            + 9
+            + 3
+            + 128
+            + 4
+            + ids
+            + envelope.payload().len(),
     );
     out.put_u8(VERSION);
     put_str16(&mut out, envelope.conversation_id().as_str());
@@ -62,6 +74,20 @@ fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
             out.put_u64(seq);
         }
         None => out.put_u8(0),
+    }
+    match envelope.kind() {
+        EventKind::MemberAdded(user) => {
+            out.put_u8(3);
+            put_str16(&mut out, user.as_str());
+        }
+        EventKind::MemberRemoved(user) => {
+            out.put_u8(4);
+            put_str16(&mut out, user.as_str());
+        }
+        EventKind::Read => out.put_u8(1),
+        EventKind::Typing => out.put_u8(2),
+        // Message, and kinds a later version adds (decoded there).
+        _ => out.put_u8(0),
     }
     out.put_u32(u32::try_from(recipients.len()).unwrap_or(u32::MAX));
     for user in recipients {
@@ -120,6 +146,15 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
     } else {
         None
     };
+    need(input, 1)?;
+    let kind = match input.get_u8() {
+        0 => EventKind::Message,
+        1 => EventKind::Read,
+        2 => EventKind::Typing,
+        3 => EventKind::MemberAdded(UserId::new(get_str16(&mut input)?)?),
+        4 => EventKind::MemberRemoved(UserId::new(get_str16(&mut input)?)?),
+        other => return Err(DecodeError::Kind(other)),
+    };
     need(input, 4)?;
     let count = input.get_u32();
     // Each recipient takes at least 3 bytes: a count beyond that is corrupt,
@@ -150,6 +185,7 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
         recipients,
         conversation,
         seq,
+        kind,
         Bytes::copy_from_slice(input),
     ))
 }
@@ -167,6 +203,7 @@ mod tests {
             ],
             ConversationId::new("c-1").unwrap(),
             Some(42),
+            EventKind::Message,
             Bytes::from_static(b"{\"type\":\"message\"}"),
         );
         assert_eq!(decode(&encode(&envelope)).unwrap(), envelope);
@@ -175,13 +212,21 @@ mod tests {
         assert_eq!(narrowed.recipients(), [bob]);
         assert_eq!(narrowed.payload(), envelope.payload());
         assert_eq!(narrowed.seq(), Some(42));
-        let ephemeral = Envelope::new(
-            vec![],
-            ConversationId::new("c").unwrap(),
-            None,
-            Bytes::new(),
-        );
-        assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
+        for kind in [
+            EventKind::Read,
+            EventKind::Typing,
+            EventKind::MemberAdded(UserId::new("carol").unwrap()),
+            EventKind::MemberRemoved(UserId::new("dave").unwrap()),
+        ] {
+            let ephemeral = Envelope::new(
+                vec![],
+                ConversationId::new("c").unwrap(),
+                None,
+                kind,
+                Bytes::new(),
+            );
+            assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
+        }
     }
 
     #[test]
@@ -195,9 +240,16 @@ mod tests {
             members[..1].to_vec(),
             conversation.clone(),
             Some(7),
+            EventKind::Message,
             payload.clone(),
         );
-        let large = Envelope::new(members.clone(), conversation, Some(7), payload.clone());
+        let large = Envelope::new(
+            members.clone(),
+            conversation,
+            Some(7),
+            EventKind::Message,
+            payload.clone(),
+        );
         assert_eq!(encode_copy(&small).len(), encode_copy(&large).len());
         let copy = decode_for(&encode_copy(&large), members[42].clone()).unwrap();
         assert_eq!(copy.recipients(), [members[42].clone()]);
@@ -211,13 +263,16 @@ mod tests {
             vec![UserId::new("bob").unwrap()],
             ConversationId::new("c").unwrap(),
             Some(1),
+            EventKind::MemberAdded(UserId::new("bob").unwrap()),
             Bytes::from_static(b"x"),
         ));
         for cut in 0..good.len() - 1 {
             assert!(decode(&good[..cut]).is_err(), "truncated at {cut} accepted");
         }
         assert!(matches!(decode(&[9]), Err(DecodeError::Version(9))));
-        let huge_count = [1, 0, 1, b'c', 0, 0xff, 0xff, 0xff, 0xff];
+        let huge_count = [2, 0, 1, b'c', 0, 0, 0xff, 0xff, 0xff, 0xff];
         assert!(decode(&huge_count).is_err());
+        let unknown_kind = [2, 0, 1, b'c', 0, 99, 0, 0, 0, 0];
+        assert!(matches!(decode(&unknown_kind), Err(DecodeError::Kind(99))));
     }
 }

@@ -51,7 +51,25 @@ struct EnvelopeInner {
     recipients: Box<[UserId]>,
     conversation_id: ConversationId,
     seq: Option<Seq>,
+    kind: EventKind,
     payload: Bytes,
+}
+
+/// What an event is, carried beside its encoded payload so that buses,
+/// hubs and transports act on it without decoding JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A message (it has a seq).
+    Message,
+    /// A member's read mark moved.
+    Read,
+    /// A member is typing.
+    Typing,
+    /// This user joined the conversation (was added, or created it).
+    MemberAdded(UserId),
+    /// This user left or was removed.
+    MemberRemoved(UserId),
 }
 
 impl Envelope {
@@ -62,11 +80,12 @@ impl Envelope {
     /// events (typing, read marks, membership).
     ///
     /// ```
-    /// use chat_core::{ConversationId, Envelope, UserId};
+    /// use chat_core::{ConversationId, Envelope, EventKind, UserId};
     /// let env = Envelope::new(
     ///     vec![UserId::new("alice").unwrap()],
     ///     ConversationId::new("c1").unwrap(),
     ///     Some(1),
+    ///     EventKind::Message,
     ///     bytes::Bytes::from_static(b"{}"),
     /// );
     /// assert_eq!(env.recipients().len(), 1);
@@ -76,14 +95,22 @@ impl Envelope {
         recipients: Vec<UserId>,
         conversation_id: ConversationId,
         seq: Option<Seq>,
+        kind: EventKind,
         payload: Bytes,
     ) -> Self {
         Self(Arc::new(EnvelopeInner {
             recipients: recipients.into_boxed_slice(),
             conversation_id,
             seq,
+            kind,
             payload,
         }))
+    }
+
+    /// What the event is.
+    #[must_use]
+    pub fn kind(&self) -> &EventKind {
+        &self.0.kind
     }
 
     /// Who the event is for.
@@ -117,6 +144,7 @@ impl PartialEq for Envelope {
             || (self.0.recipients == other.0.recipients
                 && self.0.conversation_id == other.0.conversation_id
                 && self.0.seq == other.0.seq
+                && self.0.kind == other.0.kind
                 && self.0.payload == other.0.payload)
     }
 }

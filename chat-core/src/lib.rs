@@ -49,13 +49,14 @@ mod message;
 pub mod protocol;
 mod room;
 mod service;
+pub mod session;
 mod store;
 pub mod time;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use bus::{Bus, Delivery, Envelope, SubscriberSet, Subscription};
+pub use bus::{Bus, Delivery, Envelope, EventKind, SubscriberSet, Subscription};
 pub use config::{Action, ChatConfig, Rate, RateLimits};
 pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
@@ -63,12 +64,14 @@ pub use conversation::{
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hooks::SendHooks;
-pub use hub::{CloseReason, Connection, Gap, Hub, HubStats, Outbound};
+pub use hub::{CloseReason, Connection, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MAX_SEQ, MessageId, Seq, UserId};
 pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
+pub use protocol::Gap;
 pub use room::{Room, RoomPage, RoomQuery};
 pub use service::{ChatService, Health};
+pub use session::{Output, Session, SessionConfig};
 pub use store::{ReadMarkUpdate, Store, StoreResult};
 pub use time::Timestamp;
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::bus::EventKind;
 use crate::ids::{ConversationId, Seq, UserId};
 use crate::message::Message;
 
@@ -43,17 +44,8 @@ pub enum ServerEvent {
         /// Who is typing.
         user_id: UserId,
     },
-    /// Events were not delivered to this connection. With a conversation, its
-    /// messages from `from_seq` on must be refetched; without one (the bus
-    /// itself lost events), every conversation must be resumed.
-    Gap {
-        /// The affected conversation, or `None` for all of them.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        conversation_id: Option<ConversationId>,
-        /// The first seq that was not delivered.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        from_seq: Option<Seq>,
-    },
+    /// Events were not delivered to this connection: see [`Gap`].
+    Gap(Gap),
     /// A user joined a conversation (was added, or created it with others).
     MemberAdded {
         /// The conversation.
@@ -88,6 +80,41 @@ pub enum ServerEvent {
         /// What went wrong.
         error: ErrorBody,
     },
+}
+
+/// Events that did not reach a connection, the one idea behind every loss
+/// the server knows of (a full queue, a reorder window that passed, a bus
+/// that lost events). With a conversation, its events from `from_seq` on
+/// must be refetched (history `after` or `resume`); without one, every
+/// conversation must be resumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// The affected conversation, or `None` for all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    /// The first seq that was not delivered, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<Seq>,
+}
+
+impl Gap {
+    /// Everything may have been missed: resume every conversation.
+    #[must_use]
+    pub fn everything() -> Self {
+        Self {
+            conversation_id: None,
+            from_seq: None,
+        }
+    }
+
+    /// `conversation`'s events from `from_seq` on were missed.
+    #[must_use]
+    pub fn from(conversation: ConversationId, from_seq: Seq) -> Self {
+        Self {
+            conversation_id: Some(conversation),
+            from_seq: Some(from_seq),
+        }
+    }
 }
 
 /// The body of an error: `{"code": "...", "message": "..."}`, used by REST
@@ -171,6 +198,21 @@ pub enum ClientFrame {
 }
 
 impl ServerEvent {
+    /// What a live event is, for its [`Envelope`](crate::Envelope); `None`
+    /// for the answers and notices a session writes itself (`ready`, `gap`,
+    /// `ack`, `error`).
+    #[must_use]
+    pub fn kind(&self) -> Option<EventKind> {
+        match self {
+            Self::Message { .. } => Some(EventKind::Message),
+            Self::Read { .. } => Some(EventKind::Read),
+            Self::Typing { .. } => Some(EventKind::Typing),
+            Self::MemberAdded { user_id, .. } => Some(EventKind::MemberAdded(user_id.clone())),
+            Self::MemberRemoved { user_id, .. } => Some(EventKind::MemberRemoved(user_id.clone())),
+            Self::Ready { .. } | Self::Gap(_) | Self::Ack { .. } | Self::Error { .. } => None,
+        }
+    }
+
     /// Serializes the event to the JSON text of one frame.
     #[must_use]
     pub fn encode(&self) -> Bytes {
@@ -222,11 +264,18 @@ mod tests {
 
     #[test]
     fn gap_without_conversation_omits_the_fields() {
-        let all = ServerEvent::Gap {
-            conversation_id: None,
-            from_seq: None,
-        };
+        let all = ServerEvent::Gap(Gap::everything());
         assert_eq!(&all.encode()[..], br#"{"type":"gap"}"#);
+        let one = ServerEvent::Gap(Gap::from(ConversationId::new("c1").unwrap(), 4));
+        let encoded = one.encode();
+        assert_eq!(
+            &encoded[..],
+            br#"{"type":"gap","conversation_id":"c1","from_seq":4}"#
+        );
+        assert_eq!(
+            serde_json::from_slice::<ServerEvent>(&encoded).unwrap(),
+            one
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The WebSocket endpoint: `GET /ws`, authenticated by the host's hook (which
-//! may read `?token=` since browsers cannot set headers on the upgrade).
+//! may read `?token=` since browsers cannot set headers on the upgrade). The
+//! protocol itself is `chat_core::Session`'s; `session.rs` carries it.
 
-mod order;
 mod session;
 
 use std::time::Duration;

@@ -1,129 +1,97 @@
-//! One WebSocket session: reads client frames, writes hub events, pings.
+//! One WebSocket: a thin adapter between the socket and a
+//! [`chat_core::Session`], which holds the whole protocol (frames, order,
+//! resume, gaps). This file does what only a WebSocket needs: read frames,
+//! write them with a timeout, ping, notice silence, and close with a code.
 //!
 //! One task per socket, `select!` over three sources: the client's frames,
-//! the hub connection's outbound events, and the keepalive tick. Writes carry
-//! a timeout, so a peer that stops reading cannot pin the task forever.
-//!
-//! Message events are written in seq order per conversation ([`Order`]):
-//! `resume` replays from the store while live events keep queueing in the hub
-//! connection, and queued live events at or below the last replayed seq are
-//! skipped: no duplicates and no gaps at the seam.
+//! the session's output, and the keepalive tick. Writes carry a timeout, so
+//! a peer that stops reading cannot pin the task forever.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use chat_core::protocol::{ClientFrame, ErrorBody, ServerEvent, encode_message_event};
-use chat_core::{
-    ChatError, ChatService, CloseReason, Connection, ConversationId, Cursor, NewMessage, Outbound,
-    Seq, UserId,
-};
+use chat_core::{ChatError, ChatService, CloseReason, Output, Session, SessionConfig, UserId};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
-use super::order::{Order, Step};
 use super::{
     CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_UNAVAILABLE, WsConfig,
 };
 
-/// Most queued events written before one flush.
+/// Most events written before one flush.
 const MAX_BURST: usize = 64;
 
-/// Why a session ended early (anything but a clean close by the client).
+/// Why a socket ended early (anything but a clean close by the client).
 #[derive(Debug)]
 enum End {
     /// Sending failed: the peer is gone.
     WriteFailed,
     /// Sending did not finish within the write timeout: the peer stopped reading.
     WriteTimedOut,
-    /// The hub closed the connection.
+    /// The session was closed by the hub.
     Closed(CloseReason),
     /// The client sent a frame over the limit.
     FrameTooBig,
 }
 
-struct Session {
-    chat: ChatService,
-    me: UserId,
-    config: WsConfig,
+/// The writing half of the socket and its settings.
+struct Socket {
     sink: SplitSink<WebSocket, Message>,
-    /// Seq order per conversation, and the resume seam.
-    order: Order,
-    /// Scratch space for what `order` says to write.
-    steps: Vec<Step>,
+    config: WsConfig,
 }
 
 pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config: WsConfig) {
     let (sink, stream) = socket.split();
-    let mut session = Session {
-        chat,
-        me,
-        config,
-        sink,
-        order: Order::new(config.reorder_window),
-        steps: Vec::new(),
-    };
-    let mut connection = match session.chat.connect(&session.me).await {
-        Ok(connection) => connection,
+    let mut socket = Socket { sink, config };
+    let settings = SessionConfig::default().with_reorder_window(config.reorder_window);
+    let mut session = match Session::open(chat, me.clone(), settings).await {
+        Ok(session) => session,
         Err(ChatError::TooManyConnections { .. }) => {
-            session
-                .close(
-                    CLOSE_TOO_MANY_CONNECTIONS,
-                    "too many connections for this user",
-                )
-                .await;
+            let reason = "too many connections for this user";
+            socket.close(CLOSE_TOO_MANY_CONNECTIONS, reason).await;
             return;
         }
         Err(error) => {
             static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
             if let Some(suppressed) = LOG.admit() {
-                tracing::warn!(user = %session.me, error = %error, suppressed, "cannot register connection");
+                tracing::warn!(user = %me, error = %error, suppressed, "cannot register connection");
             }
-            session
+            socket
                 .close(CLOSE_UNAVAILABLE, "unavailable, retry later")
                 .await;
             return;
         }
     };
-    let ready = ServerEvent::Ready {
-        user_id: session.me.clone(),
-    };
-    let served = match session.write_event(&ready).await {
-        Ok(()) => match session.flush().await {
-            Ok(()) => session.serve(&mut connection, stream).await,
-            Err(end) => Err(end),
-        },
-        Err(end) => Err(end),
-    };
-    if matches!(served, Err(End::WriteTimedOut)) && connection.close_stuck() {
-        tracing::debug!(user = %session.me, "peer stopped reading; dropping");
+    let served = socket.serve(&mut session, stream).await;
+    if matches!(served, Err(End::WriteTimedOut)) && session.stopped_reading() {
+        tracing::debug!(user = %me, "peer stopped reading; dropping");
     }
-    // The connection is dropped only after the close frame is written: a
+    // The session is dropped only after the close frame is written: a
     // graceful shutdown waits for every connection to go (`Hub::drained`),
     // and must not stop the runtime under a close still being written.
     match served {
-        Ok(()) => {}
+        Ok(()) | Err(End::WriteFailed | End::WriteTimedOut) => {}
         Err(End::Closed(CloseReason::Stuck)) => {
-            session
+            socket
                 .close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
                 .await;
         }
-        Err(End::Closed(_)) => session.close(CLOSE_GOING_AWAY, "server going away").await,
+        Err(End::Closed(_)) => socket.close(CLOSE_GOING_AWAY, "server going away").await,
         Err(End::FrameTooBig) => {
             let reason = format!(
                 "frame too large: the limit is {} bytes",
-                session.config.frame_limit()
+                socket.config.frame_limit()
             );
-            session.close(CLOSE_TOO_BIG, reason).await;
+            socket.close(CLOSE_TOO_BIG, reason).await;
         }
-        Err(End::WriteFailed | End::WriteTimedOut) => {}
     }
-    drop(connection);
+    drop(session);
 }
 
-impl Session {
+impl Socket {
     async fn serve(
         &mut self,
-        connection: &mut Connection,
+        session: &mut Session,
         mut stream: SplitStream<WebSocket>,
     ) -> Result<(), End> {
         let start = Instant::now() + self.config.ping_interval;
@@ -135,14 +103,10 @@ impl Session {
                 incoming = stream.next() => {
                     last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(Message::Text(text))) => {
-                            self.on_frame(&text).await?;
-                            self.flush().await?;
-                        }
+                        Some(Ok(Message::Text(text))) => session.receive(&text).await,
                         Some(Ok(Message::Binary(_))) => {
                             let error = ChatError::invalid("frame", "binary frames are not supported; send JSON text");
-                            self.send_error(None, &error).await?;
-                            self.flush().await?;
+                            session.refuse(None, &error);
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Err(error)) if is_too_big(&error) => return Err(End::FrameTooBig),
@@ -150,26 +114,21 @@ impl Session {
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Ok(()),
                     }
                 }
-                outbound = connection.next() => {
-                    // Write everything already queued, then flush once: one
+                output = session.next() => {
+                    // Write everything already owed, then flush once: one
                     // syscall for a burst, not one per frame.
-                    self.forward(outbound).await?;
+                    self.write_output(output).await?;
                     let mut burst = 1;
                     while burst < MAX_BURST {
-                        let Some(outbound) = connection.try_next() else { break };
-                        self.forward(outbound).await?;
+                        let Some(output) = session.try_next() else { break };
+                        self.write_output(output).await?;
                         burst += 1;
                     }
                     self.flush().await?;
                 }
-                () = sleep_until_or_never(self.order.deadline()) => {
-                    self.order.expire(&mut self.steps);
-                    self.write_steps().await?;
-                    self.flush().await?;
-                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.config.idle_timeout {
-                        tracing::debug!(user = %self.me, "peer silent past the idle timeout; dropping");
+                        tracing::debug!(user = %session.user(), "peer silent past the idle timeout; dropping");
                         return Ok(());
                     }
                     self.write(Message::Ping(Default::default())).await?;
@@ -179,198 +138,22 @@ impl Session {
         }
     }
 
-    async fn forward(&mut self, outbound: Outbound) -> Result<(), End> {
-        match outbound {
-            Outbound::Event(envelope) => {
-                let rejoined = self
-                    .rejoined(&envelope)
-                    .then(|| envelope.conversation_id().clone());
-                self.order.accept(envelope, Instant::now(), &mut self.steps);
-                if let Some(conversation) = rejoined {
-                    self.order
-                        .rejoined(&conversation, Instant::now(), &mut self.steps);
+    async fn write_output(&mut self, output: Output) -> Result<(), End> {
+        match output {
+            // Events are serde_json output, so always UTF-8.
+            Output::Event(event) => match Utf8Bytes::try_from(event) {
+                Ok(text) => self.write(Message::Text(text)).await,
+                Err(error) => {
+                    tracing::error!(%error, "dropping a non-UTF-8 event");
+                    Ok(())
                 }
-                self.write_steps().await
-            }
-            Outbound::Gaps(gaps) => {
-                for mut gap in gaps {
-                    match &gap.conversation_id {
-                        Some(conversation) => {
-                            // Held events are dropped too: refetch from the first not written.
-                            if let Some(next) = self.order.forget(conversation) {
-                                gap.from_seq =
-                                    Some(gap.from_seq.map_or(next, |from| from.min(next)));
-                            }
-                        }
-                        None => self.order.forget_all(),
-                    }
-                    self.write_event(&gap.to_event()).await?;
-                }
-                Ok(())
-            }
-            Outbound::Closed(reason) => Err(End::Closed(reason)),
-        }
-    }
-
-    /// Whether `envelope` says this connection's user joined its
-    /// conversation (again). Only membership events are decoded.
-    fn rejoined(&self, envelope: &chat_core::Envelope) -> bool {
-        let payload = envelope.payload();
-        envelope.seq().is_none()
-            && payload.starts_with(br#"{"type":"member_added""#)
-            && matches!(
-                serde_json::from_slice::<ServerEvent>(payload),
-                Ok(ServerEvent::MemberAdded { user_id, .. }) if user_id == self.me
-            )
-    }
-
-    /// Writes what [`Order`] released, in order.
-    async fn write_steps(&mut self) -> Result<(), End> {
-        let steps = std::mem::take(&mut self.steps);
-        for step in steps {
-            match step {
-                Step::Write(envelope) => self.write_payload(envelope.payload().clone()).await?,
-                Step::Gap(conversation_id, from_seq) => {
-                    let gap = ServerEvent::Gap {
-                        conversation_id: Some(conversation_id),
-                        from_seq: Some(from_seq),
-                    };
-                    self.write_event(&gap).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn on_frame(&mut self, text: &str) -> Result<(), End> {
-        let frame = match serde_json::from_str::<ClientFrame>(text) {
-            Ok(frame) => frame,
-            Err(error) => {
-                let error = ChatError::invalid("frame", error.to_string());
-                return self.send_error(None, &error).await;
-            }
-        };
-        match frame {
-            ClientFrame::Send {
-                conversation_id,
-                body,
-                content,
-                client_id,
-            } => {
-                let new = NewMessage {
-                    body,
-                    content,
-                    client_id: client_id.clone(),
-                };
-                match self.chat.send(&self.me, &conversation_id, new).await {
-                    Ok(appended) => {
-                        let ack = ServerEvent::Ack {
-                            client_id,
-                            message: appended.message,
-                        };
-                        self.write_event(&ack).await
-                    }
-                    Err(error) => self.send_error(client_id, &error).await,
-                }
-            }
-            ClientFrame::Typing { conversation_id } => {
-                match self.chat.typing(&self.me, &conversation_id).await {
-                    Ok(()) => Ok(()),
-                    Err(error) => self.send_error(None, &error).await,
-                }
-            }
-            ClientFrame::Read {
-                conversation_id,
-                seq,
-            } => match self.chat.mark_read(&self.me, &conversation_id, seq).await {
-                Ok(_) => Ok(()),
-                Err(error) => self.send_error(None, &error).await,
             },
-            ClientFrame::Join { conversation_id } => {
-                match self.chat.join_room(&self.me, &conversation_id).await {
-                    Ok(_) => Ok(()),
-                    Err(error) => self.send_error(None, &error).await,
-                }
-            }
-            ClientFrame::Leave { conversation_id } => {
-                let me = &self.me;
-                match self.chat.remove_member(me, &conversation_id, me).await {
-                    Ok(()) => Ok(()),
-                    Err(error) => self.send_error(None, &error).await,
-                }
-            }
-            ClientFrame::Resume { positions } => {
-                for (conversation_id, after) in positions {
-                    self.replay(conversation_id, after).await?;
-                }
-                Ok(())
-            }
-            // Frames added to the protocol later are refused, not ignored.
-            _ => {
-                let error = ChatError::invalid("type", "unsupported frame type");
-                self.send_error(None, &error).await
-            }
+            Output::Close(reason) => Err(End::Closed(reason)),
         }
     }
 
-    /// Writes every stored message after `after`, in order, then lets live
-    /// events continue from there.
-    async fn replay(&mut self, conversation_id: ConversationId, after: Seq) -> Result<(), End> {
-        // From the client's own position: live events written meanwhile are
-        // skipped below, never taken as proof that earlier ones were sent.
-        let mut last = after;
-        loop {
-            let page = self
-                .chat
-                .history(&self.me, &conversation_id, Cursor::After(last), None)
-                .await;
-            let page = match page {
-                Ok(page) => page,
-                Err(error) => return self.send_error(None, &error).await,
-            };
-            for message in &page.messages {
-                if !self.order.was_written(&conversation_id, message.seq) {
-                    self.write_payload(encode_message_event(message)).await?;
-                }
-                last = message.seq;
-            }
-            if !page.has_more {
-                self.order
-                    .replayed(&conversation_id, after, last, &mut self.steps);
-                return self.write_steps().await;
-            }
-        }
-    }
-
-    async fn send_error(
-        &mut self,
-        client_id: Option<String>,
-        error: &ChatError,
-    ) -> Result<(), End> {
-        let event = ServerEvent::Error {
-            client_id,
-            error: ErrorBody::from(error),
-        };
-        self.write_event(&event).await
-    }
-
-    async fn write_event(&mut self, event: &ServerEvent) -> Result<(), End> {
-        self.write_payload(event.encode()).await
-    }
-
-    async fn write_payload(&mut self, payload: bytes::Bytes) -> Result<(), End> {
-        // Payloads are serde_json output, so always UTF-8.
-        match Utf8Bytes::try_from(payload) {
-            Ok(text) => self.write(Message::Text(text)).await,
-            Err(error) => {
-                tracing::error!(%error, "dropping a non-UTF-8 event");
-                Ok(())
-            }
-        }
-    }
-
-    /// Queues `message` in the socket's write buffer (flushed by [`Session::flush`],
-    /// or by the sink itself when the buffer fills).
+    /// Queues `message` in the socket's write buffer (flushed by
+    /// [`Socket::flush`], or by the sink itself when the buffer fills).
     async fn write(&mut self, message: Message) -> Result<(), End> {
         match timeout(self.config.write_timeout, self.sink.feed(message)).await {
             Ok(Ok(())) => Ok(()),
@@ -406,12 +189,4 @@ fn is_too_big(error: &axum::Error) -> bool {
     std::error::Error::source(error)
         .and_then(|source| source.downcast_ref::<tungstenite::Error>())
         .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
-}
-
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until_or_never(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }

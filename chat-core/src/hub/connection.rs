@@ -13,7 +13,7 @@ use super::HubInner;
 use super::stats::Counters;
 use crate::bus::Envelope;
 use crate::ids::{ConversationId, Seq, UserId};
-use crate::protocol::ServerEvent;
+use crate::protocol::Gap;
 
 /// Why the hub closed a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,26 +23,6 @@ pub enum CloseReason {
     Stuck,
     /// The hub (or its bus) is shutting down.
     Shutdown,
-}
-
-/// Events that did not reach a connection: refetch from `from_seq`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Gap {
-    /// The conversation, or `None` when any conversation may be affected.
-    pub conversation_id: Option<ConversationId>,
-    /// The first seq not delivered, when known.
-    pub from_seq: Option<Seq>,
-}
-
-impl Gap {
-    /// The `gap` event announcing it to the client.
-    #[must_use]
-    pub fn to_event(&self) -> ServerEvent {
-        ServerEvent::Gap {
-            conversation_id: self.conversation_id.clone(),
-            from_seq: self.from_seq,
-        }
-    }
 }
 
 /// What a connection's reader gets next.
@@ -195,17 +175,11 @@ impl Shared {
         backlog.full_since = None;
         let gaps = std::mem::take(&mut backlog.gaps);
         if std::mem::take(&mut backlog.all) {
-            return vec![Gap {
-                conversation_id: None,
-                from_seq: None,
-            }];
+            return vec![Gap::everything()];
         }
         let mut gaps: Vec<Gap> = gaps
             .into_iter()
-            .map(|(conversation_id, from_seq)| Gap {
-                conversation_id: Some(conversation_id),
-                from_seq: Some(from_seq),
-            })
+            .map(|(conversation_id, from_seq)| Gap::from(conversation_id, from_seq))
             .collect();
         gaps.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
         gaps

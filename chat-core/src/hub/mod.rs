@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-pub use connection::{CloseReason, Connection, Gap, Outbound};
+pub use connection::{CloseReason, Connection, Outbound};
 pub use stats::HubStats;
 
 use crate::bus::{Bus, Delivery, Envelope, Subscription};

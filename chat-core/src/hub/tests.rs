@@ -8,8 +8,9 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::bus::MockBus;
+use crate::bus::{EventKind, MockBus};
 use crate::ids::ConversationId;
+use crate::protocol::Gap;
 
 fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
@@ -20,6 +21,7 @@ fn message(conversation: &str, seq: u64) -> Envelope {
         vec![user("alice")],
         ConversationId::new(conversation).unwrap(),
         Some(seq),
+        EventKind::Message,
         Bytes::from(format!("{conversation}:{seq}")),
     )
 }
@@ -29,6 +31,7 @@ fn typing() -> Envelope {
         vec![user("alice")],
         ConversationId::new("c1").unwrap(),
         None,
+        EventKind::Typing,
         Bytes::from_static(b"typing"),
     )
 }
@@ -247,6 +250,7 @@ async fn an_event_for_many_recipients_reaches_each_connection_once() {
         users.clone(),
         ConversationId::new("c1").unwrap(),
         Some(1),
+        EventKind::Message,
         Bytes::from_static(b"group"),
     );
     hub.deliver(&event);

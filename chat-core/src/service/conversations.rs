@@ -88,7 +88,7 @@ impl ChatService {
                 user_id: member.clone(),
                 by: creator.clone(),
             };
-            self.publish(vec![member.clone()], &conversation.id, None, event.encode())
+            self.publish_event(vec![member.clone()], &conversation.id, &event)
                 .await;
         }
         Ok(conversation)

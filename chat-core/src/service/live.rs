@@ -32,7 +32,7 @@ impl ChatService {
                 conversation_id: key.1,
                 user_id: key.0,
             };
-            self.publish(members, id, None, event.encode()).await;
+            self.publish_event(members, id, &event).await;
         }
         Ok(())
     }

@@ -127,8 +127,7 @@ impl ChatService {
             user_id: user.clone(),
             by: by.clone(),
         };
-        self.publish(members.clone(), id, None, event.encode())
-            .await;
+        self.publish_event(members.clone(), id, &event).await;
         Ok(Some(members))
     }
 
@@ -171,8 +170,7 @@ impl ChatService {
                 user_id: user.clone(),
                 by: me.clone(),
             };
-            self.publish(conversation.members, id, None, event.encode())
-                .await;
+            self.publish_event(conversation.members, id, &event).await;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{ChatService, not_a_member};
+use crate::bus::{Envelope, EventKind};
 use crate::config::Action;
 use crate::error::{ChatError, Refusal, Result, StoreError};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
@@ -69,8 +70,14 @@ impl ChatService {
             })?;
         let message = &appended.message;
         let payload = encode_message_event(message);
-        self.publish(appended.members.clone(), id, Some(message.seq), payload)
-            .await;
+        let envelope = Envelope::new(
+            appended.members.clone(),
+            id.clone(),
+            Some(message.seq),
+            EventKind::Message,
+            payload,
+        );
+        self.publish(envelope).await;
         if let (Some(hooks), false) = (&self.inner.hooks, appended.duplicate) {
             let (hooks, message, members) =
                 (Arc::clone(hooks), message.clone(), appended.members.clone());
@@ -135,7 +142,7 @@ impl ChatService {
                 user_id: me.clone(),
                 seq: mark.seq,
             };
-            self.publish(members, id, None, event.encode()).await;
+            self.publish_event(members, id, &event).await;
         }
         Ok(mark.seq)
     }

@@ -14,15 +14,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
-
 use self::rate::{Buckets, RateLimiter};
 use crate::bus::{Bus, Envelope};
 use crate::config::{Action, ChatConfig};
 use crate::error::{ChatError, Result};
 use crate::hooks::SendHooks;
 use crate::hub::Hub;
-use crate::ids::{ConversationId, Seq, UserId};
+use crate::ids::{ConversationId, UserId};
+use crate::protocol::ServerEvent;
 use crate::store::Store;
 
 mod conversations;
@@ -202,14 +201,30 @@ impl ChatService {
         }
     }
 
-    async fn publish(
+    /// Publishes an ephemeral event (no seq) of conversation `id`.
+    async fn publish_event(
         &self,
         recipients: Vec<UserId>,
         id: &ConversationId,
-        seq: Option<Seq>,
-        payload: Bytes,
+        event: &ServerEvent,
     ) {
-        let envelope = Envelope::new(recipients, id.clone(), seq, payload);
+        let kind = event
+            .kind()
+            .expect("the service publishes live events only");
+        self.publish(Envelope::new(
+            recipients,
+            id.clone(),
+            None,
+            kind,
+            event.encode(),
+        ))
+        .await;
+    }
+
+    /// Publishes `envelope`; a failure is counted and logged, never
+    /// returned: the store is the truth, and recipients recover from it.
+    async fn publish(&self, envelope: Envelope) {
+        let (id, seq) = (envelope.conversation_id().clone(), envelope.seq());
         if let Err(error) = self.inner.bus.publish(envelope).await {
             // Counted, not lost: recipients recover the message from the store by seq.
             self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);

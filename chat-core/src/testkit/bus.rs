@@ -22,6 +22,7 @@ pub fn envelope(recipients: &[&str], payload: &str) -> Envelope {
         recipients.iter().map(|r| user(r)).collect(),
         ConversationId::new("conversation-1").expect("valid id"),
         Some(1),
+        crate::EventKind::Message,
         Bytes::from(payload.to_owned()),
     )
 }
@@ -170,6 +171,7 @@ pub async fn envelopes_round_trip_intact(fixture: &impl BusFixture) {
         vec![user("\u{e9}l\u{e8}ve"), user("o'brien \"%\"")],
         ConversationId::generate(),
         Some(u64::MAX),
+        crate::EventKind::Message,
         Bytes::from_static(b"{\"type\":\"message\",\"body\":\"\\u0000 \xf0\x9f\x98\x80\"}"),
     );
     publish(&*node, sent.clone()).await;
@@ -187,6 +189,7 @@ pub async fn envelopes_round_trip_intact(fixture: &impl BusFixture) {
         vec![user("\u{e9}l\u{e8}ve")],
         ConversationId::generate(),
         None,
+        crate::EventKind::MemberAdded(user("o'brien \"%\"")),
         Bytes::from_static(b"{}"),
     );
     publish(&*node, ephemeral.clone()).await;

@@ -13,8 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use chat_core::{ConversationId, Envelope, Seq};
 use tokio::time::Instant;
+
+use crate::bus::Envelope;
+use crate::ids::{ConversationId, Seq};
+use crate::protocol::Gap;
 
 /// Most events held at once; beyond it the window is cut short.
 const MAX_HELD: usize = 1_024;
@@ -24,8 +27,8 @@ const MAX_HELD: usize = 1_024;
 pub(super) enum Step {
     /// Write this event.
     Write(Envelope),
-    /// Announce that this conversation's messages from this seq were missed.
-    Gap(ConversationId, Seq),
+    /// Announce that these events were missed.
+    Missed(Gap),
 }
 
 /// The seqs of one conversation already written to the client: all of
@@ -191,7 +194,7 @@ impl Order {
     pub(super) fn expire(&mut self, out: &mut Vec<Step>) {
         for conversation in std::mem::take(&mut self.held).into_keys() {
             if let Some(written) = self.written.remove(&conversation) {
-                out.push(Step::Gap(conversation, written.last + 1));
+                out.push(Step::Missed(Gap::from(conversation, written.last + 1)));
             }
         }
         self.held_count = 0;
@@ -238,6 +241,7 @@ mod tests {
             vec![],
             ConversationId::new(conversation).unwrap(),
             Some(seq),
+            crate::EventKind::Message,
             Bytes::from(format!("{conversation}:{seq}")),
         )
     }
@@ -246,7 +250,11 @@ mod tests {
         out.iter()
             .map(|step| match step {
                 Step::Write(envelope) => String::from_utf8(envelope.payload().to_vec()).unwrap(),
-                Step::Gap(conversation, from) => format!("gap {conversation}:{from}"),
+                Step::Missed(Gap {
+                    conversation_id: Some(conversation),
+                    from_seq: Some(from),
+                }) => format!("gap {conversation}:{from}"),
+                Step::Missed(gap) => format!("gap {gap:?}"),
             })
             .collect()
     }
