@@ -43,7 +43,6 @@ use chat_core::{ChatConfig, ChatService};
 pub use auth::{AuthRejection, Authenticate, bearer_token};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 pub use openapi::openapi;
-pub use rest::conversations::ConversationList;
 pub use rest::messages::ReadMark;
 pub use serve::{ServeConfig, ServeStats, Server};
 pub use ws::{

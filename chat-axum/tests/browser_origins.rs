@@ -4,21 +4,13 @@
 
 mod common;
 
-use chat_core::{ChatConfig, ChatService};
-use common::TestServer;
+use chat_core::ChatConfig;
+use common::{TestServer, memory_chat};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 async fn server(origins: &[&str]) -> TestServer {
-    let store = std::sync::Arc::new(
-        chat_store_sqlite::SqliteStore::connect("sqlite::memory:")
-            .await
-            .unwrap(),
-    );
-    let bus = std::sync::Arc::new(chat_bus_memory::MemoryBus::new());
-    let chat = ChatService::new(store, bus, ChatConfig::default())
-        .await
-        .unwrap();
+    let chat = memory_chat(ChatConfig::default()).await;
     let router = TestServer::router(&chat).with_allowed_origins(origins.iter().copied());
     TestServer::serve_router(chat, router).await
 }

@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use chat_core::{ChatConfig, ChatService};
-use common::{TestServer, WAIT};
+use chat_core::ChatConfig;
+use common::{TestServer, WAIT, memory_chat};
 use futures::StreamExt;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -80,18 +80,7 @@ async fn a_body_at_the_limit_is_accepted_over_the_socket_however_it_is_escaped()
 
 #[tokio::test]
 async fn a_frame_past_the_limit_is_closed_with_1009_and_the_limit() {
-    let store = std::sync::Arc::new(
-        chat_store_sqlite::SqliteStore::connect("sqlite::memory:")
-            .await
-            .unwrap(),
-    );
-    let chat = ChatService::new(
-        store,
-        std::sync::Arc::new(chat_bus_memory::MemoryBus::new()),
-        ChatConfig::default(),
-    )
-    .await
-    .unwrap();
+    let chat = memory_chat(ChatConfig::default()).await;
     let limit = chat_axum::max_request_bytes(chat.config());
     let server = TestServer::serve(chat, chat_axum::WsConfig::default()).await;
     let mut alice = server.ws("alice").await;
@@ -118,18 +107,7 @@ async fn a_frame_past_the_limit_is_closed_with_1009_and_the_limit() {
 
 #[tokio::test]
 async fn a_request_slower_than_the_timeout_gets_408() {
-    let store = std::sync::Arc::new(
-        chat_store_sqlite::SqliteStore::connect("sqlite::memory:")
-            .await
-            .unwrap(),
-    );
-    let chat = ChatService::new(
-        store,
-        std::sync::Arc::new(chat_bus_memory::MemoryBus::new()),
-        ChatConfig::default(),
-    )
-    .await
-    .unwrap();
+    let chat = memory_chat(ChatConfig::default()).await;
     let router = TestServer::router(&chat).with_request_timeout(Duration::from_millis(300));
     let server = TestServer::serve_router(chat, router).await;
     let direct = server.direct("alice", "bob").await;

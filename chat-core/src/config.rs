@@ -28,7 +28,11 @@ pub struct ChatConfig {
     pub default_page: u32,
     /// Largest history page. Defaults to 200.
     pub max_page: u32,
-    /// Most conversations returned by one listing. Defaults to 500.
+    /// Conversations in one page of a user's list when none is asked for.
+    /// Defaults to 100.
+    pub default_conversations_listed: u32,
+    /// Most conversations in one page of a user's list; older ones are on
+    /// the next pages, never out of reach. Defaults to 500.
     pub max_conversations_listed: u32,
     /// Events queued per live connection before further events become a gap.
     /// Defaults to 1,024.
@@ -219,6 +223,7 @@ impl Default for ChatConfig {
             max_payload_bytes: 8 * 1024,
             default_page: 15,
             max_page: 200,
+            default_conversations_listed: 100,
             max_conversations_listed: 500,
             connection_queue: 1_024,
             max_connections_per_user: 32,

@@ -78,6 +78,120 @@ pub struct ConversationSummary {
     pub read_seq: Seq,
     /// Messages after `read_seq` sent by others: an exact count from the store.
     pub unread: u64,
+    /// When it last had a message, else when it was created: the list's order.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub last_activity_at: Timestamp,
+}
+
+impl ConversationSummary {
+    /// Where the next page starts when this summary ends a page.
+    #[must_use]
+    pub fn cursor(&self) -> ActivityCursor {
+        ActivityCursor {
+            activity_at: self.last_activity_at,
+            id: self.conversation.id.clone(),
+        }
+    }
+}
+
+/// A position in a user's conversation list, which is ordered by last
+/// activity, newest first, ties by id (descending). On the wire it is the
+/// string `MILLIS.ID` (the activity time in milliseconds since the epoch,
+/// then the conversation id): clients pass back what they were given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityCursor {
+    /// The last activity of the conversation the previous page ended with.
+    pub activity_at: Timestamp,
+    /// Its id.
+    pub id: ConversationId,
+}
+
+impl std::fmt::Display for ActivityCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            crate::time::to_millis(self.activity_at),
+            self.id
+        )
+    }
+}
+
+impl std::str::FromStr for ActivityCursor {
+    type Err = ChatError;
+
+    /// ```
+    /// use chat_core::ActivityCursor;
+    /// let cursor: ActivityCursor = "1700000000123.c-1".parse().unwrap();
+    /// assert_eq!(cursor.to_string(), "1700000000123.c-1");
+    /// assert!("c-1".parse::<ActivityCursor>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, ChatError> {
+        let invalid = || ChatError::invalid("before", "expected a cursor from a previous page");
+        let (millis, id) = text.split_once('.').ok_or_else(invalid)?;
+        let millis: i64 = millis.parse().map_err(|_| invalid())?;
+        Ok(Self {
+            activity_at: crate::time::from_millis(millis),
+            id: ConversationId::new(id).map_err(|_| invalid())?,
+        })
+    }
+}
+
+impl Serialize for ActivityCursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ActivityCursor {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A page of a user's conversation list, as handed to
+/// [`Store::conversations_of`](crate::Store::conversations_of).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationQuery {
+    /// Whose conversations.
+    pub user: UserId,
+    /// Only conversations after this position (older activity); `None` for
+    /// the newest.
+    pub before: Option<ActivityCursor>,
+    /// At most this many (at least 1).
+    pub limit: u32,
+}
+
+/// Conversations by last activity, newest first, and whether more remain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPage {
+    /// Newest activity first.
+    pub conversations: Vec<ConversationSummary>,
+    /// Whether older ones remain: ask again with `before` set to [`next`](Self::next).
+    pub has_more: bool,
+    /// The cursor of the next page, when there is one.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<ActivityCursor>,
+}
+
+impl ConversationPage {
+    /// The page a store makes from up to `limit + 1` summaries fetched in
+    /// order: the extra one only says that more remain.
+    #[must_use]
+    pub fn from_overfetch(conversations: Vec<ConversationSummary>, limit: u32) -> Self {
+        let (conversations, has_more) = crate::paging::split_overfetch(conversations, limit);
+        let next = has_more
+            .then(|| conversations.last().map(ConversationSummary::cursor))
+            .flatten();
+        Self {
+            conversations,
+            has_more,
+            next,
+        }
+    }
 }
 
 /// The two users of a direct conversation, stored in a canonical order so

@@ -46,6 +46,7 @@ mod hub;
 mod ids;
 mod log_throttle;
 mod message;
+pub mod paging;
 pub mod protocol;
 mod room;
 mod service;
@@ -60,7 +61,8 @@ pub use bus::{Bus, Delivery, Envelope, EventKind, SubscriberSet, Subscription};
 pub use config::{Action, ChatConfig, Rate, RateLimits};
 pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
-    Conversation, ConversationKind, ConversationSummary, DirectPair, NewDirect, NewGroup,
+    ActivityCursor, Conversation, ConversationKind, ConversationPage, ConversationQuery,
+    ConversationSummary, DirectPair, NewDirect, NewGroup,
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hooks::SendHooks;

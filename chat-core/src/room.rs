@@ -64,10 +64,8 @@ impl RoomPage {
     /// assert!(page.rooms.is_empty() && !page.has_more);
     /// ```
     #[must_use]
-    pub fn from_overfetch(mut rooms: Vec<Room>, limit: u32) -> Self {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let has_more = rooms.len() > limit;
-        rooms.truncate(limit);
+    pub fn from_overfetch(rooms: Vec<Room>, limit: u32) -> Self {
+        let (rooms, has_more) = crate::paging::split_overfetch(rooms, limit);
         Self { rooms, has_more }
     }
 }

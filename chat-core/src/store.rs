@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use chat_core::{
-//!     Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message,
+//!     Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery, Message,
 //!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery,
 //!     Seq, Store, StoreResult, Timestamp, UserId,
 //! };
@@ -28,7 +28,7 @@
 //!     async fn is_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
 //!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp, _: usize) -> StoreResult<bool> { Ok(false) }
 //!     async fn remove_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
-//!     async fn conversations_of(&self, _: &UserId, _: u32) -> StoreResult<Vec<ConversationSummary>> { Ok(vec![]) }
+//!     async fn conversations_of(&self, _: ConversationQuery) -> StoreResult<ConversationPage> { Ok(ConversationPage::default()) }
 //!     async fn rooms(&self, _: RoomQuery) -> StoreResult<RoomPage> { Ok(RoomPage::default()) }
 //!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
 //!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
@@ -39,7 +39,7 @@
 //! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
 //! ```
 
-use crate::conversation::{Conversation, ConversationSummary, NewDirect, NewGroup};
+use crate::conversation::{Conversation, ConversationPage, ConversationQuery, NewDirect, NewGroup};
 use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
@@ -90,14 +90,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Removes `user`; `Ok(false)` when not a member.
     async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
 
-    /// Up to `limit` conversations of `user`, newest activity (last message's
-    /// `created_at`, else creation) first, ties by id descending, each with its last message and the exact count of
-    /// messages after the user's read mark sent by others.
-    async fn conversations_of(
-        &self,
-        user: &UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>>;
+    /// A page of `query.user`'s conversations: newest activity (last
+    /// message's `created_at`, else creation) first, ties by id descending,
+    /// only those after `query.before` when set, at most `query.limit`; each
+    /// with its last message and the exact count of messages after the
+    /// user's read mark sent by others.
+    async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage>;
 
     /// A page of the public rooms directory: rooms (groups created with
     /// `public: true`) newest first by id, only those older than

@@ -10,6 +10,9 @@ pub enum MySqlStoreError {
     /// A query, connection or pool failure.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// A read of the shared SQL layer failed.
+    #[error(transparent)]
+    Read(#[from] chat_store_sql::SqlError),
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -22,14 +25,6 @@ pub enum MySqlStoreError {
     /// Another node held the migration lock too long.
     #[error("timed out waiting for another node's migrations")]
     MigrationLock,
-    /// A stored value does not decode into a domain value.
-    #[error("stored {column} is invalid: {reason}")]
-    Decode {
-        /// The column.
-        column: &'static str,
-        /// Why it does not decode.
-        reason: String,
-    },
 }
 
 /// Server error numbers after which the same transaction may succeed when
@@ -41,9 +36,17 @@ const RETRYABLE: [u16; 2] = [1213, 1205];
 const UNAVAILABLE: [u16; 5] = [1040, 1053, 1290, 1792, 1836];
 
 impl MySqlStoreError {
-    fn server_error_number(&self) -> Option<u16> {
+    /// The driver's error, whether it came from a write or a shared read.
+    fn sqlx(&self) -> Option<&sqlx::Error> {
         match self {
-            Self::Sqlx(sqlx::Error::Database(error)) => error
+            Self::Sqlx(error) | Self::Read(chat_store_sql::SqlError::Sqlx(error)) => Some(error),
+            _ => None,
+        }
+    }
+
+    fn server_error_number(&self) -> Option<u16> {
+        match self.sqlx() {
+            Some(sqlx::Error::Database(error)) => error
                 .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
                 .map(sqlx::mysql::MySqlDatabaseError::number),
             _ => None,
@@ -61,9 +64,11 @@ impl MySqlStoreError {
     /// Whether the database cannot be reached or cannot write right now.
     #[must_use]
     pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Batch(inner) => inner.is_unavailable(),
-            Self::Sqlx(
+        if let Self::Batch(inner) = self {
+            return inner.is_unavailable();
+        }
+        match self.sqlx() {
+            Some(
                 sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::Io(_)

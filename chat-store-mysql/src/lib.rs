@@ -18,8 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+mod dialect;
 mod error;
-mod rows;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -12,15 +12,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::{
-    Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal, RoomPage,
-    RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
+    Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery,
+    Message, MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal,
+    RoomPage, RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{MySql, QueryBuilder, Row};
+use chat_store_sql::reads;
+use chat_store_sql::rows::{self, from_sql, to_sql};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{MySql, QueryBuilder};
 
+use crate::dialect::MySqlDialect;
 use crate::error::MySqlStoreError;
-use crate::rows;
 use crate::writer::{self, Writer};
 
 /// Connections in the pool by default.
@@ -91,38 +94,15 @@ impl MySqlStore {
         Ok(())
     }
 
+    /// A connection of the pool.
+    async fn connection(&self) -> Result<PoolConnection<MySql>, MySqlStoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
     /// The pool, for the host's own queries.
     #[must_use]
     pub fn pool(&self) -> &MySqlPool {
         &self.pool
-    }
-
-    async fn members_of(
-        connection: &mut MySqlConnection,
-        id: &str,
-    ) -> Result<Vec<UserId>, MySqlStoreError> {
-        let rows =
-            sqlx::query("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id")
-                .bind(id)
-                .fetch_all(&mut *connection)
-                .await?;
-        rows.iter().map(|row| rows::user(row, 0)).collect()
-    }
-
-    async fn load_conversation(
-        connection: &mut MySqlConnection,
-        id: &str,
-    ) -> Result<Option<Conversation>, MySqlStoreError> {
-        let row = sqlx::query(
-            "SELECT id, kind, title, created_by, created_at, last_seq, is_public \
-             FROM conversations WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let members = Self::members_of(connection, id).await?;
-        rows::conversation(&row, members).map(Some)
     }
 
     async fn open_direct_once(&self, direct: &NewDirect) -> Result<Conversation, MySqlStoreError> {
@@ -150,15 +130,12 @@ impl MySqlStore {
                 insert_member(&mut tx, direct.id.as_str(), member, 0, at).await?;
             }
         }
-        let id = rows::text(
-            &sqlx::query("SELECT id FROM conversations WHERE direct_key = ?")
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await?,
-            0,
-            "id",
-        )?;
-        let conversation = Self::load_conversation(&mut tx, &id).await?;
+        let row = sqlx::query("SELECT id FROM conversations WHERE direct_key = ?")
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?;
+        let id = rows::conversation_id::<MySqlDialect>(&row, 0)?;
+        let conversation = reads::conversation::<MySqlDialect>(&mut tx, &id).await?;
         tx.commit().await?;
         conversation.ok_or(MySqlStoreError::Sqlx(sqlx::Error::RowNotFound))
     }
@@ -254,10 +231,10 @@ impl MySqlStore {
              SET m.read_seq = LEAST(?, c.last_seq) \
              WHERE m.conversation_id = ? AND m.user_id = ? AND m.read_seq < LEAST(?, c.last_seq)",
         )
-        .bind(rows::to_sql(seq))
+        .bind(to_sql(seq))
         .bind(id.as_str())
         .bind(user.as_str())
-        .bind(rows::to_sql(seq))
+        .bind(to_sql(seq))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -270,116 +247,11 @@ impl MySqlStore {
         .await?;
         tx.commit().await?;
         Ok(ReadMarkUpdate {
-            seq: stored.map_or(0, rows::from_sql),
+            seq: stored.map_or(0, from_sql),
             moved: raised > 0,
         })
     }
-
-    async fn summaries(
-        &self,
-        user: &UserId,
-        limit: u32,
-    ) -> Result<Vec<ConversationSummary>, MySqlStoreError> {
-        let mut connection = self.pool.acquire().await?;
-        let rows = sqlx::query(
-            "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, m.read_seq, \
-                (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
-                    AND x.seq > m.read_seq AND x.sender <> m.user_id), \
-                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at, l.content_kind, l.content_payload, c.is_public AS is_public \
-             FROM members m \
-             JOIN conversations c ON c.id = m.conversation_id \
-             LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
-             WHERE m.user_id = ? \
-             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?",
-        )
-        .bind(user.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *connection)
-        .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut members = members_by_conversation(&mut connection, &rows).await?;
-        rows.iter()
-            .map(|row| {
-                let id = rows::text(row, 0, "id")?;
-                let conversation =
-                    rows::conversation(row, members.remove(&id).unwrap_or_default())?;
-                let has_last: Option<Vec<u8>> = row.try_get(8)?;
-                Ok(ConversationSummary {
-                    conversation,
-                    last_message: has_last.map(|_| rows::message(row, 8)).transpose()?,
-                    read_seq: rows::from_sql(row.try_get(6)?),
-                    unread: rows::from_sql(row.try_get(7)?),
-                })
-            })
-            .collect()
-    }
-
-    async fn room_page(&self, query: RoomQuery) -> Result<RoomPage, MySqlStoreError> {
-        // Built per request, so the planner sees `c.id < ?` itself and walks
-        // the (is_public, id) index from `before`, however deep the page.
-        let mut sql: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
-                (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
-                CAST(EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = ",
-        );
-        sql.push_bind(query.viewer.as_str());
-        sql.push(") AS SIGNED) FROM conversations c WHERE c.is_public = 1");
-        if let Some(before) = &query.before {
-            sql.push(" AND c.id < ").push_bind(before.as_str());
-        }
-        if let Some(search) = &query.search {
-            sql.push(" AND LOCATE(").push_bind(search.as_str());
-            sql.push(", c.title) > 0");
-        }
-        // One row more than asked tells whether there is more.
-        sql.push(" ORDER BY c.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit) + 1);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        let rooms = rows.iter().map(rows::room).collect::<Result<_, _>>()?;
-        Ok(RoomPage::from_overfetch(rooms, query.limit))
-    }
-
-    async fn history_inner(
-        &self,
-        id: &ConversationId,
-        query: HistoryQuery,
-    ) -> Result<Page, MySqlStoreError> {
-        let (sql, bound, ascending) = match query.cursor {
-            Cursor::Latest => (HISTORY_LATEST, None, false),
-            Cursor::Before(seq) => (HISTORY_BEFORE, Some(seq), false),
-            Cursor::After(seq) => (HISTORY_AFTER, Some(seq), true),
-        };
-        let mut statement = sqlx::query(sql).bind(id.as_str());
-        if let Some(seq) = bound {
-            statement = statement.bind(rows::to_sql(seq));
-        }
-        // One row more than asked tells whether there is more.
-        let rows = statement
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        let has_more = rows.len() > limit;
-        let mut messages = rows
-            .iter()
-            .take(limit)
-            .map(|row| rows::message(row, 0))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !ascending {
-            messages.reverse();
-        }
-        Ok(Page { messages, has_more })
-    }
 }
-
-const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?";
 
 /// The embedded migrations of this store, for hosts that run them themselves.
 #[must_use]
@@ -404,30 +276,6 @@ where
             result => return result,
         }
     }
-}
-
-/// The sorted members of every conversation in `rows` (column 0 is its id).
-async fn members_by_conversation(
-    connection: &mut MySqlConnection,
-    rows: &[MySqlRow],
-) -> Result<std::collections::HashMap<String, Vec<UserId>>, MySqlStoreError> {
-    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
-    );
-    let mut ids = query.separated(", ");
-    for row in rows {
-        ids.push_bind(rows::text(row, 0, "id")?);
-    }
-    query.push(") ORDER BY conversation_id, user_id");
-    let mut members: std::collections::HashMap<String, Vec<UserId>> =
-        std::collections::HashMap::new();
-    for row in query.build().fetch_all(&mut *connection).await? {
-        members
-            .entry(rows::text(&row, 0, "conversation_id")?)
-            .or_default()
-            .push(rows::user(&row, 1)?);
-    }
-    Ok(members)
 }
 
 async fn insert_member(
@@ -471,48 +319,24 @@ impl Store for MySqlStore {
     }
 
     async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
-        let run = async {
-            let mut tx = self.pool.begin().await?;
-            let conversation = Self::load_conversation(&mut tx, id.as_str()).await?;
-            tx.commit().await?;
-            Ok::<_, MySqlStoreError>(conversation)
-        };
-        Ok(run.await?)
+        let mut connection = self.connection().await?;
+        Ok(reads::conversation::<MySqlDialect>(&mut connection, id)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
-        let run = async {
-            let rows = sqlx::query(
-                "SELECT m.user_id FROM conversations c \
-                 LEFT JOIN members m ON m.conversation_id = c.id \
-                 WHERE c.id = ? ORDER BY m.user_id",
-            )
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-            if rows.is_empty() {
-                return Ok(None);
-            }
-            let mut members = Vec::with_capacity(rows.len());
-            for row in &rows {
-                if row.try_get::<Option<Vec<u8>>, _>(0)?.is_some() {
-                    members.push(rows::user(row, 0)?);
-                }
-            }
-            Ok::<_, MySqlStoreError>(Some(members))
-        };
-        Ok(run.await?)
+        let mut connection = self.connection().await?;
+        Ok(reads::members::<MySqlDialect>(&mut connection, id)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?")
-                .bind(id.as_str())
-                .bind(user.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(MySqlStoreError::from)?;
-        Ok(found.is_some())
+        let mut connection = self.connection().await?;
+        Ok(reads::is_member::<MySqlDialect>(&mut connection, id, user)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn add_member(
@@ -539,16 +363,18 @@ impl Store for MySqlStore {
         Ok(retrying(run).await?)
     }
 
-    async fn conversations_of(
-        &self,
-        user: &UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        Ok(self.summaries(user, limit).await?)
+    async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
+        let mut connection = self.connection().await?;
+        Ok(reads::conversations::<MySqlDialect>(&mut connection, query)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
-        Ok(self.room_page(query).await?)
+        let mut connection = self.connection().await?;
+        Ok(reads::rooms::<MySqlDialect>(&mut connection, query)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
@@ -557,19 +383,17 @@ impl Store for MySqlStore {
     }
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        let row = sqlx::query(
-            "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-             FROM messages WHERE id = ?",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(MySqlStoreError::from)?;
-        Ok(row.map(|row| rows::message(&row, 0)).transpose()?)
+        let mut connection = self.connection().await?;
+        Ok(reads::message::<MySqlDialect>(&mut connection, id)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
-        Ok(self.history_inner(id, query).await?)
+        let mut connection = self.connection().await?;
+        Ok(reads::history::<MySqlDialect>(&mut connection, id, query)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn mark_read(

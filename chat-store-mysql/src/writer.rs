@@ -19,12 +19,13 @@ use std::sync::Arc;
 
 use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
 use chat_core::{Appended, Content, Message, NewMessageRecord, time};
+use chat_store_sql::rows;
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::query_builder::Separated;
 use sqlx::{MySql, MySqlConnection, QueryBuilder, Row};
 
+use crate::dialect::MySqlDialect;
 use crate::error::MySqlStoreError;
-use crate::rows;
 use crate::store::retrying;
 
 /// Most appends written in one transaction (7 parameters each, far below
@@ -80,7 +81,9 @@ async fn write(
     let mut first_seq: HashMap<String, u64> = HashMap::new();
     let mut members = BatchMembers::new();
     for row in lock.build().fetch_all(&mut *tx).await? {
-        let id = rows::text(&row, 0, "id")?;
+        let id = rows::conversation_id::<MySqlDialect>(&row, 0)?
+            .as_str()
+            .to_owned();
         first_seq.insert(id.clone(), rows::from_sql(row.try_get(1)?) + 1);
         members.insert(id, Vec::new());
     }
@@ -98,9 +101,9 @@ async fn write(
         query.push(") ORDER BY conversation_id, user_id LOCK IN SHARE MODE");
         let found = query.build().fetch_all(&mut *tx).await?;
         for row in &found {
-            let conversation = rows::text(row, 0, "conversation_id")?;
-            if let Some(list) = members.get_mut(&conversation) {
-                list.push(rows::user(row, 1)?);
+            let conversation = rows::conversation_id::<MySqlDialect>(row, 0)?;
+            if let Some(list) = members.get_mut(conversation.as_str()) {
+                list.push(rows::user::<MySqlDialect>(row, 1)?);
             }
         }
     }
@@ -209,7 +212,7 @@ async fn stored_retries<'a>(
     }
     let rows: Vec<MySqlRow> = query.build().fetch_all(&mut *tx).await?;
     for row in &rows {
-        let message = rows::message(row, 0)?;
+        let message = rows::message::<MySqlDialect>(row, 0)?;
         if let Some(key) = keys.iter().find(|(conversation, sender, client_id)| {
             *conversation == message.conversation_id.as_str()
                 && *sender == message.sender.as_str()

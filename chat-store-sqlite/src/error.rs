@@ -10,6 +10,9 @@ pub enum SqliteStoreError {
     /// A query, connection or pool failure.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// A read of the shared SQL layer failed.
+    #[error(transparent)]
+    Read(#[from] chat_store_sql::SqlError),
     /// Applying the embedded migrations failed.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -46,17 +49,18 @@ impl SqliteStoreError {
     #[must_use]
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Self::Sqlx(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
-            ) => true,
+            Self::Sqlx(error) | Self::Read(chat_store_sql::SqlError::Sqlx(error)) => match error {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                sqlx::Error::Database(error) => error
+                    .code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(|code| UNAVAILABLE_CODES.contains(&(code & 0xff))),
+                _ => false,
+            },
             Self::Batch(inner) => inner.is_unavailable(),
             Self::Rusqlite(rusqlite::Error::SqliteFailure(error, _)) => {
                 UNAVAILABLE_CODES.contains(&(error.extended_code & 0xff))
             }
-            Self::Sqlx(sqlx::Error::Database(error)) => error
-                .code()
-                .and_then(|code| code.parse::<i32>().ok())
-                .is_some_and(|code| UNAVAILABLE_CODES.contains(&(code & 0xff))),
             _ => false,
         }
     }

@@ -22,9 +22,9 @@
 //! ```
 
 mod checkpoint;
+mod dialect;
 mod error;
 mod members;
-mod rows;
 mod store;
 mod writer;
 

@@ -15,19 +15,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::{
-    Appended, Conversation, ConversationId, ConversationSummary, Cursor, HistoryQuery, Message,
-    MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal, RoomPage,
-    RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
+    Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery,
+    Message, MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal,
+    RoomPage, RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
 };
+use chat_store_sql::reads;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Sqlite, SqliteConnection};
 
+use chat_store_sql::rows::{from_sql, to_sql};
+
+use crate::dialect::SqliteDialect;
 use crate::error::SqliteStoreError;
 use crate::members::MemberReader;
-use crate::rows;
 use crate::writer::{self, Writer};
 
 /// Read connections kept open for a file database.
@@ -134,32 +137,9 @@ impl SqliteStore {
         &self.writer
     }
 
-    async fn members_of(
-        connection: &mut SqliteConnection,
-        id: &str,
-    ) -> Result<Vec<UserId>, SqliteStoreError> {
-        let rows =
-            sqlx::query("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id")
-                .bind(id)
-                .fetch_all(&mut *connection)
-                .await?;
-        rows.iter().map(|row| rows::user(row, 0)).collect()
-    }
-
-    async fn load_conversation(
-        connection: &mut SqliteConnection,
-        id: &str,
-    ) -> Result<Option<Conversation>, SqliteStoreError> {
-        let row = sqlx::query(
-            "SELECT id, kind, title, created_by, created_at, last_seq, is_public \
-             FROM conversations WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&mut *connection)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let members = Self::members_of(connection, id).await?;
-        rows::conversation(&row, members).map(Some)
+    /// A connection of the read pool.
+    async fn reader(&self) -> Result<PoolConnection<Sqlite>, SqliteStoreError> {
+        Ok(self.reader.acquire().await?)
     }
 
     /// Raises the mark only where it moves (`RETURNING` yields a row then);
@@ -177,17 +157,17 @@ impl SqliteStore {
                 AND read_seq < MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)) \
              RETURNING read_seq",
         )
-        .bind(rows::to_sql(seq))
+        .bind(to_sql(seq))
         .bind(id.as_str())
         .bind(id.as_str())
         .bind(user.as_str())
-        .bind(rows::to_sql(seq))
+        .bind(to_sql(seq))
         .bind(id.as_str())
         .fetch_optional(&mut *connection)
         .await?;
         if let Some(raised) = raised {
             return Ok(ReadMarkUpdate {
-                seq: rows::from_sql(raised),
+                seq: from_sql(raised),
                 moved: true,
             });
         }
@@ -199,116 +179,11 @@ impl SqliteStore {
         .fetch_optional(&mut *connection)
         .await?;
         Ok(ReadMarkUpdate {
-            seq: stored.map_or(0, rows::from_sql),
+            seq: stored.map_or(0, from_sql),
             moved: false,
         })
     }
-
-    async fn summaries(
-        &self,
-        user: &UserId,
-        limit: u32,
-    ) -> Result<Vec<ConversationSummary>, SqliteStoreError> {
-        let mut connection = self.reader.acquire().await?;
-        let rows = sqlx::query(
-            "SELECT c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, m.read_seq, \
-                (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
-                    AND x.seq > m.read_seq AND x.sender <> m.user_id), \
-                l.id, l.conversation_id, l.seq, l.sender, l.body, l.client_id, l.created_at, l.content_kind, l.content_payload, c.is_public AS is_public \
-             FROM members m \
-             JOIN conversations c ON c.id = m.conversation_id \
-             LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
-             WHERE m.user_id = ? \
-             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?",
-        )
-        .bind(user.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(&mut *connection)
-        .await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut members = members_by_conversation(&mut connection, &rows).await?;
-        rows.iter()
-            .map(|row| {
-                let id: &str = row.try_get(0)?;
-                let conversation = rows::conversation(row, members.remove(id).unwrap_or_default())?;
-                let has_last: Option<&str> = row.try_get(8)?;
-                Ok(ConversationSummary {
-                    conversation,
-                    last_message: has_last.map(|_| rows::message(row, 8)).transpose()?,
-                    read_seq: rows::from_sql(row.try_get(6)?),
-                    unread: rows::from_sql(row.try_get(7)?),
-                })
-            })
-            .collect()
-    }
-
-    async fn room_page(&self, query: RoomQuery) -> Result<RoomPage, SqliteStoreError> {
-        // Built per request, so the planner sees `c.id < ?` itself and walks
-        // the (is_public, id) index from `before`, however deep the page.
-        let mut sql: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
-                (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
-                EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = ",
-        );
-        sql.push_bind(query.viewer.as_str());
-        sql.push(") FROM conversations c WHERE c.is_public = 1");
-        if let Some(before) = &query.before {
-            sql.push(" AND c.id < ").push_bind(before.as_str());
-        }
-        if let Some(search) = &query.search {
-            sql.push(" AND instr(lower(c.title), lower(")
-                .push_bind(search.as_str());
-            sql.push(")) > 0");
-        }
-        // One row more than asked tells whether there is more.
-        sql.push(" ORDER BY c.id DESC LIMIT ")
-            .push_bind(i64::from(query.limit) + 1);
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        let rooms = rows.iter().map(rows::room).collect::<Result<_, _>>()?;
-        Ok(RoomPage::from_overfetch(rooms, query.limit))
-    }
-
-    async fn history_inner(
-        &self,
-        id: &ConversationId,
-        query: HistoryQuery,
-    ) -> Result<Page, SqliteStoreError> {
-        let (sql, bound, ascending) = match query.cursor {
-            Cursor::Latest => (HISTORY_LATEST, None, false),
-            Cursor::Before(seq) => (HISTORY_BEFORE, Some(seq), false),
-            Cursor::After(seq) => (HISTORY_AFTER, Some(seq), true),
-        };
-        let mut statement = sqlx::query(sql).bind(id.as_str());
-        if let Some(seq) = bound {
-            statement = statement.bind(rows::to_sql(seq));
-        }
-        // One row more than asked tells whether there is more.
-        let rows = statement
-            .bind(i64::from(query.limit) + 1)
-            .fetch_all(&self.reader)
-            .await?;
-        let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        let has_more = rows.len() > limit;
-        let mut messages = rows
-            .iter()
-            .take(limit)
-            .map(|row| rows::message(row, 0))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !ascending {
-            messages.reverse();
-        }
-        Ok(Page { messages, has_more })
-    }
 }
-
-const HISTORY_LATEST: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_BEFORE: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?";
-const HISTORY_AFTER: &str = "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-     FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?";
 
 /// Whether `options` name an in-memory database: `:memory:` as given, or the
 /// name sqlx gives `sqlite::memory:` (`file:sqlx-in-memory-N`).
@@ -321,31 +196,6 @@ fn is_in_memory(options: &SqliteConnectOptions) -> bool {
 #[must_use]
 pub fn migrations() -> sqlx::migrate::Migrator {
     sqlx::migrate!("./migrations")
-}
-
-/// The sorted members of every conversation in `rows` (column 0 is its id).
-async fn members_by_conversation(
-    connection: &mut SqliteConnection,
-    rows: &[SqliteRow],
-) -> Result<std::collections::HashMap<String, Vec<UserId>>, SqliteStoreError> {
-    let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-        "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
-    );
-    let mut ids = query.separated(", ");
-    for row in rows {
-        ids.push_bind(row.try_get::<String, _>(0)?);
-    }
-    query.push(") ORDER BY conversation_id, user_id");
-    let mut members: std::collections::HashMap<String, Vec<UserId>> =
-        std::collections::HashMap::new();
-    for row in query.build().fetch_all(&mut *connection).await? {
-        let conversation: String = row.try_get(0)?;
-        members
-            .entry(conversation)
-            .or_default()
-            .push(rows::user(&row, 1)?);
-    }
-    Ok(members)
 }
 
 async fn insert_member(
@@ -433,7 +283,11 @@ impl Store for SqliteStore {
                     .bind(&key)
                     .fetch_one(&mut *tx)
                     .await?;
-            let conversation = Self::load_conversation(&mut tx, &id).await?;
+            let id = ConversationId::new(id).map_err(|source| SqliteStoreError::Decode {
+                column: "id",
+                source,
+            })?;
+            let conversation = reads::conversation::<SqliteDialect>(&mut tx, &id).await?;
             tx.commit().await?;
             conversation.ok_or(SqliteStoreError::Sqlx(sqlx::Error::RowNotFound))
         };
@@ -441,13 +295,10 @@ impl Store for SqliteStore {
     }
 
     async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
-        let run = async {
-            let mut tx = self.reader.begin().await?;
-            let conversation = Self::load_conversation(&mut tx, id.as_str()).await?;
-            tx.commit().await?;
-            Ok::<_, SqliteStoreError>(conversation)
-        };
-        Ok(run.await?)
+        let mut reader = self.reader().await?;
+        Ok(reads::conversation::<SqliteDialect>(&mut reader, id)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
@@ -455,14 +306,10 @@ impl Store for SqliteStore {
     }
 
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?")
-                .bind(id.as_str())
-                .bind(user.as_str())
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(SqliteStoreError::from)?;
-        Ok(found.is_some())
+        let mut reader = self.reader().await?;
+        Ok(reads::is_member::<SqliteDialect>(&mut reader, id, user)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn add_member(
@@ -518,16 +365,18 @@ impl Store for SqliteStore {
         Ok(result.rows_affected() == 1)
     }
 
-    async fn conversations_of(
-        &self,
-        user: &UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        Ok(self.summaries(user, limit).await?)
+    async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
+        let mut reader = self.reader().await?;
+        Ok(reads::conversations::<SqliteDialect>(&mut reader, query)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
-        Ok(self.room_page(query).await?)
+        let mut reader = self.reader().await?;
+        Ok(reads::rooms::<SqliteDialect>(&mut reader, query)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
@@ -536,19 +385,17 @@ impl Store for SqliteStore {
     }
 
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        let row = sqlx::query(
-            "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-             FROM messages WHERE id = ?",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(SqliteStoreError::from)?;
-        Ok(row.map(|row| rows::message(&row, 0)).transpose()?)
+        let mut reader = self.reader().await?;
+        Ok(reads::message::<SqliteDialect>(&mut reader, id)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
-        Ok(self.history_inner(id, query).await?)
+        let mut reader = self.reader().await?;
+        Ok(reads::history::<SqliteDialect>(&mut reader, id, query)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn mark_read(

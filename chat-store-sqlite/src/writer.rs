@@ -24,12 +24,12 @@ use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_
 use chat_core::{
     Appended, Content, ConversationId, Message, MessageId, NewMessageRecord, UserId, time,
 };
+use chat_store_sql::rows;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::checkpoint::Checkpointer;
 use crate::error::SqliteStoreError;
 use crate::members;
-use crate::rows;
 
 /// Most appends written in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_core::testkit::store as cases;
 use chat_core::{
-    Appended, Conversation, ConversationId, ConversationSummary, HistoryQuery, Message, MessageId,
-    NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery, Seq, Store,
-    StoreResult, Timestamp, UserId,
+    Appended, Conversation, ConversationId, HistoryQuery, Message, MessageId, NewDirect, NewGroup,
+    NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery, Seq, Store, StoreResult,
+    Timestamp, UserId,
 };
 use chat_store_sqlite::SqliteStore;
 
@@ -59,10 +59,9 @@ impl Store for Flawed {
     }
     async fn conversations_of(
         &self,
-        user: &UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        self.inner.conversations_of(user, limit).await
+        query: chat_core::ConversationQuery,
+    ) -> StoreResult<chat_core::ConversationPage> {
+        self.inner.conversations_of(query).await
     }
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
         self.inner.rooms(query).await

@@ -5,18 +5,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chat_core::{Conversation, ConversationId, ConversationSummary, UserId};
-use serde::{Deserialize, Serialize};
+use chat_core::{ActivityCursor, Conversation, ConversationId, ConversationPage, UserId};
+use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiJson, ApiPath, ErrorResponse};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse};
+use crate::rest::page_size;
 use crate::state::AppState;
 
-/// `GET /conversations` response.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ConversationList {
-    /// Newest activity first.
-    pub conversations: Vec<ConversationSummary>,
+/// `GET /conversations` query. Other parameters (such as a `token` for
+/// clients that cannot set headers) are ignored.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Only conversations after this one in the list: the `next` of the
+    /// previous page.
+    #[param(value_type = Option<String>)]
+    before: Option<ActivityCursor>,
+    /// Page size (default 100, capped at the server's maximum, 500 by default).
+    #[param(minimum = 1)]
+    limit: Option<i64>,
 }
 
 /// `POST /conversations` body.
@@ -42,15 +50,20 @@ pub(crate) struct NewMemberBody {
     user_id: UserId,
 }
 
-/// The caller's conversations, newest activity first.
+/// A page of the caller's conversations, newest activity first.
 #[utoipa::path(get, path = "/conversations", operation_id = "list_conversations", tag = "conversations",
-    responses((status = 200, body = ConversationList), (status = 401, body = ErrorResponse)))]
+    params(ListParams),
+    responses((status = 200, body = ConversationPage), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(me): Caller,
-) -> Result<Json<ConversationList>, ApiError> {
-    let conversations = state.chat.conversations(&me).await?;
-    Ok(Json(ConversationList { conversations }))
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ConversationPage>, ApiError> {
+    let limit = params.limit.map(page_size);
+    Ok(Json(
+        state.chat.conversations(&me, params.before, limit).await?,
+    ))
 }
 
 /// Creates a group (or, with `public: true`, a room) with the caller and the given members.

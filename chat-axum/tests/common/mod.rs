@@ -31,6 +31,14 @@ impl Authenticate for TokenIsUser {
     }
 }
 
+/// A chat service on SQLite in memory and the in-process bus.
+pub async fn memory_chat(config: ChatConfig) -> ChatService {
+    let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
+    ChatService::new(store, Arc::new(MemoryBus::new()), config)
+        .await
+        .unwrap()
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     pub chat: ChatService,
@@ -50,8 +58,7 @@ impl TestServer {
     }
 
     pub async fn start_configured(config: ChatConfig, ws: chat_axum::WsConfig) -> Self {
-        let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
-        Self::start_on(store, Arc::new(MemoryBus::new()), config, ws).await
+        Self::serve(memory_chat(config).await, ws).await
     }
 
     pub async fn start_on(

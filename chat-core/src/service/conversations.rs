@@ -1,9 +1,12 @@
 //! Conversations: creating groups and rooms, opening direct ones, reading
 //! one, listing a user's, and the public rooms directory.
 
-use super::{ChatService, not_a_member};
+use super::{ChatService, not_a_member, page_size};
 use crate::config::Action;
-use crate::conversation::{Conversation, ConversationSummary, DirectPair, NewDirect, NewGroup};
+use crate::conversation::{
+    ActivityCursor, Conversation, ConversationPage, ConversationQuery, DirectPair, NewDirect,
+    NewGroup,
+};
 use crate::error::{ChatError, Result};
 use crate::ids::{ConversationId, UserId};
 use crate::protocol::ServerEvent;
@@ -132,14 +135,33 @@ impl ChatService {
         Ok(conversation)
     }
 
-    /// `me`'s conversations, newest activity first, with last message and
-    /// unread count (at most [`ChatConfig::max_conversations_listed`](crate::ChatConfig::max_conversations_listed)).
+    /// A page of `me`'s conversations, newest activity first, each with its
+    /// last message and unread count: after `before` (the previous page's
+    /// [`ConversationPage::next`]) when given. `limit` defaults to
+    /// [`ChatConfig::default_conversations_listed`](crate::ChatConfig::default_conversations_listed)
+    /// and is capped at
+    /// [`ChatConfig::max_conversations_listed`](crate::ChatConfig::max_conversations_listed).
     ///
     /// # Errors
-    /// Store failures only.
-    pub async fn conversations(&self, me: &UserId) -> Result<Vec<ConversationSummary>> {
-        let limit = self.inner.config.max_conversations_listed;
-        Ok(self.inner.store.conversations_of(me, limit).await?)
+    /// [`ChatError::Invalid`] for a zero limit; store failures.
+    pub async fn conversations(
+        &self,
+        me: &UserId,
+        before: Option<ActivityCursor>,
+        limit: Option<u32>,
+    ) -> Result<ConversationPage> {
+        let config = &self.inner.config;
+        let limit = page_size(
+            limit,
+            config.default_conversations_listed,
+            config.max_conversations_listed,
+        )?;
+        let query = ConversationQuery {
+            user: me.clone(),
+            before,
+            limit,
+        };
+        Ok(self.inner.store.conversations_of(query).await?)
     }
 
     /// A page of the public rooms directory, newest first: only rooms older

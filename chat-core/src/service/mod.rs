@@ -158,10 +158,7 @@ impl ChatService {
     /// A requested page size: the default when absent, capped at the maximum.
     fn page_limit(&self, limit: Option<u32>) -> Result<u32> {
         let config = &self.inner.config;
-        match limit.unwrap_or(config.default_page) {
-            0 => Err(ChatError::invalid("limit", "must be at least 1")),
-            limit => Ok(limit.min(config.max_page)),
-        }
+        page_size(limit, config.default_page, config.max_page)
     }
 
     /// Refuses `text` (a title, or a search for one) longer than a title may be.
@@ -233,6 +230,14 @@ impl ChatService {
                 tracing::warn!(conversation = %id, ?seq, error = %error, suppressed, "publish failed after save");
             }
         }
+    }
+}
+
+/// A requested page size: `default` when absent, capped at `max`.
+fn page_size(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
+    match limit.unwrap_or(default) {
+        0 => Err(ChatError::invalid("limit", "must be at least 1")),
+        limit => Ok(limit.min(max)),
     }
 }
 

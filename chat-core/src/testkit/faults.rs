@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::bus::{Bus, Envelope, Subscription};
-use crate::conversation::{Conversation, ConversationSummary, NewDirect, NewGroup};
+use crate::conversation::{Conversation, NewDirect, NewGroup};
 use crate::error::{BusError, StoreError};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
@@ -283,10 +283,9 @@ impl Store for FaultyStore {
 
     async fn conversations_of(
         &self,
-        user: &UserId,
-        limit: u32,
-    ) -> StoreResult<Vec<ConversationSummary>> {
-        self.inner.conversations_of(user, limit).await
+        query: crate::ConversationQuery,
+    ) -> StoreResult<crate::ConversationPage> {
+        self.inner.conversations_of(query).await
     }
 
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {

@@ -74,6 +74,7 @@ macro_rules! store_conformance {
             membership_rules,
             unknown_ids_are_none,
             conversations_ordered_by_activity,
+            conversations_page_by_cursor,
             bodies_round_trip_byte_for_byte,
             structured_content_round_trips,
             public_rooms_directory,

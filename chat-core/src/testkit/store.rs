@@ -75,6 +75,22 @@ pub async fn append(
         .expect("append")
 }
 
+/// The first page (up to `limit`) of `name`'s conversation list.
+///
+/// # Panics
+/// When the store fails.
+pub async fn listed(store: &dyn Store, name: &str, limit: u32) -> Vec<crate::ConversationSummary> {
+    store
+        .conversations_of(crate::ConversationQuery {
+            user: user(name),
+            before: None,
+            limit,
+        })
+        .await
+        .expect("conversations_of")
+        .conversations
+}
+
 fn seqs(page: &crate::Page) -> Vec<u64> {
     page.messages.iter().map(|m| m.seq).collect()
 }
@@ -422,7 +438,7 @@ pub async fn mark_read_never_moves_back(store: Arc<dyn Store>) {
         mark(0, false),
         "a non-member has no mark"
     );
-    let summaries = store.conversations_of(&bob, 10).await.unwrap();
+    let summaries = listed(&*store, bob.as_str(), 10).await;
     assert_eq!(summaries[0].read_seq, 5);
     assert_eq!(summaries[0].unread, 0);
 }
@@ -446,28 +462,13 @@ pub async fn unread_counts_only_others_messages(store: Arc<dyn Store>) {
         (summary.read_seq, summary.unread)
     };
     let store = &*store;
-    assert_eq!(
-        unread(store.conversations_of(&user("alice"), 10).await.unwrap()),
-        (3, 2)
-    );
-    assert_eq!(
-        unread(store.conversations_of(&user("bob"), 10).await.unwrap()),
-        (5, 0)
-    );
-    assert_eq!(
-        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
-        (0, 5)
-    );
+    assert_eq!(unread(listed(store, "alice", 10).await), (3, 2));
+    assert_eq!(unread(listed(store, "bob", 10).await), (5, 0));
+    assert_eq!(unread(listed(store, "carol", 10).await), (0, 5));
     store.mark_read(id, &user("carol"), 4).await.unwrap();
-    assert_eq!(
-        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
-        (4, 1)
-    );
+    assert_eq!(unread(listed(store, "carol", 10).await), (4, 1));
     append(store, id, "carol", "c1").await;
-    assert_eq!(
-        unread(store.conversations_of(&user("carol"), 10).await.unwrap()),
-        (6, 0)
-    );
+    assert_eq!(unread(listed(store, "carol", 10).await), (6, 0));
 }
 
 /// Adding and removing members is idempotent and reported; a new member
@@ -486,7 +487,7 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
         store.members(id).await.unwrap().unwrap(),
         vec![user("alice"), user("bob"), dave.clone()]
     );
-    let dave_view = store.conversations_of(&dave, 10).await.unwrap();
+    let dave_view = listed(&*store, dave.as_str(), 10).await;
     assert_eq!(dave_view.len(), 1);
     assert_eq!((dave_view[0].read_seq, dave_view[0].unread), (1, 0));
     assert!(store.remove_member(id, &user("bob")).await.unwrap());
@@ -495,13 +496,7 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
         "second remove is a no-op"
     );
     assert!(!store.is_member(id, &user("bob")).await.unwrap());
-    assert!(
-        store
-            .conversations_of(&user("bob"), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed(&*store, "bob", 10).await.is_empty());
     let loaded = store.conversation(id).await.unwrap().unwrap();
     assert_eq!(loaded.members, vec![user("alice"), dave]);
 }
@@ -518,13 +513,7 @@ pub async fn unknown_ids_are_none(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(page.messages.is_empty() && !page.has_more);
-    assert!(
-        store
-            .conversations_of(&user("nobody"), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(listed(&*store, "nobody", 10).await.is_empty());
 }
 
 /// A user's conversations come newest activity first, with the last message,
@@ -538,7 +527,7 @@ pub async fn conversations_ordered_by_activity(store: Arc<dyn Store>) {
     let mut latest = record(&a.id, "bob", "latest", None);
     latest.created_at = c.created_at + chrono::Duration::seconds(1);
     let last = store.append(latest).await.unwrap();
-    let list = store.conversations_of(&user("alice"), 10).await.unwrap();
+    let list = listed(&*store, "alice", 10).await;
     let order: Vec<_> = list.iter().map(|s| s.conversation.id.clone()).collect();
     assert_eq!(order, vec![a.id.clone(), c.id.clone(), b.id.clone()]);
     assert_eq!(list[0].last_message.as_ref(), Some(&last.message));
@@ -548,8 +537,57 @@ pub async fn conversations_ordered_by_activity(store: Arc<dyn Store>) {
         list[0].conversation.members,
         vec![user("alice"), user("bob")]
     );
-    let limited = store.conversations_of(&user("alice"), 2).await.unwrap();
+    let limited = listed(&*store, "alice", 2).await;
     assert_eq!(limited.len(), 2);
+}
+
+/// The list pages by cursor without losing or repeating a conversation,
+/// also when many share one activity time (ties go by id, newest first),
+/// and the last page says nothing more remains.
+pub async fn conversations_page_by_cursor(store: Arc<dyn Store>) {
+    let mut created = Vec::new();
+    for i in 0..7 {
+        created.push(group(&*store, &format!("g{i}"), &["alice", "bob"]).await.id);
+    }
+    // Three of them share one later activity time exactly.
+    let tie = time::now() + chrono::Duration::seconds(5);
+    for id in &created[1..4] {
+        let mut message = record(id, "bob", "same instant", None);
+        message.created_at = tie;
+        store.append(message).await.expect("append");
+    }
+    let everything = listed(&*store, "alice", 100).await;
+    assert_eq!(everything.len(), 7);
+    let mut walked = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store
+            .conversations_of(crate::ConversationQuery {
+                user: user("alice"),
+                before: before.clone(),
+                limit: 2,
+            })
+            .await
+            .expect("conversations_of");
+        assert!(page.conversations.len() <= 2);
+        walked.extend(page.conversations.iter().map(|s| s.conversation.id.clone()));
+        assert_eq!(page.next.is_some(), page.has_more);
+        if !page.has_more {
+            break;
+        }
+        before = page.next;
+    }
+    let listed_order: Vec<_> = everything
+        .iter()
+        .map(|s| s.conversation.id.clone())
+        .collect();
+    assert_eq!(walked, listed_order, "pages make the whole list, each once");
+    let mut tied: Vec<_> = created[1..4].to_vec();
+    tied.sort();
+    tied.reverse();
+    assert_eq!(walked[..3], tied[..], "the tie is broken by id, descending");
+    assert!(everything[..3].iter().all(|s| s.last_activity_at == tie));
+    assert!(everything[3..].iter().all(|s| s.last_activity_at < tie));
 }
 
 /// Bodies and ids with quotes, `%`, `\0`, newlines and emoji are stored and
@@ -626,7 +664,7 @@ pub async fn structured_content_round_trips(store: Arc<dyn Store>) {
         again.message, stored.message,
         "a retry returns the stored content"
     );
-    let summaries = store.conversations_of(&user("alice"), 10).await.unwrap();
+    let summaries = listed(&*store, "alice", 10).await;
     assert_eq!(
         summaries[0].last_message.as_ref().map(|m| &m.content),
         Some(&None)
@@ -762,7 +800,7 @@ pub async fn public_rooms_directory(store: Arc<dyn Store>) {
                 .unwrap()
                 .public
     );
-    let listed = store.conversations_of(&user("bob"), 10).await.unwrap();
+    let listed = listed(&*store, "bob", 10).await;
     let flags: Vec<_> = listed
         .iter()
         .map(|summary| (summary.conversation.id.clone(), summary.conversation.public))

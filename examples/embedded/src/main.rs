@@ -40,9 +40,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .history(&alice, &direct.id, Cursor::Latest, None)
         .await?;
     assert_eq!(page.messages[0].body, "hi alice");
-    let unread = chat.conversations(&alice).await?[0].unread;
+    let unread = chat.conversations(&alice, None, None).await?.conversations[0].unread;
     assert_eq!(unread, 1);
     chat.mark_read(&alice, &direct.id, sent.message.seq).await?;
-    assert_eq!(chat.conversations(&alice).await?[0].unread, 0);
+    assert_eq!(
+        chat.conversations(&alice, None, None).await?.conversations[0].unread,
+        0
+    );
     Ok(())
 }

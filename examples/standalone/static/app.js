@@ -120,9 +120,6 @@ function conversationName(conversation) {
   return other || state.me;
 }
 
-// The server lists at most this many conversations (ChatConfig default).
-const LISTING_CAP = 500;
-
 // One listing request at a time; a request made meanwhile runs once after it.
 let listing = null;
 let listAgain = false;
@@ -135,12 +132,19 @@ async function loadConversations() {
     do {
       listAgain = false;
       try {
-        const data = await api("GET", "conversations");
-        state.conversations = new Map(data.conversations.map((c) => [c.id, c]));
-        // Left or removed while away (the listing is complete below its
-        // cap). Only the newest listing decides: one queued after this may
-        // hold a conversation joined meanwhile.
-        if (!listAgain && data.conversations.length < LISTING_CAP) {
+        // Every page of the list, newest activity first, so nothing is out
+        // of reach however many conversations there are.
+        const listed = [];
+        let page = { has_more: true };
+        while (page.has_more) {
+          const query = page.next ? `?limit=500&before=${encodeURIComponent(page.next)}` : "?limit=500";
+          page = await api("GET", `conversations${query}`);
+          listed.push(...page.conversations);
+        }
+        state.conversations = new Map(listed.map((c) => [c.id, c]));
+        // Left or removed while away. Only the newest listing decides: one
+        // queued after this may hold a conversation joined meanwhile.
+        if (!listAgain) {
           for (const cid of new Set([...state.loaded, state.current])) {
             if (cid && !state.conversations.has(cid)) forgetConversation(cid);
           }

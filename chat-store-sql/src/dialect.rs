@@ -1,0 +1,73 @@
+//! What differs between SQL backends, as small hooks: how a parameter is
+//! bound and a query run (the driver's types), how an id column reads back
+//! (SQLite `TEXT`, MySQL `VARBINARY`), and two pieces of SQL (a
+//! case-insensitive search, a boolean read as an integer). Everything else
+//! in this crate is written once against these.
+//!
+//! A store implements [`Dialect`] on a marker type of its own, so the
+//! driver's trait bounds live in that store, where the types are concrete.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::{Database, QueryBuilder};
+
+/// A query in flight, borrowing its builder and its connection.
+pub type Fetch<'a, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
+
+/// The row type of a dialect's database.
+pub type RowOf<D> = <<D as Dialect>::Db as Database>::Row;
+
+/// The connection type of a dialect's database (a `Transaction` derefs to it).
+pub type ConnectionOf<D> = <<D as Dialect>::Db as Database>::Connection;
+
+/// One SQL backend's hooks (see the module docs).
+pub trait Dialect: Send + Sync + 'static {
+    /// The sqlx database.
+    type Db: Database;
+
+    /// Binds a text parameter (`?`).
+    fn push_text(sql: &mut QueryBuilder<'_, Self::Db>, value: &str);
+
+    /// Binds an integer parameter.
+    fn push_integer(sql: &mut QueryBuilder<'_, Self::Db>, value: i64);
+
+    /// Appends a condition true when `column` contains the bound `search`,
+    /// ignoring case as far as the backend can (see `RoomQuery::search`).
+    fn push_contains(sql: &mut QueryBuilder<'_, Self::Db>, column: &str, search: &str);
+
+    /// The SQL around a boolean expression that makes it read back as an
+    /// integer 0 or 1: opening and closing text.
+    const INTEGER_OF_BOOLEAN: (&'static str, &'static str);
+
+    /// Runs the query; all its rows.
+    fn fetch_all<'a>(
+        sql: &'a mut QueryBuilder<'_, Self::Db>,
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> Fetch<'a, Vec<RowOf<Self>>>;
+
+    /// Runs the query; its first row, if any.
+    fn fetch_optional<'a>(
+        sql: &'a mut QueryBuilder<'_, Self::Db>,
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> Fetch<'a, Option<RowOf<Self>>>;
+
+    /// An id column (or another column holding an opaque string), `None`
+    /// when NULL.
+    ///
+    /// # Errors
+    /// The driver's, or a decode error for bytes that are not UTF-8.
+    fn id_text(row: &RowOf<Self>, index: usize) -> Result<Option<String>, sqlx::Error>;
+
+    /// A text column meant for people (titles, bodies, JSON), `None` when NULL.
+    ///
+    /// # Errors
+    /// The driver's.
+    fn text(row: &RowOf<Self>, index: usize) -> Result<Option<String>, sqlx::Error>;
+
+    /// An integer column, `None` when NULL.
+    ///
+    /// # Errors
+    /// The driver's.
+    fn integer(row: &RowOf<Self>, index: usize) -> Result<Option<i64>, sqlx::Error>;
+}

@@ -1,0 +1,279 @@
+//! Every read query of the SQL stores, written once. Each takes a
+//! connection (a pooled one, or a transaction's), builds its SQL with
+//! [`QueryBuilder`] and decodes with [`crate::rows`]. The text of each query
+//! is the same for every call of the same shape, so the driver's statement
+//! cache prepares it once per connection.
+
+use std::collections::HashMap;
+
+use chat_core::paging::split_overfetch;
+use chat_core::{
+    Conversation, ConversationId, ConversationPage, ConversationQuery, ConversationSummary, Cursor,
+    HistoryQuery, Message, MessageId, Page, RoomPage, RoomQuery, UserId, time,
+};
+use sqlx::QueryBuilder;
+
+use crate::dialect::{ConnectionOf, Dialect};
+use crate::error::SqlError;
+use crate::rows::{self, CONVERSATION_COLUMNS, conversation_columns, message_columns};
+
+/// A conversation with its members, or `None`: one statement, so the row
+/// and the member list are one snapshot.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn conversation<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+) -> Result<Option<Conversation>, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {}, m.user_id FROM conversations c \
+         LEFT JOIN members m ON m.conversation_id = c.id WHERE c.id = ",
+        conversation_columns("c")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" ORDER BY m.user_id");
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let members = rows
+        .iter()
+        .filter_map(|row| rows::optional_user::<D>(row, CONVERSATION_COLUMNS).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
+    rows::conversation::<D>(first, 0, members).map(Some)
+}
+
+/// The sorted members of a conversation, or `None` when it does not exist.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn members<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+) -> Result<Option<Vec<UserId>>, SqlError> {
+    let mut sql = QueryBuilder::new(
+        "SELECT m.user_id FROM conversations c \
+         LEFT JOIN members m ON m.conversation_id = c.id WHERE c.id = ",
+    );
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" ORDER BY m.user_id");
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    rows.iter()
+        .filter_map(|row| rows::optional_user::<D>(row, 0).transpose())
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Whether `user` is a member of `id` (`false` for an unknown conversation).
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn is_member<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+    user: &UserId,
+) -> Result<bool, SqlError> {
+    let mut sql = QueryBuilder::new("SELECT 1 FROM members WHERE conversation_id = ");
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" AND user_id = ");
+    D::push_text(&mut sql, user.as_str());
+    Ok(D::fetch_optional(&mut sql, connection).await?.is_some())
+}
+
+/// One message by id, or `None`.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn message<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &MessageId,
+) -> Result<Option<Message>, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM messages m WHERE m.id = ",
+        message_columns("m")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    D::fetch_optional(&mut sql, connection)
+        .await?
+        .map(|row| rows::message::<D>(&row, 0))
+        .transpose()
+}
+
+/// A page of history in ascending seq; an unknown conversation has none.
+/// The latest page and pages before a seq are read newest first (an index
+/// range scan backwards from the end) and turned around.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn history<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+    query: HistoryQuery,
+) -> Result<Page, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM messages m WHERE m.conversation_id = ",
+        message_columns("m")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    let ascending = match query.cursor {
+        Cursor::Latest => false,
+        Cursor::Before(seq) => {
+            sql.push(" AND m.seq < ");
+            D::push_integer(&mut sql, rows::to_sql(seq));
+            false
+        }
+        Cursor::After(seq) => {
+            sql.push(" AND m.seq > ");
+            D::push_integer(&mut sql, rows::to_sql(seq));
+            true
+        }
+    };
+    sql.push(if ascending {
+        " ORDER BY m.seq ASC LIMIT "
+    } else {
+        " ORDER BY m.seq DESC LIMIT "
+    });
+    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let (rows, has_more) = split_overfetch(rows, query.limit);
+    let mut messages = rows
+        .iter()
+        .map(|row| rows::message::<D>(row, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !ascending {
+        messages.reverse();
+    }
+    Ok(Page { messages, has_more })
+}
+
+/// A page of a user's conversation list, each with its members, last
+/// message, read mark and unread count (messages from others after it).
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn conversations<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    query: ConversationQuery,
+) -> Result<ConversationPage, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {}, m.read_seq, \
+            (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
+                AND x.seq > m.read_seq AND x.sender <> m.user_id), \
+            c.last_activity_at, {} \
+         FROM members m \
+         JOIN conversations c ON c.id = m.conversation_id \
+         LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
+         WHERE m.user_id = ",
+        conversation_columns("c"),
+        message_columns("l"),
+    ));
+    D::push_text(&mut sql, query.user.as_str());
+    if let Some(before) = &query.before {
+        let at = time::to_millis(before.activity_at);
+        sql.push(" AND (c.last_activity_at < ");
+        D::push_integer(&mut sql, at);
+        sql.push(" OR (c.last_activity_at = ");
+        D::push_integer(&mut sql, at);
+        sql.push(" AND c.id < ");
+        D::push_text(&mut sql, before.id.as_str());
+        sql.push("))");
+    }
+    sql.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ");
+    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    if rows.is_empty() {
+        return Ok(ConversationPage::default());
+    }
+    let ids = rows
+        .iter()
+        .map(|row| rows::conversation_id::<D>(row, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut members = members_of_each::<D>(connection, &ids).await?;
+    let read = CONVERSATION_COLUMNS;
+    let summaries = rows
+        .iter()
+        .zip(ids)
+        .map(|(row, id)| {
+            let members = members.remove(&id).unwrap_or_default();
+            let has_last = D::id_text(row, read + 3)?.is_some();
+            Ok(ConversationSummary {
+                conversation: rows::conversation::<D>(row, 0, members)?,
+                last_message: has_last
+                    .then(|| rows::message::<D>(row, read + 3))
+                    .transpose()?,
+                read_seq: rows::from_sql(rows::integer::<D>(row, read, "read_seq")?),
+                unread: rows::from_sql(rows::integer::<D>(row, read + 1, "unread")?),
+                last_activity_at: time::from_millis(rows::integer::<D>(
+                    row,
+                    read + 2,
+                    "last_activity_at",
+                )?),
+            })
+        })
+        .collect::<Result<Vec<_>, SqlError>>()?;
+    Ok(ConversationPage::from_overfetch(summaries, query.limit))
+}
+
+/// The sorted members of each of `ids`, in one query.
+async fn members_of_each<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    ids: &[ConversationId],
+) -> Result<HashMap<ConversationId, Vec<UserId>>, SqlError> {
+    let mut sql = QueryBuilder::new(
+        "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
+    );
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        D::push_text(&mut sql, id.as_str());
+    }
+    sql.push(") ORDER BY conversation_id, user_id");
+    let mut members: HashMap<ConversationId, Vec<UserId>> = HashMap::new();
+    for row in D::fetch_all(&mut sql, connection).await? {
+        members
+            .entry(rows::conversation_id::<D>(&row, 0)?)
+            .or_default()
+            .push(rows::user::<D>(&row, 1)?);
+    }
+    Ok(members)
+}
+
+/// A page of the public rooms directory, newest first. The SQL is built per
+/// request so the planner sees `c.id < ?` itself and walks the
+/// `(is_public, id)` index from `before`, however deep the page.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn rooms<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    query: RoomQuery,
+) -> Result<RoomPage, SqlError> {
+    let (open, close) = D::INTEGER_OF_BOOLEAN;
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
+            (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
+            {open}EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = "
+    ));
+    D::push_text(&mut sql, query.viewer.as_str());
+    sql.push(format!(
+        "){close} FROM conversations c WHERE c.is_public = 1"
+    ));
+    if let Some(before) = &query.before {
+        sql.push(" AND c.id < ");
+        D::push_text(&mut sql, before.as_str());
+    }
+    if let Some(search) = &query.search {
+        sql.push(" AND ");
+        D::push_contains(&mut sql, "c.title", search);
+    }
+    sql.push(" ORDER BY c.id DESC LIMIT ");
+    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let rooms = rows.iter().map(rows::room::<D>).collect::<Result<_, _>>()?;
+    Ok(RoomPage::from_overfetch(rooms, query.limit))
+}

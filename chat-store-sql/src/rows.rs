@@ -1,0 +1,185 @@
+//! Rows into domain values, once for every backend: the column lists the
+//! queries select, the decoders that read them in that order, and the
+//! integer conversions between `Seq` (`u64`) and SQL's `BIGINT` (`i64`).
+
+use chat_core::{
+    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Room, Seq, UserId,
+    time,
+};
+
+use crate::dialect::{Dialect, RowOf};
+use crate::error::SqlError;
+
+/// The columns [`message`] decodes, in its order, prefixed by a table alias.
+#[must_use]
+pub fn message_columns(alias: &str) -> String {
+    columns(
+        alias,
+        &[
+            "id",
+            "conversation_id",
+            "seq",
+            "sender",
+            "body",
+            "client_id",
+            "created_at",
+            "content_kind",
+            "content_payload",
+        ],
+    )
+}
+
+/// The columns [`conversation`] decodes, in its order, prefixed by a table alias.
+#[must_use]
+pub fn conversation_columns(alias: &str) -> String {
+    columns(
+        alias,
+        &[
+            "id",
+            "kind",
+            "title",
+            "created_by",
+            "created_at",
+            "last_seq",
+            "is_public",
+        ],
+    )
+}
+
+/// How many columns [`conversation_columns`] lists.
+pub const CONVERSATION_COLUMNS: usize = 7;
+
+fn columns(alias: &str, names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("{alias}.{name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A seq for a query. Seqs above `i64::MAX` cannot exist in a store, so
+/// clamping keeps every comparison's meaning.
+#[must_use]
+pub fn to_sql(seq: Seq) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// A seq (or a count) read from a store, never negative there.
+#[must_use]
+pub fn from_sql(value: i64) -> Seq {
+    Seq::try_from(value).unwrap_or(0)
+}
+
+fn required<T>(value: Option<T>, column: &'static str) -> Result<T, SqlError> {
+    value.ok_or_else(|| SqlError::decode(column, "is NULL"))
+}
+
+fn id<D: Dialect, T>(
+    row: &RowOf<D>,
+    index: usize,
+    column: &'static str,
+    parse: fn(String) -> Result<T, chat_core::ChatError>,
+) -> Result<T, SqlError> {
+    let text = required(D::id_text(row, index)?, column)?;
+    parse(text).map_err(|error| SqlError::decode(column, error))
+}
+
+/// A NOT NULL integer column at `index`.
+pub(crate) fn integer<D: Dialect>(
+    row: &RowOf<D>,
+    index: usize,
+    column: &'static str,
+) -> Result<i64, SqlError> {
+    required(D::integer(row, index)?, column)
+}
+
+/// A user id at `index`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn user<D: Dialect>(row: &RowOf<D>, index: usize) -> Result<UserId, SqlError> {
+    id::<D, _>(row, index, "user_id", UserId::new)
+}
+
+/// A user id at `index`, `None` when NULL (an outer join that found none).
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn optional_user<D: Dialect>(row: &RowOf<D>, index: usize) -> Result<Option<UserId>, SqlError> {
+    D::id_text(row, index)?
+        .map(|text| UserId::new(text).map_err(|error| SqlError::decode("user_id", error)))
+        .transpose()
+}
+
+/// A conversation id at `index`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn conversation_id<D: Dialect>(
+    row: &RowOf<D>,
+    index: usize,
+) -> Result<ConversationId, SqlError> {
+    id::<D, _>(row, index, "conversation_id", ConversationId::new)
+}
+
+/// Decodes [`message_columns`] starting at column `at`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn message<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<Message, SqlError> {
+    let (kind, payload) = (D::text(row, at + 7)?, D::text(row, at + 8)?);
+    let content = Content::from_columns(kind, payload.as_deref())
+        .map_err(|error| SqlError::decode("content_payload", error))?;
+    Ok(Message {
+        id: id::<D, _>(row, at, "id", MessageId::new)?,
+        conversation_id: conversation_id::<D>(row, at + 1)?,
+        seq: from_sql(integer::<D>(row, at + 2, "seq")?),
+        sender: id::<D, _>(row, at + 3, "sender", UserId::new)?,
+        body: required(D::text(row, at + 4)?, "body")?,
+        client_id: D::id_text(row, at + 5)?,
+        created_at: time::from_millis(integer::<D>(row, at + 6, "created_at")?),
+        content,
+    })
+}
+
+/// Decodes [`conversation_columns`] starting at column `at`, with its members.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn conversation<D: Dialect>(
+    row: &RowOf<D>,
+    at: usize,
+    members: Vec<UserId>,
+) -> Result<Conversation, SqlError> {
+    let kind = match required(D::text(row, at + 1)?, "kind")?.as_str() {
+        "direct" => ConversationKind::Direct,
+        _ => ConversationKind::Group,
+    };
+    Ok(Conversation {
+        id: conversation_id::<D>(row, at)?,
+        kind,
+        title: D::text(row, at + 2)?,
+        public: integer::<D>(row, at + 6, "is_public")? != 0,
+        created_by: id::<D, _>(row, at + 3, "created_by", UserId::new)?,
+        members,
+        created_at: time::from_millis(integer::<D>(row, at + 4, "created_at")?),
+        last_seq: from_sql(integer::<D>(row, at + 5, "last_seq")?),
+    })
+}
+
+/// Decodes `id, title, created_by, created_at, last_seq, member count,
+/// joined` (from column 0) into a directory entry.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn room<D: Dialect>(row: &RowOf<D>) -> Result<Room, SqlError> {
+    Ok(Room {
+        id: conversation_id::<D>(row, 0)?,
+        title: D::text(row, 1)?.unwrap_or_default(),
+        created_by: id::<D, _>(row, 2, "created_by", UserId::new)?,
+        created_at: time::from_millis(integer::<D>(row, 3, "created_at")?),
+        last_seq: from_sql(integer::<D>(row, 4, "last_seq")?),
+        member_count: from_sql(integer::<D>(row, 5, "member_count")?),
+        joined: integer::<D>(row, 6, "joined")? != 0,
+    })
+}
