@@ -15,7 +15,6 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,25 +34,26 @@ let work;
 let bases; // alice's node, then bob's (the same one without Redis)
 let browser;
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** Starts one server node with the bot; resolves to its base URL once healthy. */
+/**
+ * Starts one server node with the bot on a port it picks itself (so no other
+ * process can take it between a probe and the bind); resolves to its base
+ * URL, read from its "listening on" line, once it answers /health.
+ */
 async function startNode(backend) {
-  const port = await freePort();
-  const node = spawn(serverBinary, ["--bind", `127.0.0.1:${port}`, "--bot", BOT, "--log", "warn", ...backend]);
-  node.stdout.on("data", (chunk) => (serverLog += chunk));
+  const node = spawn(serverBinary, ["--bind", "127.0.0.1:0", "--bot", BOT, "--log", "warn", ...backend]);
+  const listening = new Promise((resolveUrl, reject) => {
+    let seen = "";
+    node.stdout.on("data", (chunk) => {
+      serverLog += chunk;
+      seen += chunk;
+      const found = seen.match(/^listening on (http:\/\/\S+)$/m);
+      if (found) resolveUrl(found[1]);
+    });
+    node.once("exit", () => reject(new Error(`the server exited:\n${serverLog}`)));
+  });
   node.stderr.on("data", (chunk) => (serverLog += chunk));
   servers.push(node);
-  const url = `http://127.0.0.1:${port}`;
+  const url = await listening;
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
@@ -177,6 +177,12 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await bob.fill("#body", "typing…");
     await bob.dispatchEvent("#body", "input");
     await alice.locator("#typing", { hasText: "bob is typing" }).waitFor();
+    // While bob types, alice opens another conversation: his typing is not shown there.
+    await alice.click("#bot-chat");
+    await alice.locator("#chat-title", { hasText: BOT }).waitFor();
+    assert.equal(await alice.textContent("#typing"), "", "typing elsewhere is not shown here");
+    await conversationNamed(alice, "bob").click();
+    await alice.locator("#chat-title", { hasText: "bob" }).waitFor();
     await bob.fill("#body", "");
     await say(bob, "Hello Alice");
     await bubble(alice, "Hello Alice").waitFor();
@@ -223,7 +229,6 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
   await step("the bot answers, and its buttons send commands", async () => {
     await alice.click("#bot-chat");
     await alice.locator("#chat-title", { hasText: BOT }).waitFor();
-    assert.equal(await alice.textContent("#typing"), "", "typing elsewhere is not shown here");
     await say(alice, "/help");
     const chip = alice.locator("#message-list .chip", { hasText: "/upper hello" });
     await chip.click();

@@ -184,8 +184,12 @@ mod tests {
         let two = one.node();
         drop(two.subscribe().await.unwrap());
         drop(two);
+        // The next node to join sweeps the one that left.
+        let three = one.node();
         one.publish(envelope("alice", 1)).await.unwrap();
         let nodes = one.network.nodes.read().unwrap();
-        assert_eq!(nodes.iter().filter(|n| n.strong_count() > 0).count(), 1);
+        assert_eq!(nodes.len(), 2, "one and three; two is gone");
+        assert!(nodes.iter().all(|node| node.strong_count() > 0));
+        drop(three);
     }
 }

@@ -73,6 +73,8 @@ pub struct RedisBusStats {
     pub decode_errors: u64,
     /// Deliveries dropped because this node's subscription queue was full.
     pub dropped: u64,
+    /// Keepalive pings of the subscription connection that Redis answered.
+    pub pings_answered: u64,
 }
 
 impl RedisBus {

@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     reconnects: AtomicU64,
     publish_failures: AtomicU64,
     decode_errors: AtomicU64,
+    pings_answered: AtomicU64,
 }
 
 impl Shared {
@@ -61,6 +62,7 @@ impl Shared {
             reconnects: AtomicU64::new(0),
             publish_failures: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
+            pings_answered: AtomicU64::new(0),
         }
     }
 
@@ -82,6 +84,7 @@ impl Shared {
             publish_failures: self.publish_failures.load(Relaxed),
             decode_errors: self.decode_errors.load(Relaxed),
             dropped: self.subscribers.dropped(),
+            pings_answered: self.pings_answered.load(Relaxed),
         }
     }
 
@@ -229,6 +232,7 @@ pub(crate) async fn run(
                     if !matches!(answer, Ok(Ok(_))) {
                         break true;
                     }
+                    shared.pings_answered.fetch_add(1, Relaxed);
                 }
             }
         };

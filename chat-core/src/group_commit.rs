@@ -383,21 +383,41 @@ mod tests {
 
     #[tokio::test]
     async fn the_batcher_answers_every_caller_from_one_write() {
-        let batcher: Batcher<usize, ()> = Batcher::start(64, 1, |records| async move {
-            let size = records.len();
-            records.iter().map(|_| Ok(size)).collect()
+        let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = Arc::clone(&writes);
+        let batcher: Batcher<usize, ()> = Batcher::start(64, 1, move |records| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let size = records.len();
+                records.iter().map(|_| Ok(size)).collect()
+            }
         });
-        let calls: Vec<_> = (0..32)
-            .map(|_| {
-                let batcher = batcher.clone();
-                tokio::spawn(async move { batcher.submit(record("a", "alice", None)).await })
-            })
+        // All 32 are queued in one poll of this task, before the writer (on
+        // this current-thread runtime) can run: one batch is certain.
+        let mut calls: Vec<_> = (0..32)
+            .map(|_| Box::pin(batcher.submit(record("a", "alice", None))))
             .collect();
-        let mut sizes = Vec::new();
-        for call in calls {
-            sizes.push(call.await.unwrap().unwrap().unwrap());
-        }
-        assert_eq!(sizes.len(), 32);
-        assert!(sizes.iter().all(|size| (1..=32).contains(size)));
+        let mut sizes = vec![None; 32];
+        std::future::poll_fn(|cx| {
+            for (call, size) in calls.iter_mut().zip(sizes.iter_mut()) {
+                if size.is_none() {
+                    if let std::task::Poll::Ready(answer) = call.as_mut().poll(cx) {
+                        *size = Some(answer.unwrap().unwrap());
+                    }
+                }
+            }
+            if sizes.iter().all(Option::is_some) {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        assert_eq!(
+            writes.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "one write"
+        );
+        assert!(sizes.iter().all(|size| *size == Some(32)), "{sizes:?}");
     }
 }

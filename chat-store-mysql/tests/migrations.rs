@@ -1,6 +1,7 @@
 //! Several nodes starting at once on one empty database all come up.
 
 use chat_store_mysql::MySqlStore;
+use chat_store_mysql::sqlx;
 use chat_store_mysql::testing::TestDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -14,8 +15,23 @@ async fn nodes_starting_together_migrate_once_and_all_start() {
             tokio::spawn(async move { MySqlStore::connect(&url).await })
         })
         .collect();
+    let mut stores = Vec::new();
     for start in starts {
-        let store = start.await.unwrap().expect("every node starts");
+        stores.push(start.await.unwrap().expect("every node starts"));
+    }
+    // Each migration is recorded once, and applied once: its table exists.
+    let applied: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT version, COUNT(*) FROM _sqlx_migrations WHERE success = 1 GROUP BY version ORDER BY version",
+    )
+    .fetch_all(stores[0].pool())
+    .await
+    .unwrap();
+    let expected: Vec<(i64, i64)> = chat_store_mysql::migrations()
+        .iter()
+        .map(|migration| (migration.version, 1))
+        .collect();
+    assert_eq!(applied, expected);
+    for store in stores {
         store.pool().close().await;
     }
     database.drop_database().await.unwrap();

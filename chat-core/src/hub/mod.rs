@@ -86,8 +86,8 @@ pub(crate) struct HubInner {
     counters: Counters,
     /// Set by [`Hub::close_all`]: registrations are refused from then on.
     closing: AtomicBool,
-    /// Woken when the last connection unregisters (see [`Hub::drained`]).
-    drained: tokio::sync::Notify,
+    /// Woken whenever a connection registers or unregisters (see [`Hub::until`]).
+    changed: tokio::sync::Notify,
     /// Requests to reconcile a user's bus watch with their connections here.
     /// Unbounded, but each entry is owed to one connect or disconnect.
     watch_requests: mpsc::UnboundedSender<WatchRequest>,
@@ -131,7 +131,7 @@ impl Hub {
             stuck_timeout: config.stuck_timeout,
             counters: Counters::default(),
             closing: AtomicBool::new(false),
-            drained: tokio::sync::Notify::new(),
+            changed: tokio::sync::Notify::new(),
             watch_requests,
         });
         let pump = tokio::spawn(pump(Arc::clone(&inner), subscription));
@@ -208,11 +208,24 @@ impl Hub {
     /// flight is answered) and dropped its connection. A graceful shutdown
     /// awaits it before the runtime, and the store's writers, go away.
     pub async fn drained(&self) {
+        self.until(|hub| hub.stats().connections == 0).await;
+    }
+
+    /// Resolves once `condition` holds, checked now and again each time a
+    /// connection registers or unregisters: how a test, or a host's
+    /// shutdown, waits for the hub's state without polling.
+    ///
+    /// ```
+    /// # async fn example(hub: chat_core::Hub, alice: chat_core::UserId) {
+    /// hub.until(|hub| !hub.is_connected(&alice)).await;
+    /// # }
+    /// ```
+    pub async fn until(&self, condition: impl Fn(&Hub) -> bool) {
         loop {
-            let notified = self.inner.drained.notified();
+            let notified = self.inner.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.inner.counters.snapshot().connections == 0 {
+            if condition(self) {
                 return;
             }
             notified.await;
@@ -280,6 +293,7 @@ impl HubInner {
         if first {
             self.counters.user_added();
         }
+        self.changed.notify_waiters();
         Ok(Connection::new(Arc::clone(self), shared, receiver))
     }
 
@@ -306,9 +320,7 @@ impl HubInner {
             entry.remove();
         }
         drop(shard);
-        if self.counters.disconnected() == 0 {
-            self.drained.notify_waiters();
-        }
+        self.counters.disconnected();
         if last {
             self.counters.user_removed();
             // The watcher may be gone at shutdown; nothing is left to unwatch then.
@@ -317,6 +329,7 @@ impl HubInner {
                 done: None,
             });
         }
+        self.changed.notify_waiters();
     }
 
     fn is_connected(&self, user: &UserId) -> bool {

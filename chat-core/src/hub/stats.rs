@@ -52,9 +52,9 @@ impl Counters {
     pub(crate) fn connected(&self) {
         self.connections.fetch_add(1, Relaxed);
     }
-    /// Counts a connection gone; returns how many are left.
-    pub(crate) fn disconnected(&self) -> u64 {
-        self.connections.fetch_sub(1, Relaxed) - 1
+    /// Counts a connection gone.
+    pub(crate) fn disconnected(&self) {
+        self.connections.fetch_sub(1, Relaxed);
     }
 
     pub(crate) fn user_added(&self) {

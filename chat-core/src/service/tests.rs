@@ -8,12 +8,16 @@ use mockall::predicate::eq;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::bus::{MockBus, Subscription};
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use crate::bus::{Bus, Envelope, EventKind, Subscription};
 use crate::error::{BusError, Refusal, StoreError};
 use crate::store::MockStore;
 use crate::{
-    Appended, Conversation, ConversationKind, Cursor, NewMessage, NewMessageRecord, Page, RoomPage,
-    Seq, time,
+    Appended, Conversation, ConversationKind, Cursor, NewMessage, NewMessageRecord, Page,
+    ReadMarkUpdate, RoomPage, Seq, time,
 };
 
 fn user(name: &str) -> UserId {
@@ -24,20 +28,84 @@ fn conversation_id() -> ConversationId {
     ConversationId::new("c1").unwrap()
 }
 
-/// A bus mock whose subscription stays open for the whole test.
-fn bus() -> (MockBus, mpsc::Sender<crate::Delivery>) {
-    let (sender, receiver) = mpsc::channel(1);
-    let mut bus = MockBus::new();
-    let receiver = std::sync::Mutex::new(Some(receiver));
-    bus.expect_subscribe().returning(move || {
-        let receiver = receiver.lock().unwrap().take().expect("subscribed once");
-        Ok(Subscription::new(receiver))
-    });
-    (bus, sender)
+/// A bus that records every publish for assertions in the test body. A
+/// mockall `MockBus` would check its expectations only when its last
+/// reference drops, and that reference is the hub's watcher task, dropped
+/// while the runtime shuts down, where a failed expectation is swallowed:
+/// a publish that stopped happening would still pass.
+#[derive(Debug)]
+struct RecordingBus {
+    published: Mutex<Vec<Envelope>>,
+    /// Publishes fail (after being recorded) when set.
+    failing: bool,
+    /// The subscription's sender, kept so the hub's pump stays alive.
+    deliveries: Mutex<Option<mpsc::Sender<crate::Delivery>>>,
 }
 
-async fn service(store: MockStore, bus: MockBus) -> ChatService {
-    ChatService::new(Arc::new(store), Arc::new(bus), ChatConfig::default())
+impl RecordingBus {
+    fn new() -> Arc<Self> {
+        Self::with_failures(false)
+    }
+
+    fn failing() -> Arc<Self> {
+        Self::with_failures(true)
+    }
+
+    fn with_failures(failing: bool) -> Arc<Self> {
+        Arc::new(Self {
+            published: Mutex::default(),
+            failing,
+            deliveries: Mutex::default(),
+        })
+    }
+
+    /// Every envelope published so far.
+    fn published(&self) -> Vec<Envelope> {
+        self.published.lock().unwrap().clone()
+    }
+
+    /// The one envelope published so far, decoded.
+    fn only_event(&self) -> (Envelope, serde_json::Value) {
+        let published = self.published();
+        assert_eq!(published.len(), 1, "exactly one publish: {published:?}");
+        let envelope = published[0].clone();
+        let event = serde_json::from_slice(envelope.payload()).unwrap();
+        (envelope, event)
+    }
+}
+
+#[async_trait::async_trait]
+impl Bus for RecordingBus {
+    async fn publish(&self, envelope: Envelope) -> Result<(), BusError> {
+        self.published.lock().unwrap().push(envelope);
+        if self.failing {
+            return Err(BusError::Unavailable("connection refused".into()));
+        }
+        Ok(())
+    }
+
+    async fn watch(&self, _: &UserId) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn unwatch(&self, _: &UserId) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> Result<Subscription, BusError> {
+        let (sender, receiver) = mpsc::channel(1);
+        *self.deliveries.lock().unwrap() = Some(sender);
+        Ok(Subscription::new(receiver))
+    }
+}
+
+async fn service(store: MockStore, bus: &Arc<RecordingBus>) -> ChatService {
+    configured(store, bus, ChatConfig::default()).await
+}
+
+async fn configured(store: MockStore, bus: &Arc<RecordingBus>, config: ChatConfig) -> ChatService {
+    let bus: Arc<dyn Bus> = bus.clone();
+    ChatService::new(Arc::new(store), bus, config)
         .await
         .unwrap()
 }
@@ -67,9 +135,8 @@ async fn a_send_the_store_refuses_publishes_nothing() {
         .expect_append()
         .times(1)
         .returning(|_| Err(StoreError::Refused(Refusal::NotAMember)));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .send(&user("mallory"), &conversation_id(), NewMessage::text("hi"))
         .await
@@ -79,6 +146,7 @@ async fn a_send_the_store_refuses_publishes_nothing() {
         err.to_string(),
         "forbidden: not a member of conversation c1"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -88,15 +156,15 @@ async fn a_store_failure_publishes_nothing() {
         .expect_append()
         .times(1)
         .returning(|_| Err(StoreError::Unavailable("database is locked".into())));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
         .await
         .unwrap_err();
     assert!(err.is_retryable());
     assert_eq!(err.code(), "unavailable");
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -106,19 +174,8 @@ async fn the_published_event_carries_the_stored_seq_to_every_member() {
         .expect_append()
         .times(1)
         .returning(|record| Ok(stored(&record, 42, &["alice", "bob"])));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish()
-        .times(1)
-        .withf(|envelope| {
-            let event: serde_json::Value = serde_json::from_slice(envelope.payload()).unwrap();
-            envelope.seq() == Some(42)
-                && envelope.recipients() == [user("alice"), user("bob")]
-                && event["type"] == "message"
-                && event["message"]["seq"] == 42
-                && event["message"]["body"] == "hello"
-        })
-        .returning(|_| Ok(()));
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let sent = chat
         .send(
             &user("alice"),
@@ -128,6 +185,13 @@ async fn the_published_event_carries_the_stored_seq_to_every_member() {
         .await
         .unwrap();
     assert_eq!(sent.message.seq, 42);
+    let (envelope, event) = bus.only_event();
+    assert_eq!(envelope.seq(), Some(42));
+    assert_eq!(envelope.kind(), &EventKind::Message);
+    assert_eq!(envelope.recipients(), [user("alice"), user("bob")]);
+    assert_eq!(event["type"], "message");
+    assert_eq!(event["message"]["seq"], 42);
+    assert_eq!(event["message"]["body"], "hello");
 }
 
 #[tokio::test]
@@ -136,16 +200,14 @@ async fn a_failed_publish_after_save_still_acknowledges_and_is_counted() {
     store
         .expect_append()
         .returning(|record| Ok(stored(&record, 1, &["alice", "bob"])));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish()
-        .times(1)
-        .returning(|_| Err(BusError::Unavailable("connection refused".into())));
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::failing();
+    let chat = service(store, &bus).await;
     let sent = chat
         .send(&user("alice"), &conversation_id(), NewMessage::text("kept"))
         .await
         .unwrap();
     assert_eq!(sent.message.body, "kept");
+    assert_eq!(bus.published().len(), 1, "the publish was tried once");
     assert_eq!(chat.publish_failures(), 1);
 }
 
@@ -154,8 +216,8 @@ async fn invalid_bodies_are_refused_before_any_store_call() {
     let mut store = MockStore::new();
     store.expect_members().times(0);
     store.expect_append().times(0);
-    let (bus, _keep) = bus();
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let alice = user("alice");
     let id = conversation_id();
     let empty = chat
@@ -191,6 +253,7 @@ async fn invalid_bodies_are_refused_before_any_store_call() {
         ),
         "{err:?}"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -200,22 +263,22 @@ async fn sending_to_an_unknown_conversation_is_not_found() {
         .expect_append()
         .times(1)
         .returning(|_| Err(StoreError::Refused(Refusal::UnknownConversation)));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .send(&user("alice"), &conversation_id(), NewMessage::text("hi"))
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "conversation c1 not found");
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
 async fn a_direct_conversation_with_oneself_is_invalid() {
     let mut store = MockStore::new();
     store.expect_open_direct().times(0);
-    let (bus, _keep) = bus();
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .open_direct(&user("alice"), &user("alice"))
         .await
@@ -230,20 +293,15 @@ async fn a_direct_conversation_with_oneself_is_invalid() {
         ),
         "{err:?}"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
 async fn groups_over_the_member_limit_are_refused() {
     let mut store = MockStore::new();
     store.expect_create_group().times(0);
-    let (bus, _keep) = bus();
-    let chat = ChatService::new(
-        Arc::new(store),
-        Arc::new(bus),
-        ChatConfig::default().with_max_group_members(3),
-    )
-    .await
-    .unwrap();
+    let bus = RecordingBus::new();
+    let chat = configured(store, &bus, ChatConfig::default().with_max_group_members(3)).await;
     let others = ["b", "c", "d"].iter().map(|m| user(m)).collect();
     let err = chat
         .create_group(&user("a"), "team", others)
@@ -260,6 +318,7 @@ async fn groups_over_the_member_limit_are_refused() {
         ),
         "{err:?}"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -275,9 +334,8 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         last_seq: 0,
     });
     store.expect_remove_member().times(0);
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .remove_member(&user("alice"), &conversation_id(), &user("alice"))
         .await
@@ -286,6 +344,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         err.to_string(),
         "invalid user_id: the last member of a group cannot be removed"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -301,13 +360,14 @@ async fn only_the_creator_removes_others() {
         last_seq: 0,
     });
     store.expect_remove_member().times(0);
-    let (bus, _keep) = bus();
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .remove_member(&user("bob"), &conversation_id(), &user("carol"))
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -324,8 +384,8 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
         .times(1)
         .withf(|_, query| query.limit == 200 && query.cursor == Cursor::Before(10))
         .returning(|_, _| Ok(Page::default()));
-    let (bus, _keep) = bus();
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let id = conversation_id();
     chat.history(&user("alice"), &id, Cursor::Before(10), Some(10_000))
         .await
@@ -348,17 +408,23 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
 async fn typing_is_published_to_the_other_members_only() {
     let mut store = MockStore::new();
     members_are(&mut store, &["alice", "bob", "carol"]);
-    let (mut bus, _keep) = bus();
-    bus.expect_publish()
-        .times(1)
-        .withf(|envelope| {
-            envelope.recipients() == [user("bob"), user("carol")] && envelope.seq().is_none()
-        })
-        .returning(|_| Ok(()));
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     chat.typing(&user("alice"), &conversation_id())
         .await
         .unwrap();
+    let (envelope, event) = bus.only_event();
+    assert_eq!(envelope.recipients(), [user("bob"), user("carol")]);
+    assert_eq!(
+        (envelope.seq(), envelope.kind()),
+        (None, &EventKind::Typing)
+    );
+    assert_eq!(event["user_id"], "alice");
+    // Within the typing interval a second notice reaches nobody.
+    chat.typing(&user("alice"), &conversation_id())
+        .await
+        .unwrap();
+    assert_eq!(bus.published().len(), 1, "throttled");
 }
 
 #[tokio::test]
@@ -368,13 +434,10 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
         .expect_append()
         .times(2)
         .returning(|record| Ok(stored(&record, 1, &["alice", "bob"])));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(2).returning(|_| Ok(()));
+    let bus = RecordingBus::new();
     let config =
         ChatConfig::default().with_rate(crate::Action::Send, Some(crate::Rate::per_second(1, 2)));
-    let chat = ChatService::new(Arc::new(store), Arc::new(bus), config)
-        .await
-        .unwrap();
+    let chat = configured(store, &bus, config).await;
     // A refused body uses no token: both sends of the burst still pass.
     let blank = chat
         .send(&user("alice"), &conversation_id(), NewMessage::text(" "))
@@ -397,6 +460,11 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
     assert_eq!(err.code(), "rate_limited");
     assert!(err.is_retryable());
     assert_eq!(chat.rate_limited(crate::Action::Send), 1);
+    assert_eq!(
+        bus.published().len(),
+        2,
+        "only the two stored sends were published"
+    );
 }
 
 /// A store mock whose one conversation is `conversation`.
@@ -431,18 +499,8 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
         .returning(|_, _, _, _| Ok(true));
     // Read again after the add: dave joined meanwhile and hears of bob too.
     members_are(&mut store, &["alice", "bob", "carol", "dave"]);
-    let (mut bus, _keep) = bus();
-    bus.expect_publish()
-        .withf(|envelope| {
-            let event: serde_json::Value = serde_json::from_slice(envelope.payload()).unwrap();
-            envelope.recipients() == [user("alice"), user("bob"), user("carol"), user("dave")]
-                && event["type"] == "member_added"
-                && event["user_id"] == "bob"
-                && event["by"] == "bob"
-        })
-        .times(1)
-        .returning(|_| Ok(()));
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let (joined, added) = chat
         .join_room(&user("bob"), &conversation_id())
         .await
@@ -452,6 +510,16 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
         joined.members,
         [user("alice"), user("bob"), user("carol"), user("dave")]
     );
+    let (envelope, event) = bus.only_event();
+    assert_eq!(
+        envelope.recipients(),
+        [user("alice"), user("bob"), user("carol"), user("dave")]
+    );
+    assert_eq!(envelope.kind(), &EventKind::MemberAdded(user("bob")));
+    assert_eq!(
+        (&event["type"], &event["user_id"], &event["by"]),
+        (&json!("member_added"), &json!("bob"), &json!("bob"))
+    );
 }
 
 #[tokio::test]
@@ -460,9 +528,8 @@ async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
     store
         .expect_add_member()
         .returning(|_, _, _, _| Err(StoreError::Refused(Refusal::Full)));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .join_room(&user("bob"), &conversation_id())
         .await
@@ -478,20 +545,21 @@ async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
         ),
         "{err:?}"
     );
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
 async fn a_private_group_cannot_be_joined() {
     let mut store = holding(room(false, &["alice"]));
     store.expect_add_member().times(0);
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(0);
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let err = chat
         .join_room(&user("mallory"), &conversation_id())
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Forbidden(_)), "{err:?}");
+    assert!(bus.published().is_empty(), "nothing published");
 }
 
 #[tokio::test]
@@ -501,12 +569,19 @@ async fn the_last_member_of_a_room_may_leave() {
         .expect_remove_member()
         .times(1)
         .returning(|_, _| Ok(true));
-    let (mut bus, _keep) = bus();
-    bus.expect_publish().times(1).returning(|_| Ok(()));
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     chat.remove_member(&user("alice"), &conversation_id(), &user("alice"))
         .await
         .unwrap();
+    let (envelope, event) = bus.only_event();
+    assert_eq!(
+        envelope.recipients(),
+        [user("alice")],
+        "the leaver hears it too"
+    );
+    assert_eq!(envelope.kind(), &EventKind::MemberRemoved(user("alice")));
+    assert_eq!(event["type"], "member_removed");
 }
 
 #[tokio::test]
@@ -522,8 +597,8 @@ async fn the_room_directory_trims_its_search_and_caps_its_page() {
         })
         .times(1)
         .returning(|_| Ok(RoomPage::default()));
-    let (bus, _keep) = bus();
-    let chat = service(store, bus).await;
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
     let page = chat
         .rooms(&user("bob"), Some("  rust "), None, Some(10_000))
         .await
@@ -534,4 +609,88 @@ async fn the_room_directory_trims_its_search_and_caps_its_page() {
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Invalid { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_read_mark_is_told_only_when_it_moves() {
+    let mut store = MockStore::new();
+    members_are(&mut store, &["alice", "bob"]);
+    let mut marks = [
+        ReadMarkUpdate {
+            seq: 3,
+            moved: true,
+        },
+        ReadMarkUpdate {
+            seq: 3,
+            moved: false,
+        },
+    ]
+    .into_iter();
+    store
+        .expect_mark_read()
+        .times(2)
+        .returning(move |_, _, _| Ok(marks.next().expect("two marks")));
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
+    assert_eq!(
+        chat.mark_read(&user("bob"), &conversation_id(), 3)
+            .await
+            .unwrap(),
+        3
+    );
+    let (envelope, event) = bus.only_event();
+    assert_eq!(envelope.kind(), &EventKind::Read);
+    assert_eq!(envelope.recipients(), [user("alice"), user("bob")]);
+    assert_eq!(
+        (&event["user_id"], &event["seq"]),
+        (&json!("bob"), &json!(3))
+    );
+    assert_eq!(
+        chat.mark_read(&user("bob"), &conversation_id(), 2)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        bus.published().len(),
+        1,
+        "a mark that did not move is not told"
+    );
+}
+
+#[tokio::test]
+async fn creating_a_group_tells_each_invited_member_alone() {
+    let mut store = MockStore::new();
+    store.expect_create_group().times(1).returning(|group| {
+        Ok(Conversation {
+            id: group.id,
+            kind: ConversationKind::Group,
+            title: Some(group.title),
+            public: group.public,
+            created_by: group.created_by,
+            members: group.members,
+            created_at: group.created_at,
+            last_seq: 0,
+        })
+    });
+    let bus = RecordingBus::new();
+    let chat = service(store, &bus).await;
+    let created = chat
+        .create_group(&user("alice"), "team", vec![user("bob"), user("carol")])
+        .await
+        .unwrap();
+    let published = bus.published();
+    let told: Vec<(Vec<UserId>, EventKind)> = published
+        .iter()
+        .map(|envelope| (envelope.recipients().to_vec(), envelope.kind().clone()))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            (vec![user("bob")], EventKind::MemberAdded(user("bob"))),
+            (vec![user("carol")], EventKind::MemberAdded(user("carol"))),
+        ],
+        "one small event per invited member, the creator not among them"
+    );
+    assert!(published.iter().all(|e| e.conversation_id() == &created.id));
 }

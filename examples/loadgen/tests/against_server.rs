@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 struct Server {
     base: String,
+    chat: chat_core::ChatService,
     _stop: oneshot::Sender<()>,
 }
 
@@ -20,10 +21,15 @@ async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let (stop, stopped) = oneshot::channel::<()>();
+    let chat = server.chat.clone();
     tokio::spawn(app::serve(listener, server, async move {
         let _ = stopped.await;
     }));
-    Server { base, _stop: stop }
+    Server {
+        base,
+        chat,
+        _stop: stop,
+    }
 }
 
 async fn loadgen(args: String) -> Output {
@@ -69,6 +75,16 @@ async fn a_websocket_run_counts_every_delivery() {
         report.contains("server RSS:") && report.contains("server CPU:"),
         "{report}"
     );
+    // The server's own counters agree: 900 message deliveries (and the
+    // membership events of the 10 new groups) were queued, none dropped.
+    let stats = server.chat.hub().stats();
+    assert!(stats.delivered >= 900, "{stats:?}");
+    assert_eq!(
+        stats.dropped_messages + stats.dropped_ephemeral,
+        0,
+        "{stats:?}"
+    );
+    assert_eq!(server.chat.publish_failures(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,6 +101,9 @@ async fn a_post_run_over_direct_conversations_counts_every_delivery() {
         report.contains("expected 200, received 200, lost 0"),
         "{report}"
     );
+    let stats = server.chat.hub().stats();
+    assert!(stats.delivered >= 200, "{stats:?}");
+    assert_eq!(stats.dropped_messages, 0, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +117,13 @@ async fn idle_reports_memory_per_connection() {
     .await;
     assert!(report.contains("50 idle connections"), "{report}");
     assert!(report.contains("KiB per connection"), "{report}");
+    // The tool closed what it opened: the hub drains to no connection.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        server.chat.hub().drained(),
+    )
+    .await
+    .expect("every idle connection was closed");
 }
 
 #[tokio::test]

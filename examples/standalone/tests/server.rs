@@ -55,10 +55,18 @@ async fn serves_the_page_its_assets_and_health() {
     let server = start(&[]).await;
     let (status, page) = get(format!("http://{}/", server.base), None).await;
     assert_eq!(status, 200);
-    assert!(page.contains("<title>chat</title>") && page.contains("app.js"));
+    assert_eq!(
+        page,
+        include_str!("../static/index.html"),
+        "the page, as built in"
+    );
     let (status, script) = get(format!("http://{}/app.js", server.base), None).await;
     assert_eq!(status, 200);
-    assert!(script.contains("resumeAll"));
+    assert_eq!(
+        script,
+        include_str!("../static/app.js"),
+        "the page's script, as built in"
+    );
     let (status, health) = get(format!("http://{}/health", server.base), None).await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();
@@ -104,10 +112,8 @@ async fn with_a_secret_only_signed_unexpired_tokens_pass() {
 #[tokio::test]
 async fn graceful_shutdown_closes_sockets_with_going_away() {
     let mut server = start(&[]).await;
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=bob", server.base))
-            .await
-            .unwrap();
+    // Registered (`ready`) before the stop: a live socket, not a late upgrade.
+    let mut socket = common::Client::connect(&server.base, "bob").await.socket;
     server.stop.take().unwrap().send(()).unwrap();
     let close = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -231,10 +237,7 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
         "no Redis counters without Redis: {before}"
     );
 
-    let (mut bob, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/ws?token=bob", server.base))
-            .await
-            .unwrap();
+    let mut bob = common::Client::connect(&server.base, "bob").await;
     let http = reqwest::Client::new();
     let direct: serde_json::Value = http
         .put(format!("http://{}/direct/bob", server.base))
@@ -258,12 +261,7 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
         .unwrap();
     assert_eq!(sent.status(), 201);
     // Bob's socket has the message once it arrives: wait for that event.
-    loop {
-        let frame = bob.next().await.unwrap().unwrap();
-        if frame.to_text().unwrap().contains("counted") {
-            break;
-        }
-    }
+    assert_eq!(bob.next_message().await["body"], "counted");
     let after = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(after.contains("chat_connections 1\n"), "{after}");
     let delivered: u64 = after
@@ -303,4 +301,40 @@ async fn the_example_bot_answers_in_a_direct_conversation() {
         }
     };
     assert_eq!(reply, "18 characters, 3 words");
+}
+
+#[tokio::test]
+async fn refusals_by_a_rate_limit_are_counted_in_metrics_by_kind() {
+    let server = start(&["--send-rate", "1", "--send-burst", "1"]).await;
+    let (status, direct) = call(
+        reqwest::Method::PUT,
+        &server.base,
+        "alice",
+        "/direct/bob",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let path = format!("/conversations/{}/messages", direct["id"].as_str().unwrap());
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let body = Some(serde_json::json!({"body": "hi"}));
+        let (status, _) = call(reqwest::Method::POST, &server.base, "alice", &path, body).await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [201, 429, 429]);
+    let text = reqwest::get(format!("http://{}/metrics", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("chat_rate_limited_total{action=\"send\"} 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("chat_rate_limited_total{action=\"create\"} 0\n"),
+        "{text}"
+    );
 }
