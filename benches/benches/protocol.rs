@@ -7,17 +7,16 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn message() -> Message {
     Message {
-        id: MessageId::generate(),
-        conversation_id: ConversationId::generate(),
-        seq: 123_456,
-        sender: UserId::new("user-000042").unwrap(),
-        body:
-            "The quick brown fox jumps over the lazy dog; a typical chat line of about 150 bytes, \
-               with \"quotes\" and an emoji \u{1f44b} to escape."
-                .to_owned(),
-        content: None,
         client_id: Some("c-7f3a9d".to_owned()),
-        created_at: time::now(),
+        ..Message::stored(
+            MessageId::generate(),
+            ConversationId::generate(),
+            123_456,
+            UserId::new("user-000042").unwrap(),
+            "The quick brown fox jumps over the lazy dog; a typical chat line of about 150 bytes, \
+             with \"quotes\" and an emoji \u{1f44b} to escape.",
+            time::now(),
+        )
     }
 }
 

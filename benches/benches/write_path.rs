@@ -135,6 +135,9 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, w: &World) {
                     content: None,
                     client_id: None,
                     created_at: time::now(),
+                    reply_to: None,
+                    thread_root: None,
+                    mentions: Vec::new(),
                 };
                 async move {
                     store.append(record).await.unwrap();

@@ -13,16 +13,14 @@ use chat_core::{ConversationId, Envelope, Message, MessageId, UserId, time};
 /// When `recipients` is empty.
 #[must_use]
 pub fn message_envelope(recipients: Vec<UserId>) -> Envelope {
-    let message = Message {
-        id: MessageId::generate(),
-        conversation_id: ConversationId::generate(),
-        seq: 1,
-        sender: recipients[0].clone(),
-        body: "x".repeat(150),
-        content: None,
-        client_id: None,
-        created_at: time::now(),
-    };
+    let message = Message::stored(
+        MessageId::generate(),
+        ConversationId::generate(),
+        1,
+        recipients[0].clone(),
+        "x".repeat(150),
+        time::now(),
+    );
     let payload = encode_message_event(&message);
     Envelope::new(
         recipients,

@@ -82,8 +82,9 @@ async fn joining_and_leaving_a_room_is_seen_live_by_its_members() {
         .await;
     assert_eq!(status, 201, "{joined}");
     assert_eq!(joined["members"], json!(["alice", "bob"]));
-    let added =
-        json!({"type": "member_added", "conversation_id": room, "user_id": "bob", "by": "bob"});
+    // The join is the room's first timeline event.
+    let added = json!({"type": "member_added", "conversation_id": room, "user_id": "bob",
+        "by": "bob", "seq": 1});
     assert_eq!(alice.next_of("member_added").await, added);
     assert_eq!(
         bob.next_of("member_added").await,
@@ -99,7 +100,7 @@ async fn joining_and_leaving_a_room_is_seen_live_by_its_members() {
         json!({"type": "send", "conversation_id": room, "body": "hello lobby", "client_id": "b1"}),
     )
     .await;
-    assert_eq!(bob.next_of("ack").await["message"]["seq"], 1);
+    assert_eq!(bob.next_of("ack").await["message"]["seq"], 2);
     assert_eq!(
         alice.next_of("message").await["message"]["body"],
         "hello lobby"
@@ -198,8 +199,8 @@ async fn rooms_are_joined_and_left_over_the_socket_too() {
 
     bob.send(json!({"type": "join", "conversation_id": room}))
         .await;
-    let added =
-        json!({"type": "member_added", "conversation_id": room, "user_id": "bob", "by": "bob"});
+    let added = json!({"type": "member_added", "conversation_id": room, "user_id": "bob",
+        "by": "bob", "seq": 1});
     assert_eq!(
         bob.next_of("member_added").await,
         added,
@@ -229,7 +230,7 @@ async fn a_member_who_rejoins_gets_new_messages_at_once_without_a_gap() {
         .await;
     bob.next_of("member_added").await;
     server.send("alice", &room, "one").await;
-    assert_eq!(bob.next_of("message").await["message"]["seq"], 1);
+    assert_eq!(bob.next_of("message").await["message"]["seq"], 2);
 
     bob.send(json!({"type": "leave", "conversation_id": room}))
         .await;
@@ -239,11 +240,13 @@ async fn a_member_who_rejoins_gets_new_messages_at_once_without_a_gap() {
         .await;
     bob.next_of("member_added").await;
     server.send("alice", &room, "three").await;
-    // Seq 2 is history bob may fetch, not a hole this socket must wait for.
+    // Seq 4, sent while bob was away, is history bob may fetch, not a
+    // hole this socket must wait for (join 1, "one" 2, leave 3, "two" 4,
+    // rejoin 5, "three" 6).
     let next = bob.next_event().await;
     assert_eq!(
         (&next["type"], &next["message"]["seq"]),
-        (&json!("message"), &json!(3)),
+        (&json!("message"), &json!(6)),
         "{next}"
     );
 }

@@ -70,6 +70,9 @@ pub enum EventKind {
     MemberAdded(UserId),
     /// This user left or was removed.
     MemberRemoved(UserId),
+    /// Any other change of the timeline (an edit, a delete, a reaction, a
+    /// rename, a pin).
+    Change,
 }
 
 impl Envelope {

@@ -100,16 +100,25 @@ pub enum Action {
     Read,
     /// Saying one is typing.
     Typing,
+    /// Editing or deleting a message.
+    Edit,
+    /// Reacting to a message, or taking a reaction back.
+    React,
+    /// Pinning, unpinning, renaming.
+    Manage,
 }
 
 impl Action {
     /// Every action, in the order of [`Action::index`].
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::Send,
         Self::Create,
         Self::Membership,
         Self::Read,
         Self::Typing,
+        Self::Edit,
+        Self::React,
+        Self::Manage,
     ];
 
     /// Its position in [`Action::ALL`].
@@ -118,8 +127,8 @@ impl Action {
         self as usize
     }
 
-    /// The name used in metrics labels: `send`, `create`, `membership`,
-    /// `read`, `typing`.
+    /// The name used in metrics labels and `--rate-limit`: `send`,
+    /// `create`, `membership`, `read`, `typing`, `edit`, `react`, `manage`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -128,6 +137,9 @@ impl Action {
             Self::Membership => "membership",
             Self::Read => "read",
             Self::Typing => "typing",
+            Self::Edit => "edit",
+            Self::React => "react",
+            Self::Manage => "manage",
         }
     }
 
@@ -140,6 +152,9 @@ impl Action {
             Self::Membership => "membership changes",
             Self::Read => "read marks",
             Self::Typing => "typing notices",
+            Self::Edit => "edits and deletes",
+            Self::React => "reactions",
+            Self::Manage => "pins and renames",
         }
     }
 }
@@ -149,7 +164,9 @@ impl Action {
 /// The defaults let a person chat freely and stop a script: messages 20 a
 /// second (bursts of 40); new conversations 30 a minute (10 at once);
 /// membership changes 60 a minute (20); read marks 10 a second (40); typing
-/// notices 5 a second (10), on top of [`ChatConfig::typing_interval`].
+/// notices 5 a second (10), on top of [`ChatConfig::typing_interval`];
+/// edits and deletes 60 a minute (20); reactions 2 a second (30); pins and
+/// renames 30 a minute (10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimits {
@@ -163,6 +180,12 @@ pub struct RateLimits {
     pub read: Option<Rate>,
     /// [`Action::Typing`].
     pub typing: Option<Rate>,
+    /// [`Action::Edit`].
+    pub edit: Option<Rate>,
+    /// [`Action::React`].
+    pub react: Option<Rate>,
+    /// [`Action::Manage`].
+    pub manage: Option<Rate>,
 }
 
 impl Default for RateLimits {
@@ -173,6 +196,9 @@ impl Default for RateLimits {
             membership: Some(Rate::per_minute(60, 20)),
             read: Some(Rate::per_second(10, 40)),
             typing: Some(Rate::per_second(5, 10)),
+            edit: Some(Rate::per_minute(60, 20)),
+            react: Some(Rate::per_second(2, 30)),
+            manage: Some(Rate::per_minute(30, 10)),
         }
     }
 }
@@ -187,6 +213,9 @@ impl RateLimits {
             membership: None,
             read: None,
             typing: None,
+            edit: None,
+            react: None,
+            manage: None,
         }
     }
 
@@ -199,6 +228,9 @@ impl RateLimits {
             Action::Membership => self.membership,
             Action::Read => self.read,
             Action::Typing => self.typing,
+            Action::Edit => self.edit,
+            Action::React => self.react,
+            Action::Manage => self.manage,
         }
     }
 
@@ -209,6 +241,9 @@ impl RateLimits {
             Action::Membership => &mut self.membership,
             Action::Read => &mut self.read,
             Action::Typing => &mut self.typing,
+            Action::Edit => &mut self.edit,
+            Action::React => &mut self.react,
+            Action::Manage => &mut self.manage,
         }
     }
 }

@@ -76,8 +76,12 @@ pub struct ConversationSummary {
     pub last_message: Option<Message>,
     /// The highest `seq` this user has read.
     pub read_seq: Seq,
-    /// Messages after `read_seq` sent by others: an exact count from the store.
+    /// Messages after `read_seq` sent by others: an exact count from the
+    /// store (deleted messages and thread replies left out).
     pub unread: u64,
+    /// Those of the unread messages that mention this user.
+    #[serde(default)]
+    pub unread_mentions: u64,
     /// When it last had a message, else when it was created: the list's order.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_activity_at: Timestamp,

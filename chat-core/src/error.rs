@@ -138,7 +138,7 @@ pub enum StoreError {
 
 /// Why a [`Store`](crate::Store) write was refused, writing nothing:
 /// [`Store::append`](crate::Store::append) or
-/// [`Store::add_member`](crate::Store::add_member).
+/// [`Store::change`](crate::Store::change).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
@@ -154,6 +154,21 @@ pub enum Refusal {
     /// atomically with the insert, so concurrent joins never exceed it).
     #[error("the conversation is full")]
     Full,
+    /// The message referred to is not in the conversation.
+    #[error("no such message in the conversation")]
+    UnknownMessage,
+    /// The message referred to was deleted.
+    #[error("the message was deleted")]
+    MessageDeleted,
+    /// Only the message's sender may do this.
+    #[error("only the message's sender may do this")]
+    NotTheSender,
+    /// A thread root must not be a thread reply itself (threads are one level).
+    #[error("the message is a thread reply: reply in its root's thread")]
+    NotARoot,
+    /// A mentioned user is not a member.
+    #[error("a mentioned user is not a member")]
+    MentionNotAMember,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -185,6 +200,23 @@ impl From<StoreError> for ChatError {
             // ChatService, which knows the limit, answers TooLarge instead.
             StoreError::Refused(Refusal::Full) => {
                 Self::Conflict("the conversation has as many members as allowed".to_owned())
+            }
+            StoreError::Refused(Refusal::UnknownMessage) => Self::NotFound {
+                what: "message",
+                id: "(seq not given)".to_owned(),
+            },
+            StoreError::Refused(Refusal::MessageDeleted) => {
+                Self::Conflict("the message was deleted".to_owned())
+            }
+            StoreError::Refused(Refusal::NotTheSender) => {
+                Self::Forbidden("only the message's sender may do this".to_owned())
+            }
+            StoreError::Refused(Refusal::NotARoot) => Self::invalid(
+                "thread_root",
+                "is a thread reply: reply in its root's thread (threads are one level deep)",
+            ),
+            StoreError::Refused(Refusal::MentionNotAMember) => {
+                Self::invalid("mentions", "every mentioned user must be a member")
             }
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),

@@ -54,6 +54,9 @@ impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
     ///     content: None,
     ///     client_id: None,
     ///     created_at: time::now(),
+    ///     reply_to: None,
+    ///     thread_root: None,
+    ///     mentions: Vec::new(),
     /// };
     /// assert_eq!(batcher.submit(record).await, Some(Ok(1)));
     /// # }
@@ -122,13 +125,41 @@ pub fn retry_key(record: &NewMessageRecord) -> Option<RetryKey<'_>> {
     })
 }
 
+/// Why a record's references refuse it, if they do.
+fn refuse_references(
+    record: &NewMessageRecord,
+    members: &[UserId],
+    referenced: &Referenced,
+) -> Option<Refusal> {
+    let conversation = record.conversation_id.as_str();
+    let found = |seq: u64| referenced.get(&(conversation.to_owned(), seq));
+    if record.reply_to.is_some_and(|seq| found(seq).is_none()) {
+        return Some(Refusal::UnknownMessage);
+    }
+    if let Some(root) = record.thread_root {
+        match found(root) {
+            None => return Some(Refusal::UnknownMessage),
+            Some(Some(_)) => return Some(Refusal::NotARoot),
+            Some(None) => {}
+        }
+    }
+    if record
+        .mentions
+        .iter()
+        .any(|user| members.binary_search(user).is_err())
+    {
+        return Some(Refusal::MentionNotAMember);
+    }
+    None
+}
+
 /// What becomes of one record of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
     /// Refused: nothing is written for it.
     Refused(Refusal),
     /// Already stored before this batch: answered with the stored message.
-    Stored(Message),
+    Stored(Box<Message>),
     /// The same retry appears earlier in this batch: answered like that one.
     SameAs(usize),
     /// Written by this batch with this seq.
@@ -138,6 +169,28 @@ pub enum Fate {
 /// The members of each conversation of a batch, read inside the batch's
 /// transaction; a conversation missing from it does not exist.
 pub type BatchMembers = HashMap<String, Vec<UserId>>;
+
+/// The messages a batch's records refer to (`reply_to`, `thread_root`),
+/// read inside the batch's transaction: `(conversation, seq)` → that
+/// message's own `thread_root`. A reference missing from it does not exist.
+pub type Referenced = HashMap<(String, u64), Option<u64>>;
+
+/// The `(conversation, seq)` pairs `records` refer to, for [`Referenced`].
+#[must_use]
+pub fn references(records: &[NewMessageRecord]) -> Vec<(&str, u64)> {
+    let mut wanted: Vec<(&str, u64)> = records
+        .iter()
+        .flat_map(|record| {
+            [record.reply_to, record.thread_root]
+                .into_iter()
+                .flatten()
+                .map(|seq| (record.conversation_id.as_str(), seq))
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
 
 /// One batch worked out: who may write, which records are new, their seqs.
 ///
@@ -158,13 +211,16 @@ pub struct BatchPlan<'a> {
 
 impl<'a> BatchPlan<'a> {
     /// Plans `records`: refuses senders who are not members of an existing
-    /// conversation, answers retries from `stored` (the messages of their
-    /// retry keys already stored) and counts the seqs the rest need.
+    /// conversation, references to messages that are not there (or a thread
+    /// root that is a reply itself) and mentions of non-members, answers
+    /// retries from `stored` (the messages of their retry keys already
+    /// stored) and counts the seqs the rest need.
     #[must_use]
     pub fn new(
         records: &'a [NewMessageRecord],
         members: BatchMembers,
         mut stored: HashMap<RetryKey<'a>, Message>,
+        referenced: &Referenced,
     ) -> Self {
         let mut first_of: HashMap<RetryKey<'a>, usize> = HashMap::new();
         let mut wanted: HashMap<&'a str, u64> = HashMap::new();
@@ -176,20 +232,32 @@ impl<'a> BatchPlan<'a> {
                 Some(members) if members.binary_search(&record.sender).is_err() => {
                     Some(Fate::Refused(Refusal::NotAMember))
                 }
-                Some(_) => match key {
-                    Some(key) if first_of.contains_key(&key) => Some(Fate::SameAs(first_of[&key])),
-                    Some(key) if stored.contains_key(&key) => {
+                // A retry is answered as stored, whatever it refers to.
+                Some(_)
+                    if let Some(key) = key
+                        && let Some(first) = first_of.get(&key) =>
+                {
+                    Some(Fate::SameAs(*first))
+                }
+                Some(_)
+                    if let Some(key) = key
+                        && stored.contains_key(&key) =>
+                {
+                    first_of.insert(key, index);
+                    stored.remove(&key).map(|message| Fate::Stored(Box::new(message)))
+                }
+                Some(members)
+                    if let Some(refusal) = refuse_references(record, members, referenced) =>
+                {
+                    Some(Fate::Refused(refusal))
+                }
+                Some(_) => {
+                    if let Some(key) = key {
                         first_of.insert(key, index);
-                        stored.remove(&key).map(Fate::Stored)
                     }
-                    _ => {
-                        if let Some(key) = key {
-                            first_of.insert(key, index);
-                        }
-                        *wanted.entry(record.conversation_id.as_str()).or_insert(0) += 1;
-                        None
-                    }
-                },
+                    *wanted.entry(record.conversation_id.as_str()).or_insert(0) += 1;
+                    None
+                }
             };
             fates.push(fate);
         }
@@ -199,6 +267,34 @@ impl<'a> BatchPlan<'a> {
             fates,
             wanted,
         }
+    }
+
+    /// The thread replies of the batch, `(conversation, root, reply seq)`,
+    /// whose roots count them (after [`BatchPlan::assign`]).
+    #[must_use]
+    pub fn thread_replies(&self) -> Vec<(&'a str, u64, u64)> {
+        self.new_messages()
+            .into_iter()
+            .filter_map(|(record, seq)| {
+                record
+                    .thread_root
+                    .map(|root| (record.conversation_id.as_str(), root, seq))
+            })
+            .collect()
+    }
+
+    /// Each conversation's latest new message outside threads, the one its
+    /// listing shows (after [`BatchPlan::assign`]).
+    #[must_use]
+    pub fn last_messages(&self) -> HashMap<&'a str, u64> {
+        let mut last: HashMap<&str, u64> = HashMap::new();
+        for (record, seq) in self.new_messages() {
+            if record.thread_root.is_none() {
+                let at = last.entry(record.conversation_id.as_str()).or_insert(seq);
+                *at = (*at).max(seq);
+            }
+        }
+        last
     }
 
     /// New seqs needed per conversation.
@@ -267,7 +363,7 @@ impl<'a> BatchPlan<'a> {
             };
             let answer = match fate {
                 Some(Fate::Stored(message)) => Ok(Appended {
-                    message,
+                    message: *message,
                     duplicate: true,
                     members: members(),
                 }),
@@ -308,6 +404,9 @@ mod tests {
             body: "hi".to_owned(),
             content: None,
             client_id: client_id.map(str::to_owned),
+            reply_to: None,
+            thread_root: None,
+            mentions: Vec::new(),
             created_at: time::now(),
         }
     }
@@ -334,7 +433,7 @@ mod tests {
             record("a", "mallory", None),
         ];
         let known = members(&[("a", &["alice", "carol"]), ("b", &["bob"])]);
-        let mut plan = BatchPlan::new(&records, known, HashMap::new());
+        let mut plan = BatchPlan::new(&records, known, HashMap::new(), &Referenced::new());
         assert_eq!(plan.wanted().get("a"), Some(&2));
         assert_eq!(plan.wanted().get("b"), Some(&1));
         plan.assign(&HashMap::from([("a".to_owned(), 10), ("b".to_owned(), 1)]));
@@ -359,19 +458,21 @@ mod tests {
     fn a_stored_retry_is_not_written_again() {
         let records = vec![record("a", "alice", Some("1"))];
         let stored = Message {
-            id: MessageId::generate(),
-            conversation_id: ConversationId::new("a").unwrap(),
-            seq: 3,
-            sender: UserId::new("alice").unwrap(),
-            body: "hi".to_owned(),
-            content: None,
             client_id: Some("1".to_owned()),
-            created_at: time::now(),
+            ..Message::stored(
+                MessageId::generate(),
+                ConversationId::new("a").unwrap(),
+                3,
+                UserId::new("alice").unwrap(),
+                "hi",
+                time::now(),
+            )
         };
         let mut plan = BatchPlan::new(
             &records,
             members(&[("a", &["alice"])]),
             HashMap::from([(("a", "alice", "1"), stored.clone())]),
+            &Referenced::new(),
         );
         assert!(plan.wanted().is_empty());
         plan.assign(&HashMap::new());

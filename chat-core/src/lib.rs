@@ -49,10 +49,12 @@ mod message;
 pub mod paging;
 pub mod protocol;
 mod room;
+pub mod search;
 mod service;
 pub mod session;
 mod store;
 pub mod time;
+mod timeline;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -72,10 +74,15 @@ pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
 pub use protocol::Gap;
 pub use room::{Room, RoomPage, RoomQuery};
-pub use service::{ChatService, Health};
+pub use search::{SearchPage, SearchQuery};
+pub use service::{ChatService, Health, MAX_REACTION_BYTES};
 pub use session::{Output, Session, SessionConfig};
 pub use store::{ReadMarkUpdate, Store, StoreResult};
 pub use time::Timestamp;
+pub use timeline::{
+    Change, Changed, Entry, NewChange, Outcome, ReactionCount, ReadMark, TimelineEvent,
+    TimelinePage,
+};
 
 #[cfg(any(test, feature = "mock"))]
 pub use bus::MockBus;

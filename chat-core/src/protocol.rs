@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::bus::EventKind;
 use crate::ids::{ConversationId, Seq, UserId};
 use crate::message::Message;
+use crate::time::Timestamp;
+use crate::timeline::{Change, TimelineEvent};
 
 /// An event pushed from server to client.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +48,9 @@ pub enum ServerEvent {
     },
     /// Events were not delivered to this connection: see [`Gap`].
     Gap(Gap),
-    /// A user joined a conversation (was added, or created it with others).
+    /// A user joined a conversation (was added, or joined a room): a
+    /// timeline event with its `seq`. Without a seq it tells an invited
+    /// member about a group just created with them.
     MemberAdded {
         /// The conversation.
         conversation_id: ConversationId,
@@ -54,8 +58,11 @@ pub enum ServerEvent {
         user_id: UserId,
         /// Who added them.
         by: UserId,
+        /// Its place in the timeline; absent for a creation notice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<Seq>,
     },
-    /// A user left or was removed.
+    /// A user left or was removed (a timeline event).
     MemberRemoved {
         /// The conversation.
         conversation_id: ConversationId,
@@ -63,6 +70,112 @@ pub enum ServerEvent {
         user_id: UserId,
         /// Who removed them (themselves when leaving).
         by: UserId,
+        /// Its place in the timeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<Seq>,
+    },
+    /// A message's sender replaced its text (a timeline event).
+    Edited {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message edited.
+        message_seq: Seq,
+        /// The new text.
+        body: String,
+        /// The new structured content.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<crate::Content>,
+        /// Who edited it (its sender).
+        by: UserId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A message was deleted: show a tombstone (a timeline event).
+    Deleted {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message deleted.
+        message_seq: Seq,
+        /// Who deleted it.
+        by: UserId,
+        /// When.
+        at: Timestamp,
+    },
+    /// A member reacted to a message (a timeline event).
+    ReactionAdded {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message.
+        message_seq: Seq,
+        /// The reaction.
+        reaction: String,
+        /// Who reacted.
+        by: UserId,
+    },
+    /// A member took a reaction back (a timeline event).
+    ReactionRemoved {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message.
+        message_seq: Seq,
+        /// The reaction.
+        reaction: String,
+        /// Who took it back.
+        by: UserId,
+    },
+    /// The group was renamed (a timeline event).
+    Renamed {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The new title.
+        title: String,
+        /// Who renamed it.
+        by: UserId,
+    },
+    /// A message was pinned (a timeline event).
+    Pinned {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message.
+        message_seq: Seq,
+        /// Who pinned it.
+        by: UserId,
+    },
+    /// A message was unpinned (a timeline event).
+    Unpinned {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The message.
+        message_seq: Seq,
+        /// Who unpinned it.
+        by: UserId,
+    },
+    /// The answer to an `edit`, `delete`, `react` or `unreact` frame: the
+    /// change is stored with `seq` (the event itself comes too, as to every
+    /// member), or there was nothing to do and `seq` is absent.
+    Done {
+        /// The `client_id` of the frame.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The change's place in the timeline, if it made one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<Seq>,
     },
     /// The answer to a client `send` frame: the message is stored.
     Ack {
@@ -165,6 +278,64 @@ pub enum ClientFrame {
         /// Idempotency key, echoed in the answer.
         #[serde(default)]
         client_id: Option<String>,
+        /// The message it replies to (quotes).
+        #[serde(default)]
+        reply_to: Option<Seq>,
+        /// The thread it replies in.
+        #[serde(default)]
+        thread_root: Option<Seq>,
+        /// Members it mentions.
+        #[serde(default)]
+        mentions: Vec<UserId>,
+    },
+    /// Replace the text of one's own message; answered by `done` or `error`.
+    Edit {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: Seq,
+        /// The new text.
+        body: String,
+        /// The new structured content.
+        #[serde(default)]
+        content: Option<crate::Content>,
+        /// Idempotency key, echoed in the answer.
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+    /// Delete one's own message; answered by `done` or `error`.
+    Delete {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: Seq,
+        /// Idempotency key, echoed in the answer.
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+    /// React to a message; answered by `done` or `error`.
+    React {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: Seq,
+        /// The reaction: 1 to 64 bytes.
+        reaction: String,
+        /// Idempotency key, echoed in the answer.
+        #[serde(default)]
+        client_id: Option<String>,
+    },
+    /// Take a reaction back; answered by `done` or `error`.
+    Unreact {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The message.
+        seq: Seq,
+        /// The reaction.
+        reaction: String,
+        /// Idempotency key, echoed in the answer.
+        #[serde(default)]
+        client_id: Option<String>,
     },
     /// Tell the other members this user is typing.
     Typing {
@@ -209,7 +380,35 @@ impl ServerEvent {
             Self::Typing { .. } => Some(EventKind::Typing),
             Self::MemberAdded { user_id, .. } => Some(EventKind::MemberAdded(user_id.clone())),
             Self::MemberRemoved { user_id, .. } => Some(EventKind::MemberRemoved(user_id.clone())),
-            Self::Ready { .. } | Self::Gap(_) | Self::Ack { .. } | Self::Error { .. } => None,
+            Self::Edited { .. }
+            | Self::Deleted { .. }
+            | Self::ReactionAdded { .. }
+            | Self::ReactionRemoved { .. }
+            | Self::Renamed { .. }
+            | Self::Pinned { .. }
+            | Self::Unpinned { .. } => Some(EventKind::Change),
+            Self::Ready { .. }
+            | Self::Gap(_)
+            | Self::Ack { .. }
+            | Self::Done { .. }
+            | Self::Error { .. } => None,
+        }
+    }
+
+    /// The seq of a timeline event (a message or another change), if it is one.
+    #[must_use]
+    pub fn seq(&self) -> Option<Seq> {
+        match self {
+            Self::Message { message } => Some(message.seq),
+            Self::MemberAdded { seq, .. } | Self::MemberRemoved { seq, .. } => *seq,
+            Self::Edited { seq, .. }
+            | Self::Deleted { seq, .. }
+            | Self::ReactionAdded { seq, .. }
+            | Self::ReactionRemoved { seq, .. }
+            | Self::Renamed { seq, .. }
+            | Self::Pinned { seq, .. }
+            | Self::Unpinned { seq, .. } => Some(*seq),
+            _ => None,
         }
     }
 
@@ -219,6 +418,85 @@ impl ServerEvent {
         // Serializing these plain data types cannot fail: no maps with
         // non-string keys, no custom Serialize that errors.
         Bytes::from(serde_json::to_vec(self).expect("server events always serialize"))
+    }
+}
+
+impl From<&TimelineEvent> for ServerEvent {
+    fn from(event: &TimelineEvent) -> Self {
+        let (conversation_id, seq, by) =
+            (event.conversation_id.clone(), event.seq, event.by.clone());
+        match &event.change {
+            Change::Edited {
+                message_seq,
+                body,
+                content,
+            } => Self::Edited {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                body: body.clone(),
+                content: content.clone(),
+                by,
+                at: event.at,
+            },
+            Change::Deleted { message_seq } => Self::Deleted {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                by,
+                at: event.at,
+            },
+            Change::ReactionAdded {
+                message_seq,
+                reaction,
+            } => Self::ReactionAdded {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                reaction: reaction.clone(),
+                by,
+            },
+            Change::ReactionRemoved {
+                message_seq,
+                reaction,
+            } => Self::ReactionRemoved {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                reaction: reaction.clone(),
+                by,
+            },
+            Change::MemberAdded { user_id } => Self::MemberAdded {
+                conversation_id,
+                user_id: user_id.clone(),
+                by,
+                seq: Some(seq),
+            },
+            Change::MemberRemoved { user_id } => Self::MemberRemoved {
+                conversation_id,
+                user_id: user_id.clone(),
+                by,
+                seq: Some(seq),
+            },
+            Change::Renamed { title } => Self::Renamed {
+                conversation_id,
+                seq,
+                title: title.clone(),
+                by,
+            },
+            Change::Pinned { message_seq } => Self::Pinned {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                by,
+            },
+            Change::Unpinned { message_seq } => Self::Unpinned {
+                conversation_id,
+                seq,
+                message_seq: *message_seq,
+                by,
+            },
+        }
     }
 }
 
@@ -239,16 +517,14 @@ mod tests {
     use crate::ids::MessageId;
 
     fn message() -> Message {
-        Message {
-            id: MessageId::new("m1").unwrap(),
-            conversation_id: ConversationId::new("c1").unwrap(),
-            seq: 7,
-            sender: UserId::new("alice").unwrap(),
-            body: "hi \"there\" \u{1f44b}".to_owned(),
-            content: None,
-            client_id: None,
-            created_at: crate::time::from_millis(1_700_000_000_123),
-        }
+        Message::stored(
+            MessageId::new("m1").unwrap(),
+            ConversationId::new("c1").unwrap(),
+            7,
+            UserId::new("alice").unwrap(),
+            "hi \"there\" \u{1f44b}",
+            crate::time::from_millis(1_700_000_000_123),
+        )
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //!
 //! ```
 //! use chat_core::{
-//!     Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery, Message,
-//!     MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery,
-//!     Seq, Store, StoreResult, Timestamp, UserId,
+//!     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
+//!     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
+//!     ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+//!     StoreResult, TimelinePage, UserId,
 //! };
 //!
 //! /// A store that has nothing and accepts nothing: the skeleton of a real one.
@@ -26,13 +27,16 @@
 //!     async fn conversation(&self, _: &ConversationId) -> StoreResult<Option<Conversation>> { Ok(None) }
 //!     async fn members(&self, _: &ConversationId) -> StoreResult<Option<Vec<UserId>>> { Ok(None) }
 //!     async fn is_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
-//!     async fn add_member(&self, _: &ConversationId, _: &UserId, _: Timestamp, _: usize) -> StoreResult<bool> { Ok(false) }
-//!     async fn remove_member(&self, _: &ConversationId, _: &UserId) -> StoreResult<bool> { Ok(false) }
 //!     async fn conversations_of(&self, _: ConversationQuery) -> StoreResult<ConversationPage> { Ok(ConversationPage::default()) }
 //!     async fn rooms(&self, _: RoomQuery) -> StoreResult<RoomPage> { Ok(RoomPage::default()) }
 //!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
 //!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
-//!     async fn history(&self, _: &ConversationId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
+//!     async fn history(&self, _: &ConversationId, _: &UserId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
+//!     async fn timeline(&self, _: &ConversationId, _: &UserId, _: Seq, _: u32) -> StoreResult<TimelinePage> { Ok(TimelinePage::default()) }
+//!     async fn change(&self, _: NewChange) -> StoreResult<Changed> { unreachable!() }
+//!     async fn read_marks(&self, _: &ConversationId) -> StoreResult<Vec<ReadMark>> { Ok(vec![]) }
+//!     async fn pins(&self, _: &ConversationId, _: &UserId) -> StoreResult<Vec<Message>> { Ok(vec![]) }
+//!     async fn search(&self, _: SearchQuery) -> StoreResult<SearchPage> { Ok(SearchPage::default()) }
 //!     async fn mark_read(&self, _: &ConversationId, _: &UserId, _: Seq) -> StoreResult<ReadMarkUpdate> { Ok(ReadMarkUpdate::default()) }
 //! }
 //!
@@ -44,7 +48,8 @@ use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
 use crate::room::{RoomPage, RoomQuery};
-use crate::time::Timestamp;
+use crate::search::{SearchPage, SearchQuery};
+use crate::timeline::{Changed, NewChange, ReadMark, TimelinePage};
 
 /// Every [`Store`] call returns this.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -73,28 +78,12 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Whether `user` is a member (`false` for unknown conversations too).
     async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
 
-    /// Adds `user`; `Ok(false)` when already a member or the conversation
-    /// does not exist (nothing changes). The new member's read mark starts
-    /// at the conversation's `last_seq`. When the conversation already has
-    /// `max_members` members it refuses with [`StoreError::Refused`] and
-    /// [`Refusal::Full`](crate::Refusal::Full), checked atomically with the
-    /// insert: concurrent adds, from any node, never exceed the limit.
-    async fn add_member(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> StoreResult<bool>;
-
-    /// Removes `user`; `Ok(false)` when not a member.
-    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool>;
-
     /// A page of `query.user`'s conversations: newest activity (last
     /// message's `created_at`, else creation) first, ties by id descending,
     /// only those after `query.before` when set, at most `query.limit`; each
-    /// with its last message and the exact count of messages after the
-    /// user's read mark sent by others.
+    /// with its last message and the exact counts of messages after the
+    /// user's read mark sent by others (deleted ones and thread replies left
+    /// out) and of those among them that mention the user.
     async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage>;
 
     /// A page of the public rooms directory: rooms (groups created with
@@ -106,24 +95,76 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage>;
 
     /// Appends `message` with the next `seq` of its conversation, atomically
-    /// (1, 2, 3… with no gaps or repeats under any concurrency), and raises the
-    /// sender's read mark to it. A repeated `(conversation, sender, client_id)`
+    /// (1, 2, 3… with no gaps or repeats under any concurrency, shared with
+    /// every other change), and raises the sender's read mark to it. Its
+    /// `reply_to` and `thread_root` must be messages of the conversation (a
+    /// thread root no thread reply itself), its mentions members; a thread
+    /// reply bumps its root's reply count and `updated_seq`. A repeated `(conversation, sender, client_id)`
     /// returns the stored message with `duplicate: true` and writes nothing.
     /// In the same transaction it checks that the sender is a member
     /// ([`StoreError::Refused`] with [`Refusal::NotAMember`] or
-    /// [`Refusal::UnknownConversation`] otherwise, writing nothing) and
-    /// returns the members, who are the message's recipients.
+    /// [`Refusal::UnknownConversation`] otherwise, writing nothing), checks
+    /// the references above ([`Refusal::UnknownMessage`],
+    /// [`Refusal::NotARoot`], [`Refusal::MentionNotAMember`]) and returns
+    /// the members, who are the message's recipients.
     ///
     /// [`Refusal::NotAMember`]: crate::Refusal::NotAMember
     /// [`Refusal::UnknownConversation`]: crate::Refusal::UnknownConversation
+    /// [`Refusal::UnknownMessage`]: crate::Refusal::UnknownMessage
+    /// [`Refusal::NotARoot`]: crate::Refusal::NotARoot
+    /// [`Refusal::MentionNotAMember`]: crate::Refusal::MentionNotAMember
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended>;
 
     /// One message by id, or `None`.
     async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>>;
 
-    /// A page of history in ascending `seq` (see [`HistoryQuery`]). An unknown
-    /// conversation yields an empty page.
-    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page>;
+    /// A page of messages in their current state, ascending `seq` (see
+    /// [`HistoryQuery`]): the conversation's own messages (thread replies
+    /// left out) or one thread's replies. Reactions say whether `viewer`
+    /// made them. An unknown conversation yields an empty page.
+    async fn history(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        query: HistoryQuery,
+    ) -> StoreResult<Page>;
+
+    /// Every entry of the timeline after `after`, ascending, at most
+    /// `limit`: messages (thread replies included) in their current state,
+    /// with reactions as `viewer` sees them, and every other change.
+    async fn timeline(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<TimelinePage>;
+
+    /// Makes `change` with the next seq, atomically with its checks, which
+    /// refuse with [`StoreError::Refused`] and write nothing: the
+    /// conversation exists; `change.by` is a member (not asked of
+    /// [`Change::MemberAdded`](crate::Change::MemberAdded), which the
+    /// service authorizes); the message exists and is not deleted for
+    /// changes about one; `by` sent it, for edits and deletes; the member
+    /// limit, for additions. A delete wipes the text and content from
+    /// storage (the message's and its edits'), its reactions and its pin.
+    /// A repeated `(conversation, by, client_id)` returns the stored event
+    /// as [`Outcome::Repeated`](crate::Outcome::Repeated); a change with
+    /// nothing to do (a reaction already there, a member already in) is
+    /// [`Outcome::Unchanged`](crate::Outcome::Unchanged) and takes no seq.
+    async fn change(&self, change: NewChange) -> StoreResult<Changed>;
+
+    /// Every member's read mark, by user id.
+    async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>>;
+
+    /// The pinned messages, most recently pinned first, as `viewer` sees them.
+    async fn pins(&self, id: &ConversationId, viewer: &UserId) -> StoreResult<Vec<Message>>;
+
+    /// Messages of `query.user`'s conversations whose text holds every word
+    /// of `query.words` (each word a prefix of a word in the text, case and
+    /// accents ignored), newest first, only those older than `query.before`
+    /// when set.
+    async fn search(&self, query: SearchQuery) -> StoreResult<SearchPage>;
 
     /// Raises `user`'s read mark to `seq` capped at the conversation's
     /// `last_seq` (never lowers it) and returns the stored mark (`0` when

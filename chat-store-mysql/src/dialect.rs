@@ -29,6 +29,33 @@ impl Dialect for MySqlDialect {
             .push(format!(", {column}) > 0"));
     }
 
+    const INSERT_IGNORE: &'static str = "INSERT IGNORE";
+
+    fn push_search(sql: &mut QueryBuilder<'_, MySql>, words: &[String]) {
+        // Boolean mode: every word required (+), each a prefix (*).
+        let terms: Vec<String> = words.iter().map(|word| format!("+{word}*")).collect();
+        sql.push("MATCH (m.body) AGAINST (")
+            .push_bind(terms.join(" "))
+            .push(" IN BOOLEAN MODE)");
+    }
+
+    fn reindex<'a>(
+        _: &'a mut ConnectionOf<Self>,
+        _: &'a str,
+        _: i64,
+        _: Option<&'a str>,
+    ) -> Fetch<'a, ()> {
+        // InnoDB keeps the FULLTEXT index in step with the row itself.
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn execute<'a>(
+        sql: &'a mut QueryBuilder<'_, MySql>,
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> Fetch<'a, u64> {
+        Box::pin(async move { Ok(sql.build().execute(connection).await?.rows_affected()) })
+    }
+
     fn fetch_all<'a>(
         sql: &'a mut QueryBuilder<'_, MySql>,
         connection: &'a mut ConnectionOf<Self>,

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::{
-    Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery,
-    Message, MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal,
-    RoomPage, RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
+    Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
+    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
+    ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+    StoreError, StoreResult, TimelinePage, UserId, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::rows::{self, from_sql, to_sql};
+use chat_store_sql::writes::{self, Written};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{MySql, QueryBuilder};
@@ -172,49 +174,22 @@ impl MySqlStore {
         Ok(())
     }
 
-    /// The conversation's row lock serializes adds to it on every node (every
-    /// insert into an existing conversation's members happens here), so the
-    /// count read under it stays true until the insert commits. The count is
-    /// a plain read: its snapshot starts after the lock is held, and a
-    /// locking read would take gap locks that deadlock with neighbours.
-    async fn add_member_once(
+    /// One run of a change's transaction (deadlocks are run again).
+    async fn change_once(
         &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> Result<Result<bool, Refusal>, MySqlStoreError> {
+        change: &NewChange,
+    ) -> Result<Result<Changed, Refusal>, MySqlStoreError> {
         let mut tx = self.pool.begin().await?;
-        let last_seq: Option<i64> =
-            sqlx::query_scalar("SELECT last_seq FROM conversations WHERE id = ? FOR UPDATE")
-                .bind(id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(last_seq) = last_seq else {
-            tx.rollback().await?;
-            return Ok(Ok(false));
-        };
-        let (count, member): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(user_id = ?), 0) AS SIGNED) \
-             FROM members WHERE conversation_id = ?",
-        )
-        .bind(user.as_str())
-        .bind(id.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-        let outcome = if member > 0 {
-            Ok(false)
-        } else if usize::try_from(count).unwrap_or(usize::MAX) >= max_members {
-            Err(Refusal::Full)
-        } else {
-            insert_member(&mut tx, id.as_str(), user, last_seq, time::to_millis(at)).await?;
-            Ok(true)
-        };
-        match outcome {
-            Ok(true) => tx.commit().await?,
-            _ => tx.rollback().await?,
+        match writes::change::<MySqlDialect>(&mut tx, change).await? {
+            Written::Commit(changed) => {
+                tx.commit().await?;
+                Ok(Ok(changed))
+            }
+            Written::RollBack(answer) => {
+                tx.rollback().await?;
+                Ok(answer)
+            }
         }
-        Ok(outcome)
     }
 
     /// Raises the mark only where it moves (the update then changes one
@@ -339,30 +314,6 @@ impl Store for MySqlStore {
             .map_err(MySqlStoreError::from)?)
     }
 
-    async fn add_member(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> StoreResult<bool> {
-        let added = retrying(|| self.add_member_once(id, user, at, max_members)).await?;
-        added.map_err(StoreError::Refused)
-    }
-
-    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let run = || async {
-            let result =
-                sqlx::query("DELETE FROM members WHERE conversation_id = ? AND user_id = ?")
-                    .bind(id.as_str())
-                    .bind(user.as_str())
-                    .execute(&self.pool)
-                    .await?;
-            Ok(result.rows_affected() == 1)
-        };
-        Ok(retrying(run).await?)
-    }
-
     async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
         let mut connection = self.connection().await?;
         Ok(reads::conversations::<MySqlDialect>(&mut connection, query)
@@ -389,9 +340,57 @@ impl Store for MySqlStore {
             .map_err(MySqlStoreError::from)?)
     }
 
-    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
+    async fn history(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        query: HistoryQuery,
+    ) -> StoreResult<Page> {
         let mut connection = self.connection().await?;
-        Ok(reads::history::<MySqlDialect>(&mut connection, id, query)
+        Ok(
+            reads::history::<MySqlDialect>(&mut connection, id, viewer, query)
+                .await
+                .map_err(MySqlStoreError::from)?,
+        )
+    }
+
+    async fn timeline(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<TimelinePage> {
+        let mut connection = self.connection().await?;
+        Ok(
+            reads::timeline::<MySqlDialect>(&mut connection, id, viewer, after, limit)
+                .await
+                .map_err(MySqlStoreError::from)?,
+        )
+    }
+
+    async fn change(&self, change: NewChange) -> StoreResult<Changed> {
+        let answer = retrying(|| self.change_once(&change)).await?;
+        answer.map_err(StoreError::Refused)
+    }
+
+    async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::read_marks::<MySqlDialect>(&mut connection, id)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn pins(&self, id: &ConversationId, viewer: &UserId) -> StoreResult<Vec<Message>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::pins::<MySqlDialect>(&mut connection, id, viewer)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn search(&self, query: SearchQuery) -> StoreResult<SearchPage> {
+        let mut connection = self.connection().await?;
+        Ok(reads::search::<MySqlDialect>(&mut connection, query)
             .await
             .map_err(MySqlStoreError::from)?)
     }

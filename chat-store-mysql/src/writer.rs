@@ -17,7 +17,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
+use chat_core::group_commit::{
+    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, references, retry_key,
+};
 use chat_core::{Appended, Content, Message, NewMessageRecord, time};
 use chat_store_sql::rows;
 use sqlx::mysql::{MySqlPool, MySqlRow};
@@ -107,7 +109,9 @@ async fn write(
             }
         }
     }
-    let mut plan = BatchPlan::new(records, members, stored_retries(&mut tx, records).await?);
+    let referenced = referenced(&mut tx, records).await?;
+    let retries = stored_retries(&mut tx, records).await?;
+    let mut plan = BatchPlan::new(records, members, retries, &referenced);
     plan.assign(&first_seq);
     let new = plan.new_messages();
     if !new.is_empty() {
@@ -133,9 +137,21 @@ async fn write(
         );
         advance.build().execute(&mut *tx).await?;
 
-        // 4. Store the messages.
+        for (conversation, seq) in plan.last_messages() {
+            sqlx::query(
+                "UPDATE conversations SET last_message_seq = GREATEST(last_message_seq, ?) \
+                 WHERE id = ?",
+            )
+            .bind(rows::to_sql(seq))
+            .bind(conversation)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        // 4. Store the messages, their mentions, and the thread counts.
         let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, content_kind, content_payload) ",
+            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
+             content_kind, content_payload, reply_to, thread_root, mentions) ",
         );
         insert.push_values(&new, |mut row, (record, seq)| {
             row.push_bind(record.conversation_id.as_str())
@@ -146,9 +162,49 @@ async fn write(
                 .push_bind(record.client_id.as_deref())
                 .push_bind(time::to_millis(record.created_at))
                 .push_bind(record.content.as_ref().map(|content| content.kind.as_str()))
-                .push_bind(record.content.as_ref().map(Content::payload_json));
+                .push_bind(record.content.as_ref().map(Content::payload_json))
+                .push_bind(record.reply_to.map(rows::to_sql))
+                .push_bind(record.thread_root.map(rows::to_sql))
+                .push_bind(
+                    (!record.mentions.is_empty()).then(|| {
+                        serde_json::to_string(&record.mentions).expect("user ids serialize")
+                    }),
+                );
         });
         insert.build().execute(&mut *tx).await?;
+        let mentions: Vec<(&str, &str, u64)> = new
+            .iter()
+            .flat_map(|(record, seq)| {
+                record
+                    .mentions
+                    .iter()
+                    .map(|user| (record.conversation_id.as_str(), user.as_str(), *seq))
+            })
+            .collect();
+        if !mentions.is_empty() {
+            let mut insert: QueryBuilder<'_, MySql> =
+                QueryBuilder::new("INSERT INTO mentions (conversation_id, user_id, seq) ");
+            insert.push_values(&mentions, |mut row, (conversation, user, seq)| {
+                row.push_bind(*conversation)
+                    .push_bind(*user)
+                    .push_bind(rows::to_sql(*seq));
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+        for (conversation, root, seq) in plan.thread_replies() {
+            sqlx::query(
+                "UPDATE messages SET reply_count = reply_count + 1, \
+                    last_reply_seq = GREATEST(COALESCE(last_reply_seq, 0), ?), \
+                    updated_seq = GREATEST(updated_seq, ?) \
+                 WHERE conversation_id = ? AND seq = ?",
+            )
+            .bind(rows::to_sql(seq))
+            .bind(rows::to_sql(seq))
+            .bind(conversation)
+            .bind(rows::to_sql(root))
+            .execute(&mut *tx)
+            .await?;
+        }
 
         // 5. Raise the senders' read marks.
         let marks = plan.read_marks();
@@ -183,6 +239,43 @@ fn derived_table<'q, T>(
     }
 }
 
+/// The messages the batch refers to, with their own thread roots.
+async fn referenced(
+    tx: &mut MySqlConnection,
+    records: &[NewMessageRecord],
+) -> Result<Referenced, MySqlStoreError> {
+    let mut found = Referenced::new();
+    let wanted = references(records);
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut query: QueryBuilder<'_, MySql> =
+        QueryBuilder::new("SELECT conversation_id, seq, thread_root FROM messages WHERE ");
+    for (index, (conversation, seq)) in wanted.iter().enumerate() {
+        if index > 0 {
+            query.push(" OR ");
+        }
+        query
+            .push("(conversation_id = ")
+            .push_bind(*conversation)
+            .push(" AND seq = ")
+            .push_bind(rows::to_sql(*seq))
+            .push(")");
+    }
+    for row in query.build().fetch_all(&mut *tx).await? {
+        let conversation = rows::conversation_id::<MySqlDialect>(&row, 0)?;
+        let root: Option<i64> = row.try_get(2)?;
+        found.insert(
+            (
+                conversation.as_str().to_owned(),
+                rows::from_sql(row.try_get(1)?),
+            ),
+            root.map(rows::from_sql),
+        );
+    }
+    Ok(found)
+}
+
 /// The stored messages of the batch's retried `(conversation, sender, client_id)`s.
 async fn stored_retries<'a>(
     tx: &mut MySqlConnection,
@@ -193,10 +286,10 @@ async fn stored_retries<'a>(
     if keys.is_empty() {
         return Ok(stored);
     }
-    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT id, conversation_id, seq, sender, body, client_id, created_at, content_kind, content_payload \
-         FROM messages WHERE ",
-    );
+    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(format!(
+        "SELECT {} FROM messages m WHERE ",
+        rows::message_columns("m")
+    ));
     for (index, (conversation, sender, client_id)) in keys.iter().enumerate() {
         if index > 0 {
             query.push(" OR ");

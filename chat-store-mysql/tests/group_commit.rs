@@ -49,7 +49,11 @@ async fn two_nodes_batch_into_the_same_conversations_without_gaps() {
     let mut total = 0;
     for conversation in &conversations {
         let page = nodes[1]
-            .history(conversation, HistoryQuery::latest(1_000))
+            .history(
+                conversation,
+                &chat_core::testkit::store::user("alice"),
+                HistoryQuery::latest(1_000),
+            )
             .await
             .unwrap();
         let seqs: Vec<u64> = page.messages.iter().map(|message| message.seq).collect();

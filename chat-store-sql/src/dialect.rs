@@ -4,6 +4,9 @@
 //! case-insensitive search, a boolean read as an integer). Everything else
 //! in this crate is written once against these.
 //!
+//! Writes of the timeline's changes are shared too (`crate::writes`): they
+//! are the same statements on both, in a transaction the store begins.
+//!
 //! A store implements [`Dialect`] on a marker type of its own, so the
 //! driver's trait bounds live in that store, where the types are concrete.
 
@@ -39,6 +42,31 @@ pub trait Dialect: Send + Sync + 'static {
     /// The SQL around a boolean expression that makes it read back as an
     /// integer 0 or 1: opening and closing text.
     const INTEGER_OF_BOOLEAN: (&'static str, &'static str);
+
+    /// `INSERT` that skips a row whose key is already there (`INSERT OR
+    /// IGNORE` on SQLite, `INSERT IGNORE` on MySQL).
+    const INSERT_IGNORE: &'static str;
+
+    /// Appends a condition true when the message aliased `m` holds every
+    /// one of `words` (letters and digits only) as a word prefix, from the
+    /// backend's full-text index.
+    fn push_search(sql: &mut QueryBuilder<'_, Self::Db>, words: &[String]);
+
+    /// Brings the full-text index in step with the text of message `seq`
+    /// of `conversation_id`: `Some(body)` after an edit, `None` after a
+    /// delete (a backend whose index follows the row does nothing).
+    fn reindex<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        conversation_id: &'a str,
+        seq: i64,
+        body: Option<&'a str>,
+    ) -> Fetch<'a, ()>;
+
+    /// Runs a statement; the rows it changed.
+    fn execute<'a>(
+        sql: &'a mut QueryBuilder<'_, Self::Db>,
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> Fetch<'a, u64>;
 
     /// Runs the query; all its rows.
     fn fetch_all<'a>(

@@ -9,11 +9,9 @@
 //!
 //! ```
 //! use chat_store_sql::{Dialect, reads};
-//! # async fn example<D: Dialect>(connection: &mut chat_store_sql::ConnectionOf<D>, id: chat_core::ConversationId) -> Result<(), chat_store_sql::SqlError> {
-//! let page = reads::history::<D>(connection, &id, chat_core::HistoryQuery {
-//!     cursor: chat_core::Cursor::Latest,
-//!     limit: 15,
-//! }).await?;
+//! # async fn example<D: Dialect>(connection: &mut chat_store_sql::ConnectionOf<D>, id: chat_core::ConversationId, viewer: chat_core::UserId) -> Result<(), chat_store_sql::SqlError> {
+//! let latest = chat_core::HistoryQuery::latest(15);
+//! let page = reads::history::<D>(connection, &id, &viewer, latest).await?;
 //! # drop(page); Ok(()) }
 //! ```
 
@@ -21,6 +19,7 @@ mod dialect;
 mod error;
 pub mod reads;
 pub mod rows;
+pub mod writes;
 
 pub use dialect::{ConnectionOf, Dialect, Fetch, RowOf};
 pub use error::SqlError;

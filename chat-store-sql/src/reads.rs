@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use chat_core::paging::split_overfetch;
 use chat_core::{
     Conversation, ConversationId, ConversationPage, ConversationQuery, ConversationSummary, Cursor,
-    HistoryQuery, Message, MessageId, Page, RoomPage, RoomQuery, UserId, time,
+    Entry, HistoryQuery, Message, MessageId, Page, ReactionCount, ReadMark, RoomPage, RoomQuery,
+    SearchPage, SearchQuery, TimelinePage, UserId, time,
 };
 use sqlx::QueryBuilder;
 
-use crate::dialect::{ConnectionOf, Dialect};
+use crate::dialect::{ConnectionOf, Dialect, RowOf};
 use crate::error::SqlError;
-use crate::rows::{self, CONVERSATION_COLUMNS, conversation_columns, message_columns};
+use crate::rows::{
+    self, CONVERSATION_COLUMNS, conversation_columns, event_columns, message_columns,
+};
 
 /// A conversation with its members, or `None`: one statement, so the row
 /// and the member list are one snapshot.
@@ -103,15 +106,18 @@ pub async fn message<D: Dialect>(
         .transpose()
 }
 
-/// A page of history in ascending seq; an unknown conversation has none.
-/// The latest page and pages before a seq are read newest first (an index
-/// range scan backwards from the end) and turned around.
+/// A page of messages in their current state, ascending seq: the
+/// conversation's own (thread replies left out) or one thread's; an unknown
+/// conversation has none. The latest page and pages before a seq are read
+/// newest first (an index range scan backwards from the end) and turned
+/// around.
 ///
 /// # Errors
 /// [`SqlError`].
 pub async fn history<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     id: &ConversationId,
+    viewer: &UserId,
     query: HistoryQuery,
 ) -> Result<Page, SqlError> {
     let mut sql = QueryBuilder::new(format!(
@@ -119,6 +125,15 @@ pub async fn history<D: Dialect>(
         message_columns("m")
     ));
     D::push_text(&mut sql, id.as_str());
+    match query.thread {
+        None => {
+            sql.push(" AND m.thread_root IS NULL");
+        }
+        Some(root) => {
+            sql.push(" AND m.thread_root = ");
+            D::push_integer(&mut sql, rows::to_sql(root));
+        }
+    }
     let ascending = match query.cursor {
         Cursor::Latest => false,
         Cursor::Before(seq) => {
@@ -140,14 +155,193 @@ pub async fn history<D: Dialect>(
     D::push_integer(&mut sql, i64::from(query.limit) + 1);
     let rows = D::fetch_all(&mut sql, connection).await?;
     let (rows, has_more) = split_overfetch(rows, query.limit);
-    let mut messages = rows
-        .iter()
-        .map(|row| rows::message::<D>(row, 0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut messages = decode_messages::<D>(&rows)?;
     if !ascending {
         messages.reverse();
     }
+    with_reactions::<D>(connection, id, viewer, &mut messages).await?;
     Ok(Page { messages, has_more })
+}
+
+fn decode_messages<D: Dialect>(rows: &[RowOf<D>]) -> Result<Vec<Message>, SqlError> {
+    rows.iter().map(|row| rows::message::<D>(row, 0)).collect()
+}
+
+/// Fills in the reactions of `messages` (all of conversation `id`), in the
+/// order each was first used, with whether `viewer` made them: one query,
+/// a range of the reactions' primary key per message.
+async fn with_reactions<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+    viewer: &UserId,
+    messages: &mut [Message],
+) -> Result<(), SqlError> {
+    let seqs: Vec<i64> = messages
+        .iter()
+        .filter(|message| !message.deleted)
+        .map(|message| rows::to_sql(message.seq))
+        .collect();
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    let (open, close) = D::INTEGER_OF_BOOLEAN;
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT r.message_seq, r.reaction, COUNT(*), MAX({open}r.user_id = "
+    ));
+    D::push_text(&mut sql, viewer.as_str());
+    sql.push(format!(
+        "{close}) FROM reactions r WHERE r.conversation_id = "
+    ));
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" AND r.message_seq IN (");
+    for (index, seq) in seqs.iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        D::push_integer(&mut sql, *seq);
+    }
+    sql.push(") GROUP BY r.message_seq, r.reaction ORDER BY r.message_seq, MIN(r.seq), r.reaction");
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let mut by_seq: HashMap<u64, Vec<ReactionCount>> = HashMap::new();
+    for row in &rows {
+        let seq = rows::from_sql(rows::integer::<D>(row, 0, "message_seq")?);
+        by_seq.entry(seq).or_default().push(ReactionCount {
+            reaction: D::id_text(row, 1)?.unwrap_or_default(),
+            count: rows::from_sql(rows::integer::<D>(row, 2, "count")?),
+            mine: rows::integer::<D>(row, 3, "mine")? != 0,
+        });
+    }
+    for message in messages {
+        if let Some(reactions) = by_seq.remove(&message.seq) {
+            message.reactions = reactions;
+        }
+    }
+    Ok(())
+}
+
+/// Every entry after `after`, ascending, at most `limit`: the messages and
+/// the other changes are two range scans merged by seq.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn timeline<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+    viewer: &UserId,
+    after: u64,
+    limit: u32,
+) -> Result<TimelinePage, SqlError> {
+    let after = rows::to_sql(after);
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM messages m WHERE m.conversation_id = ",
+        message_columns("m")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" AND m.seq > ");
+    D::push_integer(&mut sql, after);
+    sql.push(" ORDER BY m.seq LIMIT ");
+    D::push_integer(&mut sql, i64::from(limit) + 1);
+    let mut messages = decode_messages::<D>(&D::fetch_all(&mut sql, connection).await?)?;
+    with_reactions::<D>(connection, id, viewer, &mut messages).await?;
+
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM events e WHERE e.conversation_id = ",
+        event_columns("e")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" AND e.seq > ");
+    D::push_integer(&mut sql, after);
+    sql.push(" ORDER BY e.seq LIMIT ");
+    D::push_integer(&mut sql, i64::from(limit) + 1);
+    let events = D::fetch_all(&mut sql, connection)
+        .await?
+        .iter()
+        .map(|row| rows::event::<D>(row, 0))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut entries: Vec<Entry> = messages
+        .into_iter()
+        .map(Entry::Message)
+        .chain(events.into_iter().map(Entry::Change))
+        .collect();
+    entries.sort_by_key(Entry::seq);
+    let (entries, has_more) = split_overfetch(entries, limit);
+    Ok(TimelinePage { entries, has_more })
+}
+
+/// Every member's read mark, by user id.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn read_marks<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+) -> Result<Vec<ReadMark>, SqlError> {
+    let mut sql =
+        QueryBuilder::new("SELECT user_id, read_seq FROM members WHERE conversation_id = ");
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" ORDER BY user_id");
+    D::fetch_all(&mut sql, connection)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(ReadMark {
+                user_id: rows::user::<D>(row, 0)?,
+                seq: rows::from_sql(rows::integer::<D>(row, 1, "read_seq")?),
+            })
+        })
+        .collect()
+}
+
+/// The pinned messages, most recently pinned first.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn pins<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+    viewer: &UserId,
+) -> Result<Vec<Message>, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM pins p JOIN messages m \
+            ON m.conversation_id = p.conversation_id AND m.seq = p.message_seq \
+         WHERE p.conversation_id = ",
+        message_columns("m")
+    ));
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" ORDER BY p.pinned_at DESC, p.message_seq DESC");
+    let mut messages = decode_messages::<D>(&D::fetch_all(&mut sql, connection).await?)?;
+    with_reactions::<D>(connection, id, viewer, &mut messages).await?;
+    Ok(messages)
+}
+
+/// Messages of the user's conversations that hold every word, newest first
+/// (message ids are time-ordered), from the backend's full-text index.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn search<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    query: SearchQuery,
+) -> Result<SearchPage, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {} FROM messages m JOIN members me \
+            ON me.conversation_id = m.conversation_id AND me.user_id = ",
+        message_columns("m")
+    ));
+    D::push_text(&mut sql, query.user.as_str());
+    sql.push(" WHERE m.deleted_at IS NULL AND ");
+    D::push_search(&mut sql, &query.words);
+    if let Some(before) = &query.before {
+        sql.push(" AND m.id < ");
+        D::push_text(&mut sql, before.as_str());
+    }
+    sql.push(" ORDER BY m.id DESC LIMIT ");
+    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let (rows, has_more) = split_overfetch(rows, query.limit);
+    let messages = decode_messages::<D>(&rows)?;
+    Ok(SearchPage { messages, has_more })
 }
 
 /// A page of a user's conversation list, each with its members, last
@@ -162,11 +356,15 @@ pub async fn conversations<D: Dialect>(
     let mut sql = QueryBuilder::new(format!(
         "SELECT {}, m.read_seq, \
             (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
-                AND x.seq > m.read_seq AND x.sender <> m.user_id), \
-            c.last_activity_at, {} \
+                AND x.seq > m.read_seq AND x.sender <> m.user_id \
+                AND x.deleted_at IS NULL AND x.thread_root IS NULL), \
+            c.last_activity_at, \
+            (SELECT COUNT(*) FROM mentions n WHERE n.conversation_id = c.id \
+                AND n.user_id = m.user_id AND n.seq > m.read_seq), \
+            {} \
          FROM members m \
          JOIN conversations c ON c.id = m.conversation_id \
-         LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_seq \
+         LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_message_seq \
          WHERE m.user_id = ",
         conversation_columns("c"),
         message_columns("l"),
@@ -199,12 +397,13 @@ pub async fn conversations<D: Dialect>(
         .zip(ids)
         .map(|(row, id)| {
             let members = members.remove(&id).unwrap_or_default();
-            let has_last = D::id_text(row, read + 3)?.is_some();
+            let has_last = D::id_text(row, read + 4)?.is_some();
             Ok(ConversationSummary {
                 conversation: rows::conversation::<D>(row, 0, members)?,
                 last_message: has_last
-                    .then(|| rows::message::<D>(row, read + 3))
+                    .then(|| rows::message::<D>(row, read + 4))
                     .transpose()?,
+                unread_mentions: rows::from_sql(rows::integer::<D>(row, read + 3, "mentions")?),
                 read_seq: rows::from_sql(rows::integer::<D>(row, read, "read_seq")?),
                 unread: rows::from_sql(rows::integer::<D>(row, read + 1, "unread")?),
                 last_activity_at: time::from_millis(rows::integer::<D>(

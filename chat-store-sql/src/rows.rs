@@ -3,8 +3,8 @@
 //! integer conversions between `Seq` (`u64`) and SQL's `BIGINT` (`i64`).
 
 use chat_core::{
-    Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Room, Seq, UserId,
-    time,
+    Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Room, Seq,
+    TimelineEvent, UserId, time,
 };
 
 use crate::dialect::{Dialect, RowOf};
@@ -25,6 +25,39 @@ pub fn message_columns(alias: &str) -> String {
             "created_at",
             "content_kind",
             "content_payload",
+            "reply_to",
+            "thread_root",
+            "mentions",
+            "updated_seq",
+            "edited_at",
+            "deleted_at",
+            "reply_count",
+            "last_reply_seq",
+        ],
+    )
+}
+
+/// How many columns [`message_columns`] lists.
+pub const MESSAGE_COLUMNS: usize = 17;
+
+/// The columns [`event`] decodes, in its order, prefixed by a table alias.
+#[must_use]
+pub fn event_columns(alias: &str) -> String {
+    columns(
+        alias,
+        &[
+            "conversation_id",
+            "seq",
+            "kind",
+            "actor",
+            "message_seq",
+            "subject",
+            "label",
+            "body",
+            "content_kind",
+            "content_payload",
+            "client_id",
+            "created_at",
         ],
     )
 }
@@ -122,7 +155,8 @@ pub fn conversation_id<D: Dialect>(
     id::<D, _>(row, index, "conversation_id", ConversationId::new)
 }
 
-/// Decodes [`message_columns`] starting at column `at`.
+/// Decodes [`message_columns`] starting at column `at` (reactions are read
+/// apart: [`crate::reads`] attaches them).
 ///
 /// # Errors
 /// The driver's, or [`SqlError::Decode`].
@@ -130,15 +164,93 @@ pub fn message<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<Message, SqlErro
     let (kind, payload) = (D::text(row, at + 7)?, D::text(row, at + 8)?);
     let content = Content::from_columns(kind, payload.as_deref())
         .map_err(|error| SqlError::decode("content_payload", error))?;
+    let seq = from_sql(integer::<D>(row, at + 2, "seq")?);
+    let mentions = match D::text(row, at + 11)? {
+        Some(json) => serde_json::from_str::<Vec<UserId>>(&json)
+            .map_err(|error| SqlError::decode("mentions", error))?,
+        None => Vec::new(),
+    };
+    let updated = from_sql(integer::<D>(row, at + 12, "updated_seq")?);
     Ok(Message {
         id: id::<D, _>(row, at, "id", MessageId::new)?,
         conversation_id: conversation_id::<D>(row, at + 1)?,
-        seq: from_sql(integer::<D>(row, at + 2, "seq")?),
+        seq,
         sender: id::<D, _>(row, at + 3, "sender", UserId::new)?,
         body: required(D::text(row, at + 4)?, "body")?,
         client_id: D::id_text(row, at + 5)?,
         created_at: time::from_millis(integer::<D>(row, at + 6, "created_at")?),
         content,
+        reply_to: D::integer(row, at + 9)?.map(from_sql),
+        thread_root: D::integer(row, at + 10)?.map(from_sql),
+        mentions,
+        updated_seq: updated.max(seq),
+        edited_at: D::integer(row, at + 13)?.map(time::from_millis),
+        deleted: D::integer(row, at + 14)?.is_some(),
+        reactions: Vec::new(),
+        reply_count: from_sql(integer::<D>(row, at + 15, "reply_count")?),
+        last_reply_seq: D::integer(row, at + 16)?.map(from_sql),
+    })
+}
+
+/// Decodes [`event_columns`] starting at column `at`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`] (an unknown kind among them).
+pub fn event<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<TimelineEvent, SqlError> {
+    let message_seq =
+        || -> Result<u64, SqlError> { Ok(from_sql(integer::<D>(row, at + 4, "message_seq")?)) };
+    let label = || required(D::text(row, at + 6)?, "label");
+    let subject = || id::<D, _>(row, at + 5, "subject", UserId::new);
+    let kind = required(D::text(row, at + 2)?, "kind")?;
+    let change = match kind.as_str() {
+        "edited" => {
+            let (kind, payload) = (D::text(row, at + 8)?, D::text(row, at + 9)?);
+            Change::Edited {
+                message_seq: message_seq()?,
+                // Wiped when the message was deleted.
+                body: D::text(row, at + 7)?.unwrap_or_default(),
+                content: Content::from_columns(kind, payload.as_deref())
+                    .map_err(|error| SqlError::decode("content_payload", error))?,
+            }
+        }
+        "deleted" => Change::Deleted {
+            message_seq: message_seq()?,
+        },
+        "reaction_added" => Change::ReactionAdded {
+            message_seq: message_seq()?,
+            reaction: label()?,
+        },
+        "reaction_removed" => Change::ReactionRemoved {
+            message_seq: message_seq()?,
+            reaction: label()?,
+        },
+        "member_added" => Change::MemberAdded {
+            user_id: subject()?,
+        },
+        "member_removed" => Change::MemberRemoved {
+            user_id: subject()?,
+        },
+        "renamed" => Change::Renamed { title: label()? },
+        "pinned" => Change::Pinned {
+            message_seq: message_seq()?,
+        },
+        "unpinned" => Change::Unpinned {
+            message_seq: message_seq()?,
+        },
+        other => {
+            return Err(SqlError::decode(
+                "kind",
+                format!("unknown event kind {other:?}"),
+            ));
+        }
+    };
+    Ok(TimelineEvent {
+        conversation_id: conversation_id::<D>(row, at)?,
+        seq: from_sql(integer::<D>(row, at + 1, "seq")?),
+        by: id::<D, _>(row, at + 3, "actor", UserId::new)?,
+        at: time::from_millis(integer::<D>(row, at + 11, "created_at")?),
+        client_id: D::id_text(row, at + 10)?,
+        change,
     })
 }
 

@@ -28,6 +28,54 @@ impl Dialect for SqliteDialect {
             .push(")) > 0");
     }
 
+    const INSERT_IGNORE: &'static str = "INSERT OR IGNORE";
+
+    fn push_search(sql: &mut QueryBuilder<'_, Sqlite>, words: &[String]) {
+        // Each word a quoted prefix term; terms side by side must all match.
+        let terms: Vec<String> = words.iter().map(|word| format!("\"{word}\"*")).collect();
+        sql.push("m.text_rowid IN (SELECT rowid FROM message_text WHERE message_text MATCH ")
+            .push_bind(terms.join(" "))
+            .push(")");
+    }
+
+    fn reindex<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        conversation_id: &'a str,
+        seq: i64,
+        body: Option<&'a str>,
+    ) -> Fetch<'a, ()> {
+        Box::pin(async move {
+            let rowid: Option<i64> = sqlx::query_scalar(
+                "SELECT text_rowid FROM messages WHERE conversation_id = ? AND seq = ?",
+            )
+            .bind(conversation_id)
+            .bind(seq)
+            .fetch_optional(&mut *connection)
+            .await?
+            .flatten();
+            let Some(rowid) = rowid else { return Ok(()) };
+            sqlx::query("DELETE FROM message_text WHERE rowid = ?")
+                .bind(rowid)
+                .execute(&mut *connection)
+                .await?;
+            if let Some(body) = body {
+                sqlx::query("INSERT INTO message_text (rowid, body) VALUES (?, ?)")
+                    .bind(rowid)
+                    .bind(body)
+                    .execute(&mut *connection)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn execute<'a>(
+        sql: &'a mut QueryBuilder<'_, Sqlite>,
+        connection: &'a mut ConnectionOf<Self>,
+    ) -> Fetch<'a, u64> {
+        Box::pin(async move { Ok(sql.build().execute(connection).await?.rows_affected()) })
+    }
+
     fn fetch_all<'a>(
         sql: &'a mut QueryBuilder<'_, Sqlite>,
         connection: &'a mut ConnectionOf<Self>,

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_core::{
-    Appended, Conversation, ConversationId, ConversationPage, ConversationQuery, HistoryQuery,
-    Message, MessageId, NewDirect, NewGroup, NewMessageRecord, Page, ReadMarkUpdate, Refusal,
-    RoomPage, RoomQuery, Seq, Store, StoreError, StoreResult, Timestamp, UserId, time,
+    Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
+    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
+    ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+    StoreError, StoreResult, TimelinePage, Timestamp, UserId, time,
 };
 use chat_store_sql::reads;
+use chat_store_sql::writes::{self, Written};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -312,59 +314,6 @@ impl Store for SqliteStore {
             .map_err(SqliteStoreError::from)?)
     }
 
-    async fn add_member(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> StoreResult<bool> {
-        // One statement, so the count and the insert are one write
-        // transaction: concurrent adds cannot both see room for one more.
-        let result = sqlx::query(
-            "INSERT OR IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
-             SELECT id, ?, last_seq, ? FROM conversations WHERE id = ? \
-                AND (SELECT COUNT(*) FROM members WHERE conversation_id = ?) < ?",
-        )
-        .bind(user.as_str())
-        .bind(time::to_millis(at))
-        .bind(id.as_str())
-        .bind(id.as_str())
-        .bind(i64::try_from(max_members).unwrap_or(i64::MAX))
-        .execute(&self.writer)
-        .await
-        .map_err(SqliteStoreError::from)?;
-        if result.rows_affected() == 1 {
-            return Ok(true);
-        }
-        // Nothing added: already a member, no such conversation, or full.
-        // Asked on the writer, behind which every membership change queues.
-        let (member, exists): (bool, bool) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?), \
-                EXISTS (SELECT 1 FROM conversations WHERE id = ?)",
-        )
-        .bind(id.as_str())
-        .bind(user.as_str())
-        .bind(id.as_str())
-        .fetch_one(&self.writer)
-        .await
-        .map_err(SqliteStoreError::from)?;
-        if member || !exists {
-            return Ok(false);
-        }
-        Err(StoreError::Refused(Refusal::Full))
-    }
-
-    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        let result = sqlx::query("DELETE FROM members WHERE conversation_id = ? AND user_id = ?")
-            .bind(id.as_str())
-            .bind(user.as_str())
-            .execute(&self.writer)
-            .await
-            .map_err(SqliteStoreError::from)?;
-        Ok(result.rows_affected() == 1)
-    }
-
     async fn conversations_of(&self, query: ConversationQuery) -> StoreResult<ConversationPage> {
         let mut reader = self.reader().await?;
         Ok(reads::conversations::<SqliteDialect>(&mut reader, query)
@@ -391,9 +340,70 @@ impl Store for SqliteStore {
             .map_err(SqliteStoreError::from)?)
     }
 
-    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
+    async fn history(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        query: HistoryQuery,
+    ) -> StoreResult<Page> {
         let mut reader = self.reader().await?;
-        Ok(reads::history::<SqliteDialect>(&mut reader, id, query)
+        Ok(
+            reads::history::<SqliteDialect>(&mut reader, id, viewer, query)
+                .await
+                .map_err(SqliteStoreError::from)?,
+        )
+    }
+
+    async fn timeline(
+        &self,
+        id: &ConversationId,
+        viewer: &UserId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<TimelinePage> {
+        let mut reader = self.reader().await?;
+        Ok(
+            reads::timeline::<SqliteDialect>(&mut reader, id, viewer, after, limit)
+                .await
+                .map_err(SqliteStoreError::from)?,
+        )
+    }
+
+    async fn change(&self, change: NewChange) -> StoreResult<Changed> {
+        let run = async {
+            let mut tx = self.writer.begin().await?;
+            match writes::change::<SqliteDialect>(&mut tx, &change).await? {
+                Written::Commit(changed) => {
+                    tx.commit().await?;
+                    Ok(Ok(changed))
+                }
+                Written::RollBack(answer) => {
+                    tx.rollback().await?;
+                    Ok(answer)
+                }
+            }
+        };
+        let answer: Result<Result<Changed, Refusal>, SqliteStoreError> = run.await;
+        answer?.map_err(StoreError::Refused)
+    }
+
+    async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::read_marks::<SqliteDialect>(&mut reader, id)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn pins(&self, id: &ConversationId, viewer: &UserId) -> StoreResult<Vec<Message>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::pins::<SqliteDialect>(&mut reader, id, viewer)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn search(&self, query: SearchQuery) -> StoreResult<SearchPage> {
+        let mut reader = self.reader().await?;
+        Ok(reads::search::<SqliteDialect>(&mut reader, query)
             .await
             .map_err(SqliteStoreError::from)?)
     }

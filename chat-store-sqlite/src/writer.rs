@@ -20,7 +20,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::group_commit::{BatchMembers, BatchPlan, Batcher, RetryKey, retry_key};
+use chat_core::group_commit::{
+    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, references, retry_key,
+};
 use chat_core::{
     Appended, Content, ConversationId, Message, MessageId, NewMessageRecord, UserId, time,
 };
@@ -97,7 +99,8 @@ fn write(
             }
         }
     }
-    let mut plan = BatchPlan::new(records, members, stored_retries(&tx, records)?);
+    let referenced = referenced(&tx, records)?;
+    let mut plan = BatchPlan::new(records, members, stored_retries(&tx, records)?, &referenced);
 
     // Reserve each conversation's seqs.
     let mut latest: HashMap<&str, i64> = HashMap::new();
@@ -123,14 +126,21 @@ fn write(
     }
     plan.assign(&first_seq);
 
-    // Store the messages; raise their senders' read marks.
+    // Store the messages (each with its search entry); raise their senders'
+    // read marks; count thread replies on their roots; note mentions.
     {
+        let mut index = tx.prepare_cached("INSERT INTO message_text (body) VALUES (?1)")?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
-                content_kind, content_payload) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                content_kind, content_payload, reply_to, thread_root, mentions, text_rowid) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut mention = tx.prepare_cached(
+            "INSERT INTO mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)",
         )?;
         for (record, seq) in plan.new_messages() {
+            index.execute(params![record.body])?;
+            let text_rowid = tx.last_insert_rowid();
             insert.execute(params![
                 record.conversation_id.as_str(),
                 rows::to_sql(seq),
@@ -141,7 +151,33 @@ fn write(
                 time::to_millis(record.created_at),
                 record.content.as_ref().map(|content| content.kind.as_str()),
                 record.content.as_ref().map(Content::payload_json),
+                record.reply_to.map(rows::to_sql),
+                record.thread_root.map(rows::to_sql),
+                mentions_json(&record.mentions),
+                text_rowid,
             ])?;
+            for user in &record.mentions {
+                mention.execute(params![
+                    record.conversation_id.as_str(),
+                    user.as_str(),
+                    rows::to_sql(seq)
+                ])?;
+            }
+        }
+        let mut reply = tx.prepare_cached(
+            "UPDATE messages SET reply_count = reply_count + 1, \
+                last_reply_seq = MAX(COALESCE(last_reply_seq, 0), ?1), \
+                updated_seq = MAX(updated_seq, ?1) \
+             WHERE conversation_id = ?2 AND seq = ?3",
+        )?;
+        for (conversation, root, seq) in plan.thread_replies() {
+            reply.execute(params![rows::to_sql(seq), conversation, rows::to_sql(root)])?;
+        }
+        let mut listed = tx.prepare_cached(
+            "UPDATE conversations SET last_message_seq = MAX(last_message_seq, ?1) WHERE id = ?2",
+        )?;
+        for (conversation, seq) in plan.last_messages() {
+            listed.execute(params![rows::to_sql(seq), conversation])?;
         }
         let mut raise = tx.prepare_cached(
             "UPDATE members SET read_seq = ?1 \
@@ -155,6 +191,36 @@ fn write(
     Ok(plan.answers(SqliteStoreError::Refused))
 }
 
+/// The mentions column: a JSON array, or NULL for none.
+fn mentions_json(mentions: &[UserId]) -> Option<String> {
+    (!mentions.is_empty())
+        .then(|| serde_json::to_string(mentions).expect("user ids always serialize"))
+}
+
+/// The messages the batch refers to, with their own thread roots.
+fn referenced(
+    tx: &rusqlite::Transaction<'_>,
+    records: &[NewMessageRecord],
+) -> Result<Referenced, rusqlite::Error> {
+    let mut found = Referenced::new();
+    let wanted = references(records);
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut find = tx.prepare_cached(
+        "SELECT thread_root FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+    )?;
+    for (conversation, seq) in wanted {
+        let root: Option<Option<i64>> = find
+            .query_row(params![conversation, rows::to_sql(seq)], |row| row.get(0))
+            .optional()?;
+        if let Some(root) = root {
+            found.insert((conversation.to_owned(), seq), root.map(rows::from_sql));
+        }
+    }
+    Ok(found)
+}
+
 /// The stored messages of the batch's retried `(conversation, sender, client_id)`s.
 fn stored_retries<'a>(
     tx: &rusqlite::Transaction<'_>,
@@ -166,33 +232,50 @@ fn stored_retries<'a>(
         return Ok(stored);
     }
     let mut find = tx.prepare_cached(
-        "SELECT id, seq, body, created_at, content_kind, content_payload FROM messages \
-         WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
+        "SELECT id, seq, body, created_at, content_kind, content_payload, reply_to, \
+            thread_root, mentions, updated_seq, edited_at, deleted_at, reply_count, \
+            last_reply_seq \
+         FROM messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
     )?;
     for key @ (conversation, sender, client_id) in keys {
         let found = find
             .query_row(params![conversation, sender, client_id], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                ))
+                let content: (Option<String>, Option<String>) = (row.get(4)?, row.get(5)?);
+                let mentions: Option<String> = row.get(8)?;
+                let seq = rows::from_sql(row.get(1)?);
+                Ok(Message {
+                    id: MessageId::new(row.get::<_, String>(0)?).map_err(decode_error)?,
+                    conversation_id: ConversationId::new(conversation).map_err(decode_error)?,
+                    seq,
+                    sender: UserId::new(sender).map_err(decode_error)?,
+                    body: row.get(2)?,
+                    content: Content::from_columns(content.0, content.1.as_deref())
+                        .map_err(decode_error)?,
+                    client_id: Some(client_id.to_owned()),
+                    created_at: time::from_millis(row.get(3)?),
+                    reply_to: row.get::<_, Option<i64>>(6)?.map(rows::from_sql),
+                    thread_root: row.get::<_, Option<i64>>(7)?.map(rows::from_sql),
+                    mentions: mentions
+                        .map(|json| serde_json::from_str(&json))
+                        .transpose()
+                        .map_err(|error| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                8,
+                                rusqlite::types::Type::Text,
+                                Box::new(error),
+                            )
+                        })?
+                        .unwrap_or_default(),
+                    updated_seq: rows::from_sql(row.get(9)?).max(seq),
+                    edited_at: row.get::<_, Option<i64>>(10)?.map(time::from_millis),
+                    deleted: row.get::<_, Option<i64>>(11)?.is_some(),
+                    reactions: Vec::new(),
+                    reply_count: rows::from_sql(row.get(12)?),
+                    last_reply_seq: row.get::<_, Option<i64>>(13)?.map(rows::from_sql),
+                })
             })
             .optional()?;
-        if let Some((id, seq, body, created_at, kind, payload)) = found {
-            let message = Message {
-                id: MessageId::new(id).map_err(decode_error)?,
-                conversation_id: ConversationId::new(conversation).map_err(decode_error)?,
-                seq: rows::from_sql(seq),
-                sender: UserId::new(sender).map_err(decode_error)?,
-                body,
-                content: Content::from_columns(kind, payload.as_deref()).map_err(decode_error)?,
-                client_id: Some(client_id.to_owned()),
-                created_at: time::from_millis(created_at),
-            };
+        if let Some(message) = found {
             stored.insert(key, message);
         }
     }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chat_core::testkit::layer::StoreLayer;
 use chat_core::testkit::store as cases;
 use chat_core::{
-    Appended, Conversation, ConversationId, HistoryQuery, Message, MessageId, NewDirect, NewGroup,
-    NewMessageRecord, Page, ReadMarkUpdate, RoomPage, RoomQuery, Seq, Store, StoreResult,
-    Timestamp, UserId,
+    Appended, ConversationId, MessageId, NewMessageRecord, ReadMarkUpdate, Seq, Store, StoreResult,
+    UserId,
 };
 use chat_store_sqlite::SqliteStore;
 
@@ -29,42 +29,9 @@ struct Flawed {
 }
 
 #[async_trait]
-impl Store for Flawed {
-    async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
-        self.inner.create_group(group).await
-    }
-    async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
-        self.inner.open_direct(direct).await
-    }
-    async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
-        self.inner.conversation(id).await
-    }
-    async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
-        self.inner.members(id).await
-    }
-    async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        self.inner.is_member(id, user).await
-    }
-    async fn add_member(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> StoreResult<bool> {
-        self.inner.add_member(id, user, at, max_members).await
-    }
-    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        self.inner.remove_member(id, user).await
-    }
-    async fn conversations_of(
-        &self,
-        query: chat_core::ConversationQuery,
-    ) -> StoreResult<chat_core::ConversationPage> {
-        self.inner.conversations_of(query).await
-    }
-    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
-        self.inner.rooms(query).await
+impl StoreLayer for Flawed {
+    fn inner(&self) -> &dyn Store {
+        &self.inner
     }
     async fn append(&self, mut message: NewMessageRecord) -> StoreResult<Appended> {
         match self.flaw {
@@ -82,12 +49,6 @@ impl Store for Flawed {
             Flaw::LowersReadMarks => {}
         }
         self.inner.append(message).await
-    }
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        self.inner.message(id).await
-    }
-    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
-        self.inner.history(id, query).await
     }
     async fn mark_read(
         &self,

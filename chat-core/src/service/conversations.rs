@@ -86,10 +86,14 @@ impl ChatService {
             })
             .await?;
         for member in conversation.members.iter().filter(|m| *m != creator) {
+            // A creation notice (no seq): the group's timeline starts empty,
+            // and one small event per invited member is O(members), not
+            // O(members²) as a timeline event to all of them would be.
             let event = ServerEvent::MemberAdded {
                 conversation_id: conversation.id.clone(),
                 user_id: member.clone(),
                 by: creator.clone(),
+                seq: None,
             };
             self.publish_event(vec![member.clone()], &conversation.id, &event)
                 .await;

@@ -3,10 +3,9 @@
 use super::ChatService;
 use crate::config::Action;
 use crate::conversation::{Conversation, ConversationKind};
-use crate::error::{ChatError, Refusal, Result, StoreError};
+use crate::error::{ChatError, Result};
 use crate::ids::{ConversationId, UserId};
-use crate::protocol::ServerEvent;
-use crate::time;
+use crate::timeline::{Change, Outcome};
 
 impl ChatService {
     /// Joins the public room `id`; every member (the joiner included, on all
@@ -87,48 +86,22 @@ impl ChatService {
 
     /// Adds `user` to `conversation` (a group) on behalf of `by`, within the
     /// member limit (the store checks it atomically), and tells every member,
-    /// `user` included. Returns the members after the add, or `None` when
-    /// `user` already was one.
+    /// `user` included, with a `member_added` timeline event. Returns the
+    /// members after the add, or `None` when `user` already was one.
     async fn add(
         &self,
         conversation: &Conversation,
         user: &UserId,
         by: &UserId,
     ) -> Result<Option<Vec<UserId>>> {
-        let (id, limit) = (&conversation.id, self.inner.config.max_group_members);
-        let added = self
-            .inner
-            .store
-            .add_member(id, user, time::now(), limit)
-            .await
-            .map_err(|error| match error {
-                StoreError::Refused(Refusal::Full) => ChatError::TooLarge {
-                    what: "members",
-                    size: limit + 1,
-                    limit,
-                },
-                other => other.into(),
-            })?;
-        if !added {
-            return Ok(None);
-        }
-        // Read again: members who joined meanwhile hear of this one too.
-        let members = match self.inner.store.members(id).await {
-            Ok(Some(members)) => members,
-            _ => {
-                let mut members = conversation.members.clone();
-                members.push(user.clone());
-                members.sort();
-                members
-            }
-        };
-        let event = ServerEvent::MemberAdded {
-            conversation_id: id.clone(),
+        let change = Change::MemberAdded {
             user_id: user.clone(),
-            by: by.clone(),
         };
-        self.publish_event(members.clone(), id, &event).await;
-        Ok(Some(members))
+        let changed = self.apply(&conversation.id, by, None, change).await?;
+        Ok(match changed.outcome {
+            Outcome::Applied(_) | Outcome::Repeated(_) => Some(changed.members),
+            Outcome::Unchanged => None,
+        })
     }
 
     /// Removes `user` from a group. Members may remove themselves (leave);
@@ -164,14 +137,10 @@ impl ChatService {
                 "the last member of a group cannot be removed",
             ));
         }
-        if self.inner.store.remove_member(id, user).await? {
-            let event = ServerEvent::MemberRemoved {
-                conversation_id: id.clone(),
-                user_id: user.clone(),
-                by: me.clone(),
-            };
-            self.publish_event(conversation.members, id, &event).await;
-        }
+        let change = Change::MemberRemoved {
+            user_id: user.clone(),
+        };
+        self.apply(id, me, None, change).await?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{ChatService, not_a_member};
 use crate::bus::{Envelope, EventKind};
 use crate::config::Action;
+use crate::content::Content;
 use crate::error::{ChatError, Refusal, Result, StoreError};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
@@ -34,6 +35,9 @@ impl ChatService {
     ) -> Result<Appended> {
         // Validated first: a refused body costs no token of the rate.
         self.validate(&new)?;
+        let mut mentions = new.mentions.clone();
+        mentions.sort();
+        mentions.dedup();
         self.limit(Action::Send, me)?;
         let new = match &self.inner.hooks {
             Some(hooks) => {
@@ -59,6 +63,9 @@ impl ChatService {
                 content: new.content,
                 client_id: new.client_id,
                 created_at: time::now(),
+                reply_to: new.reply_to,
+                thread_root: new.thread_root,
+                mentions,
             })
             .await
             .map_err(|error| match error {
@@ -66,6 +73,13 @@ impl ChatService {
                     ChatError::not_found("conversation", id)
                 }
                 StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
+                StoreError::Refused(Refusal::UnknownMessage) => ChatError::NotFound {
+                    what: "message",
+                    id: format!(
+                        "{id}/{} (reply_to or thread_root)",
+                        new.thread_root.or(new.reply_to).unwrap_or(0)
+                    ),
+                },
                 other => other.into(),
             })?;
         let message = &appended.message;
@@ -101,7 +115,8 @@ impl ChatService {
         Ok(message)
     }
 
-    /// A page of history in ascending `seq`. `limit` defaults to
+    /// A page of the conversation's messages (thread replies left out) in
+    /// their current state, ascending `seq`. `limit` defaults to
     /// [`ChatConfig::default_page`](crate::ChatConfig::default_page) and is capped at [`ChatConfig::max_page`](crate::ChatConfig::max_page).
     ///
     /// # Errors
@@ -114,13 +129,45 @@ impl ChatService {
         cursor: Cursor,
         limit: Option<u32>,
     ) -> Result<Page> {
+        self.messages_page(me, id, cursor, limit, None).await
+    }
+
+    /// A page of the replies in the thread of message `root`, ascending
+    /// `seq`; limits as [`ChatService::history`].
+    ///
+    /// # Errors
+    /// As [`ChatService::history`].
+    pub async fn thread(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        root: Seq,
+        cursor: Cursor,
+        limit: Option<u32>,
+    ) -> Result<Page> {
+        check_seq(root)?;
+        self.messages_page(me, id, cursor, limit, Some(root)).await
+    }
+
+    async fn messages_page(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        cursor: Cursor,
+        limit: Option<u32>,
+        thread: Option<Seq>,
+    ) -> Result<Page> {
         let limit = self.page_limit(limit)?;
         if let Cursor::Before(seq) | Cursor::After(seq) = cursor {
             check_seq(seq)?;
         }
-        let query = HistoryQuery { cursor, limit };
+        let query = HistoryQuery {
+            cursor,
+            limit,
+            thread,
+        };
         self.authorize(me, id).await?;
-        Ok(self.inner.store.history(id, query).await?)
+        Ok(self.inner.store.history(id, me, query).await?)
     }
 
     /// Marks `id` read by `me` up to `seq` (capped at the conversation's last
@@ -148,37 +195,58 @@ impl ChatService {
     }
 
     fn validate(&self, new: &NewMessage) -> Result<()> {
+        self.validate_text(&new.body, new.content.as_ref())?;
+        self.validate_client_id(new.client_id.as_deref())?;
+        for seq in [new.reply_to, new.thread_root].into_iter().flatten() {
+            check_seq(seq)?;
+        }
+        if new.mentions.len() > self.inner.config.max_group_members {
+            return Err(ChatError::TooLarge {
+                what: "mentions",
+                size: new.mentions.len(),
+                limit: self.inner.config.max_group_members,
+            });
+        }
+        Ok(())
+    }
+
+    /// A body (non-blank, within the limit) and its content.
+    pub(super) fn validate_text(&self, body: &str, content: Option<&Content>) -> Result<()> {
         let config = &self.inner.config;
-        if new.body.len() > config.max_body_bytes {
+        if body.len() > config.max_body_bytes {
             return Err(ChatError::TooLarge {
                 what: "body",
-                size: new.body.len(),
+                size: body.len(),
                 limit: config.max_body_bytes,
             });
         }
-        if new.body.trim().is_empty() {
+        if body.trim().is_empty() {
             return Err(ChatError::invalid(
                 "body",
                 "must contain at least one non-whitespace character",
             ));
         }
-        if let Some(content) = &new.content {
+        if let Some(content) = content {
             content.check(config.max_payload_bytes)?;
         }
-        if let Some(client_id) = &new.client_id {
-            if client_id.is_empty() || client_id.len() > config.max_client_id_bytes {
-                return Err(ChatError::invalid(
-                    "client_id",
-                    format!("must be 1 to {} bytes", config.max_client_id_bytes),
-                ));
-            }
-        }
         Ok(())
+    }
+
+    /// An idempotency key, when given: 1 to the configured bytes.
+    pub(super) fn validate_client_id(&self, client_id: Option<&str>) -> Result<()> {
+        let limit = self.inner.config.max_client_id_bytes;
+        match client_id {
+            Some(key) if key.is_empty() || key.len() > limit => Err(ChatError::invalid(
+                "client_id",
+                format!("must be 1 to {limit} bytes"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
 /// Refuses a seq no conversation can reach.
-fn check_seq(seq: Seq) -> Result<()> {
+pub(super) fn check_seq(seq: Seq) -> Result<()> {
     if seq > crate::ids::MAX_SEQ {
         return Err(ChatError::invalid(
             "seq",

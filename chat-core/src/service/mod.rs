@@ -18,20 +18,26 @@ use self::rate::{Buckets, RateLimiter};
 use crate::bus::{Bus, Envelope};
 use crate::config::{Action, ChatConfig};
 use crate::error::{ChatError, Result};
+use crate::error::{Refusal, StoreError};
 use crate::hooks::SendHooks;
 use crate::hub::Hub;
 use crate::ids::{ConversationId, UserId};
 use crate::protocol::ServerEvent;
 use crate::store::Store;
+use crate::time;
+use crate::timeline::{Change, Changed, NewChange};
 
+mod changes;
 mod conversations;
 mod live;
 mod membership;
 mod messages;
 mod rate;
+mod reading;
 #[cfg(test)]
 mod tests;
 
+pub use changes::MAX_REACTION_BYTES;
 pub use live::Health;
 
 /// The chat engine of one node: a store, a bus, and the hub of this node's
@@ -198,7 +204,8 @@ impl ChatService {
         }
     }
 
-    /// Publishes an ephemeral event (no seq) of conversation `id`.
+    /// Publishes a live event of conversation `id` (its seq, for a timeline
+    /// event, comes from the event itself).
     async fn publish_event(
         &self,
         recipients: Vec<UserId>,
@@ -211,11 +218,58 @@ impl ChatService {
         self.publish(Envelope::new(
             recipients,
             id.clone(),
-            None,
+            event.seq(),
             kind,
             event.encode(),
         ))
         .await;
+    }
+
+    /// Makes `change` in `id` on behalf of `by` (the store checks what only
+    /// its transaction can) and publishes the event to the members it
+    /// names; a retried `client_id` publishes the stored event again, so a
+    /// member who missed it gets it (clients drop what they have by seq).
+    async fn apply(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+        client_id: Option<String>,
+        change: Change,
+    ) -> Result<Changed> {
+        let message_seq = change.message_seq();
+        let limit = self.inner.config.max_group_members;
+        let changed = self
+            .inner
+            .store
+            .change(NewChange {
+                conversation_id: id.clone(),
+                by: by.clone(),
+                at: time::now(),
+                client_id,
+                change,
+                max_members: limit,
+            })
+            .await
+            .map_err(|error| match error {
+                StoreError::Refused(Refusal::Full) => ChatError::TooLarge {
+                    what: "members",
+                    size: limit + 1,
+                    limit,
+                },
+                StoreError::Refused(Refusal::UnknownConversation) => {
+                    ChatError::not_found("conversation", id)
+                }
+                StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
+                StoreError::Refused(Refusal::UnknownMessage) => {
+                    ChatError::not_found("message", format!("{id}/{}", message_seq.unwrap_or(0)))
+                }
+                other => other.into(),
+            })?;
+        if let Some(event) = changed.outcome.event() {
+            self.publish_event(changed.members.clone(), id, &ServerEvent::from(event))
+                .await;
+        }
+        Ok(changed)
     }
 
     /// Publishes `envelope`; a failure is counted and logged, never

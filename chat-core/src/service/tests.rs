@@ -16,7 +16,7 @@ use crate::bus::{Bus, Envelope, EventKind, Subscription};
 use crate::error::{BusError, Refusal, StoreError};
 use crate::store::MockStore;
 use crate::{
-    Appended, Conversation, ConversationKind, Cursor, NewMessage, NewMessageRecord, Page,
+    Appended, Change, Conversation, ConversationKind, Cursor, NewMessage, NewMessageRecord, Page,
     ReadMarkUpdate, RoomPage, Seq, time,
 };
 
@@ -333,7 +333,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         created_at: time::now(),
         last_seq: 0,
     });
-    store.expect_remove_member().times(0);
+    store.expect_change().times(0);
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let err = chat
@@ -359,7 +359,7 @@ async fn only_the_creator_removes_others() {
         created_at: time::now(),
         last_seq: 0,
     });
-    store.expect_remove_member().times(0);
+    store.expect_change().times(0);
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let err = chat
@@ -382,8 +382,13 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
     store
         .expect_history()
         .times(1)
-        .withf(|_, query| query.limit == 200 && query.cursor == Cursor::Before(10))
-        .returning(|_, _| Ok(Page::default()));
+        .withf(|_, viewer, query| {
+            *viewer == user("alice")
+                && query.limit == 200
+                && query.cursor == Cursor::Before(10)
+                && query.thread.is_none()
+        })
+        .returning(|_, _, _| Ok(Page::default()));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let id = conversation_id();
@@ -467,6 +472,21 @@ async fn a_send_past_the_rate_never_reaches_the_store_and_is_counted_and_bad_one
     );
 }
 
+/// What a store answers for `change` applied with `seq`, naming `members`.
+fn applied(change: &crate::NewChange, seq: Seq, members: &[&str]) -> crate::Changed {
+    crate::Changed {
+        outcome: crate::Outcome::Applied(crate::TimelineEvent {
+            conversation_id: change.conversation_id.clone(),
+            seq,
+            by: change.by.clone(),
+            at: change.at,
+            client_id: change.client_id.clone(),
+            change: change.change.clone(),
+        }),
+        members: members.iter().map(|m| user(m)).collect(),
+    }
+}
+
 /// A store mock whose one conversation is `conversation`.
 fn holding(conversation: Conversation) -> MockStore {
     let mut store = MockStore::new();
@@ -492,13 +512,20 @@ fn room(public: bool, members: &[&str]) -> Conversation {
 #[tokio::test]
 async fn joining_a_room_tells_its_members_and_the_joiner() {
     let mut store = holding(room(true, &["alice", "carol"]));
+    // The store names the members after the add: dave joined meanwhile
+    // and hears of bob too.
     store
-        .expect_add_member()
-        .withf(|_, joiner, _, limit| *joiner == user("bob") && *limit == 1_000)
+        .expect_change()
+        .withf(|change| {
+            change.by == user("bob")
+                && change.max_members == 1_000
+                && change.change
+                    == Change::MemberAdded {
+                        user_id: user("bob"),
+                    }
+        })
         .times(1)
-        .returning(|_, _, _, _| Ok(true));
-    // Read again after the add: dave joined meanwhile and hears of bob too.
-    members_are(&mut store, &["alice", "bob", "carol", "dave"]);
+        .returning(|change| Ok(applied(&change, 5, &["alice", "bob", "carol", "dave"])));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let (joined, added) = chat
@@ -526,8 +553,8 @@ async fn joining_a_room_tells_its_members_and_the_joiner() {
 async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
     let mut store = holding(room(true, &["alice"]));
     store
-        .expect_add_member()
-        .returning(|_, _, _, _| Err(StoreError::Refused(Refusal::Full)));
+        .expect_change()
+        .returning(|_| Err(StoreError::Refused(Refusal::Full)));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let err = chat
@@ -551,7 +578,7 @@ async fn a_full_room_refuses_the_joiner_and_tells_nobody() {
 #[tokio::test]
 async fn a_private_group_cannot_be_joined() {
     let mut store = holding(room(false, &["alice"]));
-    store.expect_add_member().times(0);
+    store.expect_change().times(0);
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let err = chat
@@ -566,9 +593,9 @@ async fn a_private_group_cannot_be_joined() {
 async fn the_last_member_of_a_room_may_leave() {
     let mut store = holding(room(true, &["alice"]));
     store
-        .expect_remove_member()
+        .expect_change()
         .times(1)
-        .returning(|_, _| Ok(true));
+        .returning(|change| Ok(applied(&change, 3, &["alice"])));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     chat.remove_member(&user("alice"), &conversation_id(), &user("alice"))

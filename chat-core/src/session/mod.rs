@@ -13,7 +13,8 @@
 //!   (`order.rs`): events from different nodes can cross on the bus, so a
 //!   later seq waits for an earlier one for at most the reorder window, then
 //!   the hole is announced as a [`Gap`](crate::Gap).
-//! - **Resume**: `resume` replays the stored messages after each given seq,
+//! - **Resume**: `resume` replays the timeline after each given seq (every
+//!   message in its current state, and every other change),
 //!   a page at a time as the transport pulls (memory stays bounded however
 //!   far behind the client is), while live events wait in the hub's bounded
 //!   queue; queued live events at or below what was replayed are skipped, so
@@ -36,9 +37,10 @@ use crate::bus::{Envelope, EventKind};
 use crate::error::{ChatError, Result};
 use crate::hub::{CloseReason, Connection, Outbound};
 use crate::ids::{ConversationId, Seq, UserId};
-use crate::message::{Cursor, NewMessage};
+use crate::message::NewMessage;
 use crate::protocol::{ClientFrame, ErrorBody, ServerEvent, encode_message_event};
 use crate::service::ChatService;
+use crate::timeline::{Changed, Entry};
 use order::{Order, Step};
 
 /// Settings of a [`Session`].
@@ -156,11 +158,17 @@ impl Session {
                 body,
                 content,
                 client_id,
+                reply_to,
+                thread_root,
+                mentions,
             } => {
                 let new = NewMessage {
                     body,
                     content,
                     client_id: client_id.clone(),
+                    reply_to,
+                    thread_root,
+                    mentions,
                 };
                 match chat.send(me, &conversation_id, new).await {
                     Ok(appended) => Ok(Some(
@@ -173,6 +181,50 @@ impl Session {
                     Err(error) => Err((client_id, error)),
                 }
             }
+            ClientFrame::Edit {
+                conversation_id,
+                seq,
+                body,
+                content,
+                client_id,
+            } => done(
+                chat.edit(me, &conversation_id, seq, body, content, client_id.clone())
+                    .await,
+                &conversation_id,
+                client_id,
+            ),
+            ClientFrame::Delete {
+                conversation_id,
+                seq,
+                client_id,
+            } => done(
+                chat.delete(me, &conversation_id, seq, client_id.clone())
+                    .await,
+                &conversation_id,
+                client_id,
+            ),
+            ClientFrame::React {
+                conversation_id,
+                seq,
+                reaction,
+                client_id,
+            } => done(
+                chat.react(me, &conversation_id, seq, reaction, client_id.clone())
+                    .await,
+                &conversation_id,
+                client_id,
+            ),
+            ClientFrame::Unreact {
+                conversation_id,
+                seq,
+                reaction,
+                client_id,
+            } => done(
+                chat.unreact(me, &conversation_id, seq, reaction, client_id.clone())
+                    .await,
+                &conversation_id,
+                client_id,
+            ),
             ClientFrame::Typing { conversation_id } => chat
                 .typing(me, &conversation_id)
                 .await
@@ -284,13 +336,14 @@ impl Session {
     fn forward(&mut self, outbound: Outbound) {
         match outbound {
             Outbound::Event(envelope) => {
-                let rejoined = self.rejoined(&envelope);
-                let conversation = envelope.conversation_id().clone();
-                self.order.accept(envelope, Instant::now(), &mut self.steps);
-                if rejoined {
+                // Joining again starts the conversation afresh: what was sent
+                // while away is history, not a hole before this event.
+                if self.rejoined(&envelope) {
+                    let conversation = envelope.conversation_id().clone();
                     self.order
                         .rejoined(&conversation, Instant::now(), &mut self.steps);
                 }
+                self.order.accept(envelope, Instant::now(), &mut self.steps);
             }
             Outbound::Gaps(gaps) => {
                 for mut gap in gaps {
@@ -345,10 +398,9 @@ impl Session {
         else {
             return;
         };
-        let limit = Some(self.chat.config().max_page);
         let page = self
             .chat
-            .history(&self.me, conversation_id, Cursor::After(*last), limit)
+            .events(&self.me, conversation_id, *last, None)
             .await;
         let Some(Pending::Replay {
             conversation_id,
@@ -371,13 +423,16 @@ impl Session {
         };
         // From the client's own position: live events written meanwhile are
         // skipped here, never taken as proof that earlier ones were sent.
-        let mut replayed: Vec<Bytes> = Vec::with_capacity(page.messages.len());
+        let mut replayed: Vec<Bytes> = Vec::with_capacity(page.entries.len());
         let mut upto = last;
-        for message in &page.messages {
-            if !self.order.was_written(&conversation_id, message.seq) {
-                replayed.push(encode_message_event(message));
+        for entry in &page.entries {
+            if !self.order.was_written(&conversation_id, entry.seq()) {
+                replayed.push(match entry {
+                    Entry::Message(message) => encode_message_event(message),
+                    Entry::Change(event) => ServerEvent::from(event).encode(),
+                });
             }
-            upto = message.seq;
+            upto = entry.seq();
         }
         if page.has_more {
             self.pending.push_front(Pending::Replay {
@@ -405,6 +460,26 @@ async fn sleep_until_or_never(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The answer to a change frame: `done` with the change's seq (none when
+/// nothing changed), or the error with the frame's `client_id`.
+fn done(
+    changed: Result<Changed>,
+    conversation_id: &ConversationId,
+    client_id: Option<String>,
+) -> std::result::Result<Option<Bytes>, (Option<String>, ChatError)> {
+    match changed {
+        Ok(changed) => Ok(Some(
+            ServerEvent::Done {
+                client_id,
+                conversation_id: conversation_id.clone(),
+                seq: changed.outcome.event().map(|event| event.seq),
+            }
+            .encode(),
+        )),
+        Err(error) => Err((client_id, error)),
     }
 }
 

@@ -26,14 +26,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use super::layer::StoreLayer;
 use crate::bus::{Bus, Envelope, Subscription};
-use crate::conversation::{Conversation, NewDirect, NewGroup};
 use crate::error::{BusError, StoreError};
-use crate::ids::{ConversationId, MessageId, Seq, UserId};
-use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
-use crate::room::{RoomPage, RoomQuery};
+use crate::ids::UserId;
+use crate::message::{Appended, NewMessageRecord};
 use crate::store::{Store, StoreResult};
-use crate::time::Timestamp;
 
 /// A small seeded generator (SplitMix64): the same seed gives the same
 /// faults, so a failing scenario can be replayed.
@@ -246,50 +244,9 @@ impl FaultyStore {
 }
 
 #[async_trait::async_trait]
-impl Store for FaultyStore {
-    async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
-        self.inner.create_group(group).await
-    }
-
-    async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
-        self.inner.open_direct(direct).await
-    }
-
-    async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
-        self.inner.conversation(id).await
-    }
-
-    async fn members(&self, id: &ConversationId) -> StoreResult<Option<Vec<UserId>>> {
-        self.inner.members(id).await
-    }
-
-    async fn is_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        self.inner.is_member(id, user).await
-    }
-
-    async fn add_member(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        at: Timestamp,
-        max_members: usize,
-    ) -> StoreResult<bool> {
-        self.inner.add_member(id, user, at, max_members).await
-    }
-
-    async fn remove_member(&self, id: &ConversationId, user: &UserId) -> StoreResult<bool> {
-        self.inner.remove_member(id, user).await
-    }
-
-    async fn conversations_of(
-        &self,
-        query: crate::ConversationQuery,
-    ) -> StoreResult<crate::ConversationPage> {
-        self.inner.conversations_of(query).await
-    }
-
-    async fn rooms(&self, query: RoomQuery) -> StoreResult<RoomPage> {
-        self.inner.rooms(query).await
+impl StoreLayer for FaultyStore {
+    fn inner(&self) -> &dyn Store {
+        &*self.inner
     }
 
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
@@ -301,23 +258,6 @@ impl Store for FaultyStore {
             ));
         }
         Ok(appended)
-    }
-
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        self.inner.message(id).await
-    }
-
-    async fn history(&self, id: &ConversationId, query: HistoryQuery) -> StoreResult<Page> {
-        self.inner.history(id, query).await
-    }
-
-    async fn mark_read(
-        &self,
-        id: &ConversationId,
-        user: &UserId,
-        seq: Seq,
-    ) -> StoreResult<crate::ReadMarkUpdate> {
-        self.inner.mark_read(id, user, seq).await
     }
 }
 

@@ -21,6 +21,7 @@ use crate::{Bus, Store};
 
 pub mod bus;
 pub mod faults;
+pub mod layer;
 pub mod store;
 
 /// A fresh, isolated store for one test (own database or file), and its cleanup.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::{
     Appended, Conversation, ConversationId, ConversationKind, DirectPair, HistoryQuery, MessageId,
     NewDirect, NewGroup, NewMessageRecord, Refusal, Room, RoomPage, RoomQuery, Store, StoreError,
-    UserId, time,
+    StoreResult, UserId, time,
 };
 
 /// A user id from a literal.
@@ -56,6 +56,9 @@ pub fn record(
         content: None,
         client_id: client_id.map(str::to_owned),
         created_at: time::now(),
+        reply_to: None,
+        thread_root: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -89,6 +92,61 @@ pub async fn listed(store: &dyn Store, name: &str, limit: u32) -> Vec<crate::Con
         .await
         .expect("conversations_of")
         .conversations
+}
+
+/// `user` joins `id` by themselves, within `limit` members: whether they
+/// were added (`false`: already a member).
+///
+/// # Errors
+/// The store's refusal (a full conversation, an unknown one).
+pub async fn add_member(
+    store: &dyn Store,
+    id: &ConversationId,
+    user: &UserId,
+    limit: usize,
+) -> StoreResult<bool> {
+    let changed = store
+        .change(crate::NewChange {
+            conversation_id: id.clone(),
+            by: user.clone(),
+            at: time::now(),
+            client_id: None,
+            change: crate::Change::MemberAdded {
+                user_id: user.clone(),
+            },
+            max_members: limit,
+        })
+        .await?;
+    Ok(changed.outcome != crate::Outcome::Unchanged)
+}
+
+/// `user` leaves `id`: whether they were a member.
+///
+/// # Errors
+/// The store's refusal.
+pub async fn remove_member(
+    store: &dyn Store,
+    id: &ConversationId,
+    user: &UserId,
+) -> StoreResult<bool> {
+    let changed = store
+        .change(crate::NewChange {
+            conversation_id: id.clone(),
+            by: user.clone(),
+            at: time::now(),
+            client_id: None,
+            change: crate::Change::MemberRemoved {
+                user_id: user.clone(),
+            },
+            max_members: usize::MAX,
+        })
+        .await;
+    match changed {
+        Ok(changed) => Ok(changed.outcome != crate::Outcome::Unchanged),
+        // Leaving a conversation one is not in changes nothing.
+        Err(crate::StoreError::Refused(crate::Refusal::NotAMember)) => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 fn seqs(page: &crate::Page) -> Vec<u64> {
@@ -172,8 +230,7 @@ pub async fn append_checks_membership_and_returns_members(store: Arc<dyn Store>)
         Refusal::UnknownConversation,
     );
     assert!(
-        store
-            .remove_member(&conversation.id, &user("bob"))
+        remove_member(&*store, &conversation.id, &user("bob"))
             .await
             .unwrap()
     );
@@ -185,10 +242,13 @@ pub async fn append_checks_membership_and_returns_members(store: Arc<dyn Store>)
     );
 
     let after = append(&*store, &conversation.id, "carol", "bye bob").await;
-    assert_eq!(after.message.seq, 2, "refused appends took no seq");
+    assert_eq!(
+        after.message.seq, 3,
+        "the removal took seq 2, the refused appends none"
+    );
     assert_eq!(after.members, [user("alice"), user("carol")]);
     let page = store
-        .history(&conversation.id, HistoryQuery::latest(10))
+        .history(&conversation.id, &user("alice"), HistoryQuery::latest(10))
         .await
         .unwrap();
     let bodies: Vec<&str> = page.messages.iter().map(|m| m.body.as_str()).collect();
@@ -218,7 +278,11 @@ pub async fn concurrent_appends_are_gap_free(store: Arc<dyn Store>) {
     got.sort_unstable();
     assert_eq!(got, (1..=50).collect::<Vec<_>>());
     let page = store
-        .history(&conversation.id, HistoryQuery::after(0, 100))
+        .history(
+            &conversation.id,
+            &user("alice"),
+            HistoryQuery::after(0, 100),
+        )
         .await
         .unwrap();
     assert_eq!(seqs(&page), (1..=50).collect::<Vec<_>>());
@@ -343,26 +407,35 @@ pub async fn history_pages_by_seq(store: Arc<dyn Store>) {
         append(&*store, &conversation.id, "alice", &format!("m{i}")).await;
     }
     let id = &conversation.id;
-    let latest = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    let latest = store
+        .history(id, &user("alice"), HistoryQuery::latest(15))
+        .await
+        .unwrap();
     assert_eq!(seqs(&latest), (26..=40).collect::<Vec<_>>());
     assert!(latest.has_more);
     assert_eq!(latest.messages[0].body, "m26");
     let older = store
-        .history(id, HistoryQuery::before(26, 15))
+        .history(id, &user("alice"), HistoryQuery::before(26, 15))
         .await
         .unwrap();
     assert_eq!(seqs(&older), (11..=25).collect::<Vec<_>>());
     assert!(older.has_more);
     let oldest = store
-        .history(id, HistoryQuery::before(11, 15))
+        .history(id, &user("alice"), HistoryQuery::before(11, 15))
         .await
         .unwrap();
     assert_eq!(seqs(&oldest), (1..=10).collect::<Vec<_>>());
     assert!(!oldest.has_more);
-    let newer = store.history(id, HistoryQuery::after(30, 5)).await.unwrap();
+    let newer = store
+        .history(id, &user("alice"), HistoryQuery::after(30, 5))
+        .await
+        .unwrap();
     assert_eq!(seqs(&newer), (31..=35).collect::<Vec<_>>());
     assert!(newer.has_more);
-    let newest = store.history(id, HistoryQuery::after(35, 5)).await.unwrap();
+    let newest = store
+        .history(id, &user("alice"), HistoryQuery::after(35, 5))
+        .await
+        .unwrap();
     assert_eq!(seqs(&newest), (36..=40).collect::<Vec<_>>());
     assert!(!newest.has_more);
 }
@@ -371,32 +444,41 @@ pub async fn history_pages_by_seq(store: Arc<dyn Store>) {
 pub async fn history_edges(store: Arc<dyn Store>) {
     let conversation = group(&*store, "g", &["alice", "bob"]).await;
     let id = &conversation.id;
-    let empty = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    let empty = store
+        .history(id, &user("alice"), HistoryQuery::latest(15))
+        .await
+        .unwrap();
     assert!(empty.messages.is_empty());
     assert!(!empty.has_more);
     for i in 1..=15 {
         append(&*store, id, "bob", &format!("m{i}")).await;
     }
-    let exact = store.history(id, HistoryQuery::latest(15)).await.unwrap();
+    let exact = store
+        .history(id, &user("alice"), HistoryQuery::latest(15))
+        .await
+        .unwrap();
     assert_eq!(seqs(&exact), (1..=15).collect::<Vec<_>>());
     assert!(!exact.has_more, "an exact page has nothing more");
     let before_first = store
-        .history(id, HistoryQuery::before(1, 15))
+        .history(id, &user("alice"), HistoryQuery::before(1, 15))
         .await
         .unwrap();
     assert!(before_first.messages.is_empty());
     assert!(!before_first.has_more);
     let after_last = store
-        .history(id, HistoryQuery::after(15, 15))
+        .history(id, &user("alice"), HistoryQuery::after(15, 15))
         .await
         .unwrap();
     assert!(after_last.messages.is_empty());
     assert!(!after_last.has_more);
-    let one = store.history(id, HistoryQuery::latest(1)).await.unwrap();
+    let one = store
+        .history(id, &user("alice"), HistoryQuery::latest(1))
+        .await
+        .unwrap();
     assert_eq!(seqs(&one), vec![15]);
     assert!(one.has_more);
     let beyond = store
-        .history(id, HistoryQuery::before(1_000, 2))
+        .history(id, &user("alice"), HistoryQuery::before(1_000, 2))
         .await
         .unwrap();
     assert_eq!(seqs(&beyond), vec![14, 15]);
@@ -478,9 +560,9 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
     let id = &conversation.id;
     append(&*store, id, "alice", "before dave").await;
     let dave = user("dave");
-    assert!(store.add_member(id, &dave, time::now(), 10).await.unwrap());
+    assert!(add_member(&*store, id, &dave, 10).await.unwrap());
     assert!(
-        !store.add_member(id, &dave, time::now(), 10).await.unwrap(),
+        !add_member(&*store, id, &dave, 10).await.unwrap(),
         "second add is a no-op"
     );
     assert_eq!(
@@ -489,10 +571,14 @@ pub async fn membership_rules(store: Arc<dyn Store>) {
     );
     let dave_view = listed(&*store, dave.as_str(), 10).await;
     assert_eq!(dave_view.len(), 1);
-    assert_eq!((dave_view[0].read_seq, dave_view[0].unread), (1, 0));
-    assert!(store.remove_member(id, &user("bob")).await.unwrap());
+    assert_eq!(
+        (dave_view[0].read_seq, dave_view[0].unread),
+        (2, 0),
+        "a new member's read mark starts at their joining (seq 2)"
+    );
+    assert!(remove_member(&*store, id, &user("bob")).await.unwrap());
     assert!(
-        !store.remove_member(id, &user("bob")).await.unwrap(),
+        !remove_member(&*store, id, &user("bob")).await.unwrap(),
         "second remove is a no-op"
     );
     assert!(!store.is_member(id, &user("bob")).await.unwrap());
@@ -509,7 +595,7 @@ pub async fn unknown_ids_are_none(store: Arc<dyn Store>) {
     assert!(!store.is_member(&nobody, &user("alice")).await.unwrap());
     assert_eq!(store.message(&MessageId::generate()).await.unwrap(), None);
     let page = store
-        .history(&nobody, HistoryQuery::latest(15))
+        .history(&nobody, &user("alice"), HistoryQuery::latest(15))
         .await
         .unwrap();
     assert!(page.messages.is_empty() && !page.has_more);
@@ -651,7 +737,11 @@ pub async fn structured_content_round_trips(store: Arc<dyn Store>) {
     let loaded = store.message(&stored.message.id).await.unwrap().unwrap();
     assert_eq!(loaded, stored.message, "by id, content included");
     let page = store
-        .history(&conversation.id, crate::HistoryQuery::latest(10))
+        .history(
+            &conversation.id,
+            &user("alice"),
+            crate::HistoryQuery::latest(10),
+        )
         .await
         .unwrap();
     assert_eq!(page.messages[0].content.as_ref(), Some(&card));
@@ -774,8 +864,7 @@ pub async fn public_rooms_directory(store: Arc<dyn Store>) {
     assert!(!page_two.has_more);
 
     assert!(
-        store
-            .add_member(&crabs.id, &user("bob"), time::now(), 10)
+        add_member(&*store, &crabs.id, &user("bob"), 10)
             .await
             .unwrap()
     );
@@ -819,11 +908,9 @@ pub async fn add_member_keeps_the_limit_under_concurrency(store: Arc<dyn Store>)
     let lobby = group(&*store, "lobby", &["alice", "bob"]).await;
     let joins = (0..8).map(|i| {
         let (store, id) = (Arc::clone(&store), lobby.id.clone());
-        tokio::spawn(async move {
-            store
-                .add_member(&id, &user(&format!("joiner-{i}")), time::now(), LIMIT)
-                .await
-        })
+        tokio::spawn(
+            async move { add_member(&*store, &id, &user(&format!("joiner-{i}")), LIMIT).await },
+        )
     });
     let mut added = 0;
     for join in joins.collect::<Vec<_>>() {
@@ -837,16 +924,16 @@ pub async fn add_member_keeps_the_limit_under_concurrency(store: Arc<dyn Store>)
     let members = store.members(&lobby.id).await.unwrap().unwrap();
     assert_eq!(members.len(), LIMIT);
     assert!(
-        !store
-            .add_member(&lobby.id, &user("bob"), time::now(), LIMIT)
+        !add_member(&*store, &lobby.id, &user("bob"), LIMIT)
             .await
             .unwrap()
     );
     let nowhere = ConversationId::generate();
     assert!(
-        !store
-            .add_member(&nowhere, &user("bob"), time::now(), LIMIT)
-            .await
-            .unwrap()
+        matches!(
+            add_member(&*store, &nowhere, &user("bob"), LIMIT).await,
+            Err(StoreError::Refused(Refusal::UnknownConversation))
+        ),
+        "no such conversation"
     );
 }
