@@ -244,7 +244,9 @@ impl<'a> BatchPlan<'a> {
                         && stored.contains_key(&key) =>
                 {
                     first_of.insert(key, index);
-                    stored.remove(&key).map(|message| Fate::Stored(Box::new(message)))
+                    stored
+                        .remove(&key)
+                        .map(|message| Fate::Stored(Box::new(message)))
                 }
                 Some(members)
                     if let Some(refusal) = refuse_references(record, members, referenced) =>

@@ -30,7 +30,7 @@
 //!     async fn conversations_of(&self, _: ConversationQuery) -> StoreResult<ConversationPage> { Ok(ConversationPage::default()) }
 //!     async fn rooms(&self, _: RoomQuery) -> StoreResult<RoomPage> { Ok(RoomPage::default()) }
 //!     async fn append(&self, _: NewMessageRecord) -> StoreResult<Appended> { unreachable!() }
-//!     async fn message(&self, _: &MessageId) -> StoreResult<Option<Message>> { Ok(None) }
+//!     async fn message(&self, _: &MessageId, _: &UserId) -> StoreResult<Option<Message>> { Ok(None) }
 //!     async fn history(&self, _: &ConversationId, _: &UserId, _: HistoryQuery) -> StoreResult<Page> { Ok(Page::default()) }
 //!     async fn timeline(&self, _: &ConversationId, _: &UserId, _: Seq, _: u32) -> StoreResult<TimelinePage> { Ok(TimelinePage::default()) }
 //!     async fn change(&self, _: NewChange) -> StoreResult<Changed> { unreachable!() }
@@ -115,8 +115,9 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// [`Refusal::MentionNotAMember`]: crate::Refusal::MentionNotAMember
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended>;
 
-    /// One message by id, or `None`.
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>>;
+    /// One message by id in its current state, with reactions as `viewer`
+    /// sees them, or `None`.
+    async fn message(&self, id: &MessageId, viewer: &UserId) -> StoreResult<Option<Message>>;
 
     /// A page of messages in their current state, ascending `seq` (see
     /// [`HistoryQuery`]): the conversation's own messages (thread replies

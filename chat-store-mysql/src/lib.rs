@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+mod audit;
 mod dialect;
 mod error;
 mod store;

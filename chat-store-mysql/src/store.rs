@@ -333,9 +333,9 @@ impl Store for MySqlStore {
         Ok(self.appends.submit(message).await.ok_or_else(closed)??)
     }
 
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
+    async fn message(&self, id: &MessageId, viewer: &UserId) -> StoreResult<Option<Message>> {
         let mut connection = self.connection().await?;
-        Ok(reads::message::<MySqlDialect>(&mut connection, id)
+        Ok(reads::message::<MySqlDialect>(&mut connection, id, viewer)
             .await
             .map_err(MySqlStoreError::from)?)
     }

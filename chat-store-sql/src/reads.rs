@@ -94,16 +94,21 @@ pub async fn is_member<D: Dialect>(
 pub async fn message<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     id: &MessageId,
+    viewer: &UserId,
 ) -> Result<Option<Message>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
         "SELECT {} FROM messages m WHERE m.id = ",
         message_columns("m")
     ));
     D::push_text(&mut sql, id.as_str());
-    D::fetch_optional(&mut sql, connection)
-        .await?
-        .map(|row| rows::message::<D>(&row, 0))
-        .transpose()
+    let Some(row) = D::fetch_optional(&mut sql, connection).await? else {
+        return Ok(None);
+    };
+    let mut message = [rows::message::<D>(&row, 0)?];
+    let conversation = message[0].conversation_id.clone();
+    with_reactions::<D>(connection, &conversation, viewer, &mut message).await?;
+    let [message] = message;
+    Ok(Some(message))
 }
 
 /// A page of messages in their current state, ascending seq: the

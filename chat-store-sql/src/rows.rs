@@ -199,7 +199,8 @@ pub fn message<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<Message, SqlErro
 pub fn event<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<TimelineEvent, SqlError> {
     let message_seq =
         || -> Result<u64, SqlError> { Ok(from_sql(integer::<D>(row, at + 4, "message_seq")?)) };
-    let label = || required(D::text(row, at + 6)?, "label");
+    // Binary-collated text, which MySQL hands back as bytes.
+    let label = || required(D::id_text(row, at + 6)?, "label");
     let subject = || id::<D, _>(row, at + 5, "subject", UserId::new);
     let kind = required(D::text(row, at + 2)?, "kind")?;
     let change = match kind.as_str() {

@@ -21,6 +21,7 @@
 //! # drop(store); Ok(()) }
 //! ```
 
+mod audit;
 mod checkpoint;
 mod dialect;
 mod error;

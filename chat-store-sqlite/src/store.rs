@@ -333,9 +333,9 @@ impl Store for SqliteStore {
         Ok(self.appends.submit(message).await.ok_or_else(closed)??)
     }
 
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
+    async fn message(&self, id: &MessageId, viewer: &UserId) -> StoreResult<Option<Message>> {
         let mut reader = self.reader().await?;
-        Ok(reads::message::<SqliteDialect>(&mut reader, id)
+        Ok(reads::message::<SqliteDialect>(&mut reader, id, viewer)
             .await
             .map_err(SqliteStoreError::from)?)
     }

@@ -20,6 +20,13 @@ impl StoreFixture for TempDatabase {
     async fn teardown(self) {
         self.store.pool().close().await;
     }
+
+    async fn where_stored(&self, text: &str) -> Vec<String> {
+        self.store
+            .where_stored(text)
+            .await
+            .expect("probe the store")
+    }
 }
 
 async fn sqlite_file() -> TempDatabase {
@@ -46,6 +53,10 @@ mod in_memory {
         }
 
         async fn teardown(self) {}
+
+        async fn where_stored(&self, text: &str) -> Vec<String> {
+            self.0.where_stored(text).await.expect("probe the store")
+        }
     }
 
     async fn sqlite_memory() -> Memory {

@@ -108,7 +108,7 @@ impl ChatService {
         let message = self
             .inner
             .store
-            .message(id)
+            .message(id, me)
             .await?
             .ok_or_else(|| ChatError::not_found("message", id))?;
         self.authorize(me, &message.conversation_id).await?;

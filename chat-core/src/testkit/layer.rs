@@ -76,8 +76,8 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
         self.inner().append(message).await
     }
     /// [`Store::message`].
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        self.inner().message(id).await
+    async fn message(&self, id: &MessageId, viewer: &UserId) -> StoreResult<Option<Message>> {
+        self.inner().message(id, viewer).await
     }
     /// [`Store::history`].
     async fn history(
@@ -151,8 +151,8 @@ impl<T: StoreLayer> Store for T {
     async fn append(&self, message: NewMessageRecord) -> StoreResult<Appended> {
         StoreLayer::append(self, message).await
     }
-    async fn message(&self, id: &MessageId) -> StoreResult<Option<Message>> {
-        StoreLayer::message(self, id).await
+    async fn message(&self, id: &MessageId, viewer: &UserId) -> StoreResult<Option<Message>> {
+        StoreLayer::message(self, id, viewer).await
     }
     async fn history(
         &self,

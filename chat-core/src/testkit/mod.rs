@@ -31,6 +31,9 @@ pub trait StoreFixture: Send + 'static {
     /// Drops what the test created. Not called when the case panicked: the
     /// data stays for debugging and the adapter's harness sweeps it later.
     fn teardown(self) -> impl Future<Output = ()> + Send;
+    /// Every place in storage still holding `text` (a table's column, a
+    /// search index), by name: what proves a delete leaves no text behind.
+    fn where_stored(&self, text: &str) -> impl Future<Output = Vec<String>> + Send;
 }
 
 /// An isolated bus backend (own channel prefix) on which nodes can be made.
@@ -80,6 +83,19 @@ macro_rules! store_conformance {
             structured_content_round_trips,
             public_rooms_directory,
             add_member_keeps_the_limit_under_concurrency,
+            changes_share_the_gap_free_seq,
+            change_retries_return_the_stored_event,
+            edit_and_delete_rules,
+            reactions_count_each_member_once,
+            membership_and_renames_are_events,
+            timeline_replays_current_state,
+            threads_page_apart,
+            search_follows_the_current_text,
+            read_marks_and_pins,
+            unread_leaves_out_deleted_and_thread_replies,
+        );
+        $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
+            delete_wipes_the_text,
         );
     };
 }

@@ -1,5 +1,18 @@
 //! Store cases: one `pub async fn` per guarantee of [`Store`].
 
+mod reading;
+mod timeline;
+
+pub use reading::{
+    read_marks_and_pins, search_follows_the_current_text, threads_page_apart,
+    unread_leaves_out_deleted_and_thread_replies,
+};
+pub use timeline::{
+    applied, change_retries_return_the_stored_event, changes_share_the_gap_free_seq,
+    delete_wipes_the_text, edit_and_delete_rules, make, membership_and_renames_are_events,
+    reactions_count_each_member_once, timeline_replays_current_state,
+};
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -190,7 +203,10 @@ pub async fn append_assigns_gap_free_seq(store: Arc<dyn Store>) {
         let appended = append(&*store, &conversation.id, "alice", &format!("m{expected}")).await;
         assert!(!appended.duplicate);
         assert_eq!(appended.message.seq, expected);
-        let by_id = store.message(&appended.message.id).await.unwrap();
+        let by_id = store
+            .message(&appended.message.id, &user("alice"))
+            .await
+            .unwrap();
         assert_eq!(by_id.as_ref(), Some(&appended.message));
     }
     let loaded = store.conversation(&conversation.id).await.unwrap().unwrap();
@@ -593,7 +609,13 @@ pub async fn unknown_ids_are_none(store: Arc<dyn Store>) {
     assert_eq!(store.conversation(&nobody).await.unwrap(), None);
     assert_eq!(store.members(&nobody).await.unwrap(), None);
     assert!(!store.is_member(&nobody, &user("alice")).await.unwrap());
-    assert_eq!(store.message(&MessageId::generate()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .message(&MessageId::generate(), &user("alice"))
+            .await
+            .unwrap(),
+        None
+    );
     let page = store
         .history(&nobody, &user("alice"), HistoryQuery::latest(15))
         .await
@@ -693,7 +715,11 @@ pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
             .append(record(&conversation.id, "o'brien", body, Some(&client_id)))
             .await
             .unwrap();
-        let loaded = store.message(&appended.message.id).await.unwrap().unwrap();
+        let loaded = store
+            .message(&appended.message.id, &user("alice"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(loaded.body, body);
         assert_eq!(loaded, appended.message);
         // The same client id again in the same conversation is a retry.
@@ -734,7 +760,11 @@ pub async fn structured_content_round_trips(store: Arc<dyn Store>) {
     let plain = append(&*store, &conversation.id, "bob", "plain").await;
     assert_eq!(plain.message.content, None);
 
-    let loaded = store.message(&stored.message.id).await.unwrap().unwrap();
+    let loaded = store
+        .message(&stored.message.id, &user("alice"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(loaded, stored.message, "by id, content included");
     let page = store
         .history(
