@@ -44,6 +44,7 @@ pub use auth::{AuthRejection, Authenticate, bearer_token};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 pub use openapi::openapi;
 pub use rest::messages::ReadMark;
+pub use rest::timeline::{Pins, ReadMarks};
 pub use serve::{ServeConfig, ServeStats, Server};
 pub use ws::{
     CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,

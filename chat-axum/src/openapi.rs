@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::{conversations, messages, rooms};
+use crate::rest::{changes, conversations, messages, rooms, timeline};
 use crate::state::AppState;
 use crate::ws;
 
@@ -24,6 +24,8 @@ use crate::ws;
         (name = "conversations", description = "Direct conversations and groups"),
         (name = "rooms", description = "Public rooms: the directory, joining"),
         (name = "messages", description = "History, sending, read marks"),
+        (name = "timeline", description = "Edits, deletes, reactions, threads, pins, renames, \
+            events since a seq, read marks of every member, search"),
         (name = "live", description = "The WebSocket")
     )
 )]
@@ -46,12 +48,20 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list, conversations::create_group))
         .routes(routes!(conversations::open_direct))
-        .routes(routes!(conversations::get))
+        .routes(routes!(conversations::get, changes::rename))
         .routes(routes!(conversations::add_member))
         .routes(routes!(conversations::remove_member))
         .routes(routes!(messages::history, messages::send))
         .routes(routes!(messages::mark_read))
         .routes(routes!(messages::get))
+        .routes(routes!(changes::edit, changes::delete))
+        .routes(routes!(changes::react, changes::unreact))
+        .routes(routes!(changes::pin, changes::unpin))
+        .routes(routes!(timeline::thread))
+        .routes(routes!(timeline::events))
+        .routes(routes!(timeline::read_marks))
+        .routes(routes!(timeline::pins))
+        .routes(routes!(timeline::search))
         .routes(routes!(rooms::list))
         .routes(routes!(rooms::join))
         .routes(routes!(ws::upgrade))

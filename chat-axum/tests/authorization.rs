@@ -21,18 +21,6 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-async fn group(server: &TestServer, creator: &str, members: &[&str]) -> String {
-    let (status, conversation) = server
-        .post(
-            creator,
-            "/conversations",
-            json!({"title": "team", "members": members}),
-        )
-        .await;
-    assert_eq!(status, 201, "{conversation}");
-    conversation["id"].as_str().unwrap().to_owned()
-}
-
 async fn members(server: &TestServer, user: &str, cid: &str) -> Vec<Value> {
     let (status, conversation) = server.get(user, &format!("/conversations/{cid}")).await;
     assert_eq!(status, 200, "{conversation}");
@@ -42,7 +30,7 @@ async fn members(server: &TestServer, user: &str, cid: &str) -> Vec<Value> {
 #[tokio::test]
 async fn outsiders_cannot_change_membership_or_see_typing() {
     let server = TestServer::start().await;
-    let team = group(&server, "alice", &["bob"]).await;
+    let team = server.group("alice", &["bob"]).await;
     let eves_own = server.direct("eve", "alice").await;
     let mut eve = server.ws("eve").await;
 
@@ -91,7 +79,7 @@ async fn outsiders_cannot_change_membership_or_see_typing() {
 #[tokio::test]
 async fn a_removed_member_stops_receiving_at_once() {
     let server = TestServer::start().await;
-    let team = group(&server, "alice", &["bob", "carol"]).await;
+    let team = server.group("alice", &["bob", "carol"]).await;
     let bobs_own = server.direct("bob", "carol").await;
     let mut bob = server.ws("bob").await;
     server.send("alice", &team, "before").await;

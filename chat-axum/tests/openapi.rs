@@ -30,6 +30,24 @@ fn the_document_lists_every_route() {
         ("POST", "/conversations"),
         ("PUT", "/direct/{user_id}"),
         ("GET", "/conversations/{cid}"),
+        ("PATCH", "/conversations/{cid}"),
+        ("GET", "/conversations/{cid}/events"),
+        ("GET", "/conversations/{cid}/reads"),
+        ("GET", "/conversations/{cid}/pins"),
+        ("PUT", "/conversations/{cid}/pins/{seq}"),
+        ("DELETE", "/conversations/{cid}/pins/{seq}"),
+        ("PATCH", "/conversations/{cid}/messages/{seq}"),
+        ("DELETE", "/conversations/{cid}/messages/{seq}"),
+        ("GET", "/conversations/{cid}/messages/{seq}/thread"),
+        (
+            "PUT",
+            "/conversations/{cid}/messages/{seq}/reactions/{reaction}",
+        ),
+        (
+            "DELETE",
+            "/conversations/{cid}/messages/{seq}/reactions/{reaction}",
+        ),
+        ("GET", "/search"),
         ("POST", "/conversations/{cid}/members"),
         ("DELETE", "/conversations/{cid}/members/{uid}"),
         ("GET", "/conversations/{cid}/messages"),
@@ -54,7 +72,9 @@ async fn every_documented_route_is_served_and_the_document_too() {
             .replace("{user_id}", "bob")
             .replace("{cid}", "c")
             .replace("{uid}", "u")
-            .replace("{mid}", "m");
+            .replace("{mid}", "m")
+            .replace("{seq}", "1")
+            .replace("{reaction}", "%F0%9F%91%8D");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         // Unauthenticated: a served route answers 401 in our envelope; an
         // unknown one would be axum's bare 404 or 405.

@@ -11,9 +11,10 @@ use crate::bus::EventKind;
 use crate::ids::{ConversationId, Seq, UserId};
 use crate::message::Message;
 use crate::time::Timestamp;
-use crate::timeline::{Change, TimelineEvent};
+use crate::timeline::{Change, Entry, TimelineEvent, TimelinePage};
 
 /// An event pushed from server to client.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -90,6 +91,7 @@ pub enum ServerEvent {
         /// Who edited it (its sender).
         by: UserId,
         /// When.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         at: Timestamp,
     },
     /// A message was deleted: show a tombstone (a timeline event).
@@ -103,6 +105,7 @@ pub enum ServerEvent {
         /// Who deleted it.
         by: UserId,
         /// When.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         at: Timestamp,
     },
     /// A member reacted to a message (a timeline event).
@@ -200,6 +203,7 @@ pub enum ServerEvent {
 /// that lost events). With a conversation, its events from `from_seq` on
 /// must be refetched (history `after` or `resume`); without one, every
 /// conversation must be resumed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// The affected conversation, or `None` for all of them.
@@ -418,6 +422,36 @@ impl ServerEvent {
         // Serializing these plain data types cannot fail: no maps with
         // non-string keys, no custom Serialize that errors.
         Bytes::from(serde_json::to_vec(self).expect("server events always serialize"))
+    }
+}
+
+/// A page of a conversation's timeline as the events a socket would have
+/// got (`GET /conversations/{cid}/events`): messages in their current state
+/// as `message` events, every other change as its own event.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventPage {
+    /// Ascending seq.
+    pub events: Vec<ServerEvent>,
+    /// Whether more follow: ask again after the last event's seq.
+    pub has_more: bool,
+}
+
+impl From<TimelinePage> for EventPage {
+    fn from(page: TimelinePage) -> Self {
+        Self {
+            events: page.entries.into_iter().map(ServerEvent::from).collect(),
+            has_more: page.has_more,
+        }
+    }
+}
+
+impl From<Entry> for ServerEvent {
+    fn from(entry: Entry) -> Self {
+        match entry {
+            Entry::Message(message) => Self::Message { message },
+            Entry::Change(event) => Self::from(&event),
+        }
     }
 }
 

@@ -129,7 +129,14 @@ fn write(
     // Store the messages (each with its search entry); raise their senders'
     // read marks; count thread replies on their roots; note mentions.
     {
-        let mut index = tx.prepare_cached("INSERT INTO message_text (body) VALUES (?1)")?;
+        // The index's own next rowid would reuse a deleted newest message's
+        // (its entry is gone), which that message's row still holds: take
+        // the next one from the messages instead (a lookup of the index's end).
+        let mut text_rowid: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(text_rowid), 0) FROM messages")?
+            .query_row([], |row| row.get(0))?;
+        let mut index =
+            tx.prepare_cached("INSERT INTO message_text (rowid, body) VALUES (?1, ?2)")?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
                 content_kind, content_payload, reply_to, thread_root, mentions, text_rowid) \
@@ -139,8 +146,8 @@ fn write(
             "INSERT INTO mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)",
         )?;
         for (record, seq) in plan.new_messages() {
-            index.execute(params![record.body])?;
-            let text_rowid = tx.last_insert_rowid();
+            text_rowid += 1;
+            index.execute(params![text_rowid, record.body])?;
             insert.execute(params![
                 record.conversation_id.as_str(),
                 rows::to_sql(seq),

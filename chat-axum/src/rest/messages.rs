@@ -25,6 +25,23 @@ pub(crate) struct HistoryParams {
     after: Option<Seq>,
 }
 
+impl HistoryParams {
+    /// Where the page starts, and its size.
+    pub(crate) fn cursor(&self) -> Result<(Cursor, Option<u32>), ApiError> {
+        let cursor = match (self.before, self.after) {
+            (None, None) => Cursor::Latest,
+            (Some(before), None) => Cursor::Before(before),
+            (None, Some(after)) => Cursor::After(after),
+            (Some(_), Some(_)) => {
+                return Err(
+                    ChatError::invalid("before", "give `before` or `after`, not both").into(),
+                );
+            }
+        };
+        Ok((cursor, self.limit.map(page_size)))
+    }
+}
+
 /// `POST /conversations/{cid}/read` body, and its answer.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,20 +62,8 @@ pub(crate) async fn history(
     ApiPath(id): ApiPath<ConversationId>,
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<Json<Page>, ApiError> {
-    let cursor = match (params.before, params.after) {
-        (None, None) => Cursor::Latest,
-        (Some(before), None) => Cursor::Before(before),
-        (None, Some(after)) => Cursor::After(after),
-        (Some(_), Some(_)) => {
-            return Err(ChatError::invalid("before", "give `before` or `after`, not both").into());
-        }
-    };
-    Ok(Json(
-        state
-            .chat
-            .history(&me, &id, cursor, params.limit.map(page_size))
-            .await?,
-    ))
+    let (cursor, limit) = params.cursor()?;
+    Ok(Json(state.chat.history(&me, &id, cursor, limit).await?))
 }
 
 /// Sends a message (201; 200 with the stored message for a retried client_id).

@@ -1,8 +1,10 @@
 //! The REST routes of the wire protocol, one file per resource.
 
+pub(crate) mod changes;
 pub(crate) mod conversations;
 pub(crate) mod messages;
 pub(crate) mod rooms;
+pub(crate) mod timeline;
 
 /// Any page size in the documented int64 range: past `u32::MAX` is simply
 /// past the cap; zero and below are refused by the service.

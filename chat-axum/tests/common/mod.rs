@@ -145,6 +145,29 @@ impl TestServer {
             .await
     }
 
+    pub async fn patch(&self, user: &str, path: &str, body: Value) -> (u16, Value) {
+        self.request(
+            reqwest::Method::PATCH,
+            Some(user),
+            path,
+            Some(body.to_string().into()),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, user: &str, path: &str) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, Some(user), path, None)
+            .await
+    }
+
+    /// Creates a group of `creator` and `members`; returns its id.
+    pub async fn group(&self, creator: &str, members: &[&str]) -> String {
+        let body = serde_json::json!({ "title": "team", "members": members });
+        let (status, conversation) = self.post(creator, "/conversations", body).await;
+        assert_eq!(status, 201, "{conversation}");
+        conversation["id"].as_str().unwrap().to_owned()
+    }
+
     /// Opens (or gets) the direct conversation of two users; returns its id.
     pub async fn direct(&self, a: &str, b: &str) -> String {
         let (status, conversation) = self.put(a, &format!("/direct/{b}")).await;

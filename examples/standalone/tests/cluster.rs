@@ -169,6 +169,102 @@ async fn a_room_made_on_one_node_is_found_joined_and_left_on_the_other() {
     database.drop_database().await.unwrap();
 }
 
+/// A member offline while the other node edits, deletes, reacts, adds a
+/// member and renames gets every change by `resume` on the first node,
+/// once and in order; later changes reach them live across nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn timeline_changes_on_one_node_replay_and_stream_on_the_other() {
+    let (database, [one, two]) = two_nodes(&[]).await;
+    let rest = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let base = two.base.clone();
+        async move { call(method, &base, "alice", &path, body).await }
+    };
+    let (status, group) = rest(
+        reqwest::Method::POST,
+        "/conversations".to_owned(),
+        Some(json!({"title": "team", "members": ["bob"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{group}");
+    let cid = group["id"].as_str().unwrap().to_owned();
+    let messages = format!("/conversations/{cid}/messages");
+    for body in ["one", "two"] {
+        let (status, _) = rest(
+            reqwest::Method::POST,
+            messages.clone(),
+            Some(json!({"body": body})),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let changes = [
+        (
+            reqwest::Method::PATCH,
+            format!("{messages}/1"),
+            Some(json!({"body": "one!"})),
+        ),
+        (reqwest::Method::DELETE, format!("{messages}/2"), None),
+        (
+            reqwest::Method::PUT,
+            format!("{messages}/1/reactions/%F0%9F%91%8D"),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/conversations/{cid}/members"),
+            Some(json!({"user_id": "carol"})),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/conversations/{cid}"),
+            Some(json!({"title": "renamed"})),
+        ),
+    ];
+    for (method, path, body) in changes {
+        let (status, answer) = rest(method, path, body).await;
+        assert!(status == 200 || status == 201, "{status} {answer}");
+    }
+
+    let mut bob = Client::connect(&one.base, "bob").await;
+    bob.send(json!({"type": "resume", "positions": {cid.clone(): 0}}))
+        .await;
+    let mut replayed = Vec::new();
+    while replayed.len() < 7 {
+        let event = bob.next_event().await;
+        let seq = event["seq"]
+            .as_u64()
+            .or_else(|| event["message"]["seq"].as_u64());
+        if let Some(seq) = seq {
+            replayed.push((event["type"].as_str().unwrap().to_owned(), seq));
+        }
+    }
+    let expected = [
+        ("message", 1),
+        ("message", 2),
+        ("edited", 3),
+        ("deleted", 4),
+        ("reaction_added", 5),
+        ("member_added", 6),
+        ("renamed", 7),
+    ]
+    .map(|(kind, seq)| (kind.to_owned(), seq));
+    assert_eq!(replayed, expected);
+
+    let (status, _) = rest(
+        reqwest::Method::PATCH,
+        format!("{messages}/1"),
+        Some(json!({"body": "one!!"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let live = bob.next_of("edited").await;
+    assert_eq!(
+        (live["seq"].as_u64(), live["body"].as_str()),
+        (Some(8), Some("one!!"))
+    );
+    database.drop_database().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn structured_messages_and_the_bot_cross_nodes() {
     let (database, [one, two]) = two_nodes(&["--bot", "echo-bot"]).await;

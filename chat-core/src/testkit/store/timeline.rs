@@ -280,6 +280,8 @@ pub async fn edit_and_delete_rules(store: Arc<dyn Store>) {
         vec![tombstone],
         "history shows the tombstone"
     );
+    let after = append(store, id, "bob", "after the newest message was deleted").await;
+    assert_eq!(after.message.seq, delete_seq + 1);
 }
 
 /// After a delete, neither the message's text nor its edits' is anywhere
