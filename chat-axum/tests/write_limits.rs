@@ -1,5 +1,6 @@
 //! Every write is rate limited per user with its own setting: creating
-//! conversations, membership changes, read marks and typing notices, over
+//! conversations, membership changes, read marks, typing notices, edits and
+//! deletes, reactions, pins and renames, over
 //! REST (429 with `Retry-After`) and over the socket (`error` frames); typing
 //! is throttled per conversation, and read marks that do not move are told
 //! to nobody.
@@ -21,6 +22,9 @@ fn tight() -> ChatConfig {
         .with_rate(Action::Membership, once)
         .with_rate(Action::Read, once)
         .with_rate(Action::Typing, once)
+        .with_rate(Action::Edit, once)
+        .with_rate(Action::React, once)
+        .with_rate(Action::Manage, once)
 }
 
 async fn server(config: ChatConfig) -> TestServer {
@@ -328,5 +332,81 @@ async fn typing_is_throttled_per_conversation_and_limited_per_user() {
             .as_str()
             .unwrap()
             .contains("typing notices")
+    );
+}
+
+#[tokio::test]
+async fn edits_reactions_pins_and_renames_are_limited_per_user() {
+    let config = tight().with_rate(Action::Create, None);
+    let server = server(config).await;
+    let cid = server.group("alice", &["bob"]).await;
+    for body in ["one", "two"] {
+        server.send("alice", &cid, body).await;
+    }
+    let [first, second] = [1, 2].map(|seq| format!("/conversations/{cid}/messages/{seq}"));
+    let reaction = format!("{first}/reactions/ok");
+    let x = || Some(json!({"body": "x"}));
+    let (patch, put, delete) = (
+        reqwest::Method::PATCH,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    );
+    assert_eq!(
+        call(&server, patch.clone(), "alice", &first, x()).await.0,
+        200
+    );
+    let edit = call(&server, patch.clone(), "alice", &second, x()).await;
+    assert_limited(&edit, "edits and deletes");
+    let removal = call(&server, delete, "alice", &second, None).await;
+    assert_limited(&removal, "edits and deletes");
+    assert_eq!(
+        call(&server, put.clone(), "alice", &reaction, None).await.0,
+        200
+    );
+    assert_limited(
+        &call(&server, put.clone(), "alice", &reaction, None).await,
+        "reactions",
+    );
+    let other = call(&server, put.clone(), "bob", &reaction, None).await;
+    assert_eq!(other.0, 200, "other users are not slowed");
+    let pin = call(
+        &server,
+        put,
+        "alice",
+        &format!("/conversations/{cid}/pins/1"),
+        None,
+    )
+    .await;
+    assert_eq!(pin.0, 200);
+    let title = Some(json!({"title": "t"}));
+    let rename = call(
+        &server,
+        patch,
+        "alice",
+        &format!("/conversations/{cid}"),
+        title,
+    )
+    .await;
+    assert_limited(&rename, "pins and renames");
+
+    let events = format!("/conversations/{cid}/events");
+    let (_, _, page) = call(&server, reqwest::Method::GET, "bob", &events, None).await;
+    let kinds: Vec<&str> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "message",
+            "message",
+            "edited",
+            "reaction_added",
+            "reaction_added",
+            "pinned"
+        ],
+        "refused changes stored nothing"
     );
 }

@@ -65,9 +65,11 @@ pub struct ServerArgs {
     pub send_burst: u32,
     /// Another write's rate per user, as `WRITE=N/s`, `WRITE=N/min`, with
     /// `:BURST` after it, or `WRITE=off`; WRITE is `create` (groups, rooms,
-    /// direct conversations), `membership`, `read`, `typing`, `send`, or
+    /// direct conversations), `membership`, `read`, `typing`, `send`,
+    /// `edit` (edits and deletes), `react`, `manage` (pins and renames), or
     /// `all`. Repeat the flag, or separate with commas. Defaults: create
-    /// 30/min:10, membership 60/min:20, read 10/s:40, typing 5/s:10.
+    /// 30/min:10, membership 60/min:20, read 10/s:40, typing 5/s:10, edit
+    /// 60/min:20, react 2/s:30, manage 30/min:10.
     #[arg(long = "rate-limit", env = "CHAT_RATE_LIMITS", value_delimiter = ',', value_parser = parse_rate_limit)]
     pub rate_limits: Vec<RateLimitSetting>,
     /// How long a WebSocket holds a message that arrived ahead of an earlier
@@ -150,9 +152,8 @@ fn parse_rate_limit(text: &str) -> Result<RateLimitSetting, String> {
                 .into_iter()
                 .find(|action| action.as_str() == name)
                 .ok_or_else(|| {
-                    format!(
-                        "{name:?} is not a write: use create, membership, read, typing, send or all"
-                    )
+                    let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+                    format!("{name:?} is not a write: use {} or all", names.join(", "))
                 })?,
         ),
     };
