@@ -1,12 +1,16 @@
 //! History paging in a 1,000,000-message conversation (SQLite file): the
-//! latest 15, and 15 before a seq half a million deep. Both must be index
-//! range scans on (conversation_id, seq): the same order of time.
+//! latest 15, and 15 before a seq half a million deep, in a conversation of
+//! plain messages and in one where every third message has two reactions
+//! and every tenth is a thread root with replies counted. Every page must
+//! be index range scans (messages on (conversation_id, seq), reactions on
+//! their primary key): the same order of time at any depth, with or without
+//! reactions.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, Cursor, UserId};
+use chat_core::{ChatConfig, ChatService, ConversationId, Cursor, UserId};
 use chat_store_sqlite::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -19,7 +23,7 @@ fn history(c: &mut Criterion) {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (chat, alice, conversation) = rt.block_on(async {
+    let (chat, alice, plain, reacted) = rt.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("history.db").display());
         let store = SqliteStore::connect(&url).await.unwrap();
         let pool = store.pool().clone();
@@ -27,46 +31,81 @@ fn history(c: &mut Criterion) {
             .await
             .unwrap();
         let alice = UserId::new("alice").unwrap();
-        let bob = UserId::new("bob").unwrap();
-        let conversation = chat.open_direct(&alice, &bob).await.unwrap().id;
-        // Bulk-load a million messages in one statement (setup, not measured).
-        chat_store_sqlite::sqlx::query(
-            "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < ?) \
-             INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at) \
-             SELECT ?, seq, 'm-' || seq, 'alice', 'message number ' || seq, NULL, 1700000000000 + seq FROM n",
-        )
-        .bind(MESSAGES)
-        .bind(conversation.as_str())
-        .execute(&pool)
-        .await
-        .unwrap();
-        chat_store_sqlite::sqlx::query("UPDATE conversations SET last_seq = ? WHERE id = ?")
-            .bind(MESSAGES)
-            .bind(conversation.as_str())
-            .execute(&pool)
+        let plain = chat
+            .open_direct(&alice, &UserId::new("bob").unwrap())
             .await
-            .unwrap();
-        (chat, alice, conversation)
+            .unwrap()
+            .id;
+        let reacted = chat
+            .open_direct(&alice, &UserId::new("carol").unwrap())
+            .await
+            .unwrap()
+            .id;
+        // Bulk-load a million messages in each (setup, not measured).
+        for conversation in [&plain, &reacted] {
+            sql(&pool, "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < ?1) \
+                 INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, updated_seq) \
+                 SELECT ?2, seq, ?2 || '-' || seq, 'alice', 'message number ' || seq, NULL, 1700000000000 + seq, seq FROM n",
+                conversation).await;
+            sql(&pool, "UPDATE conversations SET last_seq = ?1, last_message_seq = ?1 WHERE id = ?2", conversation).await;
+        }
+        sql(&pool, "WITH RECURSIVE n(seq) AS (SELECT 3 UNION ALL SELECT seq + 3 FROM n WHERE seq + 3 <= ?1) \
+             INSERT INTO reactions (conversation_id, message_seq, reaction, user_id, seq) \
+             SELECT ?2, seq, r.reaction, r.user_id, seq FROM n \
+             CROSS JOIN (SELECT '👍' AS reaction, 'alice' AS user_id UNION ALL SELECT '🎉', 'carol') AS r",
+            &reacted).await;
+        sql(&pool, "UPDATE messages SET reply_count = 4, last_reply_seq = seq + 1 \
+             WHERE conversation_id = ?2 AND seq % 10 = 0 AND seq < ?1", &reacted).await;
+        (chat, alice, plain, reacted)
     });
     let mut group = c.benchmark_group("history_1m");
     group.measurement_time(Duration::from_secs(4));
-    group.bench_function("latest_15", |b| {
-        b.iter(|| {
-            let page = rt
-                .block_on(chat.history(&alice, &conversation, Cursor::Latest, Some(15)))
-                .unwrap();
-            assert_eq!(page.messages.len(), 15);
+    for (name, conversation) in [("plain", &plain), ("reactions_and_threads", &reacted)] {
+        group.bench_function(format!("{name}/latest_15"), |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(chat.history(&alice, conversation, Cursor::Latest, Some(15)))
+                    .unwrap();
+                assert_eq!(page.messages.len(), 15);
+            });
         });
-    });
-    group.bench_function("15_before_seq_500000", |b| {
-        b.iter(|| {
-            let page = rt
-                .block_on(chat.history(&alice, &conversation, Cursor::Before(500_000), Some(15)))
-                .unwrap();
-            assert_eq!(page.messages[0].seq, 499_985);
+        group.bench_function(format!("{name}/15_before_seq_500000"), |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(chat.history(&alice, conversation, Cursor::Before(500_000), Some(15)))
+                    .unwrap();
+                assert_eq!(page.messages[0].seq, 499_985);
+            });
         });
-    });
+    }
+    let reacted_page = rt
+        .block_on(chat.history(&alice, &reacted, Cursor::Before(500_000), Some(15)))
+        .unwrap();
+    let with_reactions = reacted_page
+        .messages
+        .iter()
+        .filter(|m| m.reactions.len() == 2)
+        .count();
+    assert_eq!(
+        with_reactions, 5,
+        "every third message of the page has its two reactions"
+    );
+    assert!(reacted_page.messages.iter().any(|m| m.reply_count == 4));
     group.finish();
+}
+
+/// Runs one setup statement with the count as `?1` and `conversation` as `?2`.
+async fn sql(
+    pool: &chat_store_sqlite::sqlx::SqlitePool,
+    statement: &str,
+    conversation: &ConversationId,
+) {
+    chat_store_sqlite::sqlx::query(statement)
+        .bind(MESSAGES)
+        .bind(conversation.as_str())
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 criterion_group!(benches, history);

@@ -6,7 +6,7 @@
 //! seq assignment, read marks, the answers. The SQLite and MySQL stores use
 //! both; a store of the host's own can too.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -175,6 +175,15 @@ pub type BatchMembers = HashMap<String, Vec<UserId>>;
 /// message's own `thread_root`. A reference missing from it does not exist.
 pub type Referenced = HashMap<(String, u64), Option<u64>>;
 
+/// The replies one batch adds to one thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadReplies {
+    /// How many.
+    pub count: u64,
+    /// The newest one's seq.
+    pub last: u64,
+}
+
 /// The `(conversation, seq)` pairs `records` refer to, for [`Referenced`].
 #[must_use]
 pub fn references(records: &[NewMessageRecord]) -> Vec<(&str, u64)> {
@@ -271,18 +280,22 @@ impl<'a> BatchPlan<'a> {
         }
     }
 
-    /// The thread replies of the batch, `(conversation, root, reply seq)`,
-    /// whose roots count them (after [`BatchPlan::assign`]).
+    /// The threads the batch replies in, `(conversation, root)`, each with
+    /// how many replies it gained and the newest one's seq (after
+    /// [`BatchPlan::assign`]): what the roots' counts move by.
     #[must_use]
-    pub fn thread_replies(&self) -> Vec<(&'a str, u64, u64)> {
-        self.new_messages()
-            .into_iter()
-            .filter_map(|(record, seq)| {
-                record
-                    .thread_root
-                    .map(|root| (record.conversation_id.as_str(), root, seq))
-            })
-            .collect()
+    pub fn thread_replies(&self) -> BTreeMap<(&'a str, u64), ThreadReplies> {
+        let mut threads: BTreeMap<(&str, u64), ThreadReplies> = BTreeMap::new();
+        for (record, seq) in self.new_messages() {
+            if let Some(root) = record.thread_root {
+                let thread = threads
+                    .entry((record.conversation_id.as_str(), root))
+                    .or_default();
+                thread.count += 1;
+                thread.last = thread.last.max(seq);
+            }
+        }
+        threads
     }
 
     /// Each conversation's latest new message outside threads, the one its

@@ -116,6 +116,9 @@ async fn write(
     let new = plan.new_messages();
     if !new.is_empty() {
         // 3. Move each conversation's last seq and activity time.
+        // Each conversation's new last seq, latest activity and last
+        // message outside threads (0: none in this batch), in one statement.
+        let listed = plan.last_messages();
         let mut last: HashMap<&str, (u64, i64)> = HashMap::new();
         for (record, seq) in &new {
             let entry = last
@@ -126,29 +129,20 @@ async fn write(
         }
         let mut advance: QueryBuilder<'_, MySql> =
             QueryBuilder::new("UPDATE conversations c JOIN (");
-        derived_table(&mut advance, &last, |row, (id, (seq, at))| {
+        derived_table(&mut advance, 4, &last, |row, (id, (seq, at))| {
+            let message = listed.get(id).copied().unwrap_or(0);
             row.push_bind(*id)
                 .push_bind(rows::to_sql(*seq))
-                .push_bind(*at);
+                .push_bind(*at)
+                .push_bind(rows::to_sql(message));
         });
         advance.push(
             ") v ON c.id = v.c1 SET c.last_seq = v.c2, \
-             c.last_activity_at = GREATEST(c.last_activity_at, v.c3)",
+             c.last_activity_at = GREATEST(c.last_activity_at, v.c3), \
+             c.last_message_seq = GREATEST(c.last_message_seq, v.c4)",
         );
         advance.build().execute(&mut *tx).await?;
 
-        for (conversation, seq) in plan.last_messages() {
-            sqlx::query(
-                "UPDATE conversations SET last_message_seq = GREATEST(last_message_seq, ?) \
-                 WHERE id = ?",
-            )
-            .bind(rows::to_sql(seq))
-            .bind(conversation)
-            .execute(&mut *tx)
-            .await?;
-        }
-
-        // 4. Store the messages, their mentions, and the thread counts.
         let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
             "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
              content_kind, content_payload, reply_to, thread_root, mentions) ",
@@ -191,29 +185,41 @@ async fn write(
             });
             insert.build().execute(&mut *tx).await?;
         }
-        for (conversation, root, seq) in plan.thread_replies() {
-            sqlx::query(
-                "UPDATE messages SET reply_count = reply_count + 1, \
-                    last_reply_seq = GREATEST(COALESCE(last_reply_seq, 0), ?), \
-                    updated_seq = GREATEST(updated_seq, ?) \
-                 WHERE conversation_id = ? AND seq = ?",
-            )
-            .bind(rows::to_sql(seq))
-            .bind(rows::to_sql(seq))
-            .bind(conversation)
-            .bind(rows::to_sql(root))
-            .execute(&mut *tx)
-            .await?;
+        let threads = plan.thread_replies();
+        if !threads.is_empty() {
+            let mut count: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE messages m JOIN (");
+            derived_table(
+                &mut count,
+                4,
+                &threads,
+                |row, ((conversation, root), replies)| {
+                    row.push_bind(*conversation)
+                        .push_bind(rows::to_sql(*root))
+                        .push_bind(rows::to_sql(replies.count))
+                        .push_bind(rows::to_sql(replies.last));
+                },
+            );
+            count.push(
+                ") v ON m.conversation_id = v.c1 AND m.seq = v.c2 \
+                 SET m.reply_count = m.reply_count + v.c3, \
+                 m.last_reply_seq = GREATEST(COALESCE(m.last_reply_seq, 0), v.c4), \
+                 m.updated_seq = GREATEST(m.updated_seq, v.c4)",
+            );
+            count.build().execute(&mut *tx).await?;
         }
 
-        // 5. Raise the senders' read marks.
         let marks = plan.read_marks();
         let mut raise: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE members m JOIN (");
-        derived_table(&mut raise, &marks, |row, ((conversation, sender), seq)| {
-            row.push_bind(*conversation)
-                .push_bind(*sender)
-                .push_bind(rows::to_sql(*seq));
-        });
+        derived_table(
+            &mut raise,
+            3,
+            &marks,
+            |row, ((conversation, sender), seq)| {
+                row.push_bind(*conversation)
+                    .push_bind(*sender)
+                    .push_bind(rows::to_sql(*seq));
+            },
+        );
         raise.push(
             ") v ON m.conversation_id = v.c1 AND m.user_id = v.c2 \
              SET m.read_seq = v.c3 WHERE m.read_seq < v.c3",
@@ -224,15 +230,18 @@ async fn write(
     Ok(plan.answers(MySqlStoreError::Refused))
 }
 
-/// Pushes a derived table with columns `c1, c2, c3` and one row per item:
-/// an empty first `SELECT` names the columns (MariaDB has no `VALUES` table
-/// constructor with column names), then `UNION ALL SELECT ?, ?, ?` per item.
+/// Pushes a derived table with `columns` columns `c1, c2, …` and one row per
+/// item: an empty first `SELECT` names the columns (MariaDB has no `VALUES`
+/// table constructor with column names), then `UNION ALL SELECT ?, ?, …`
+/// per item.
 fn derived_table<'q, T>(
     query: &mut QueryBuilder<'q, MySql>,
+    columns: usize,
     items: impl IntoIterator<Item = T>,
     mut bind: impl FnMut(&mut Separated<'_, 'q, MySql, &'static str>, T),
 ) {
-    query.push("SELECT NULL AS c1, NULL AS c2, NULL AS c3 FROM DUAL WHERE FALSE");
+    let names: Vec<String> = (1..=columns).map(|n| format!("NULL AS c{n}")).collect();
+    query.push(format!("SELECT {} FROM DUAL WHERE FALSE", names.join(", ")));
     for item in items {
         query.push(" UNION ALL SELECT ");
         bind(&mut query.separated(", "), item);

@@ -45,8 +45,12 @@ impl Dialect for SqliteDialect {
         body: Option<&'a str>,
     ) -> Fetch<'a, ()> {
         Box::pin(async move {
+            // A message the indexer has not reached yet is left to it (its
+            // round reads the text as it is then, see search_index.rs);
+            // indexing it here too would give it a second entry.
             let rowid: Option<i64> = sqlx::query_scalar(
-                "SELECT text_rowid FROM messages WHERE conversation_id = ? AND seq = ?",
+                "SELECT m.text_rowid FROM messages m, search_progress p \
+                 WHERE m.conversation_id = ? AND m.seq = ? AND m.text_rowid <= p.indexed_upto",
             )
             .bind(conversation_id)
             .bind(seq)

@@ -26,6 +26,7 @@ mod checkpoint;
 mod dialect;
 mod error;
 mod members;
+mod search_index;
 mod store;
 mod writer;
 

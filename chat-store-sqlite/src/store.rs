@@ -33,6 +33,7 @@ use chat_store_sql::rows::{from_sql, to_sql};
 use crate::dialect::SqliteDialect;
 use crate::error::SqliteStoreError;
 use crate::members::MemberReader;
+use crate::search_index::SearchIndex;
 use crate::writer::{self, Writer};
 
 /// Read connections kept open for a file database.
@@ -52,6 +53,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Group commit of appends, on a connection of its own.
     appends: Writer,
+    /// The full-text index, built off the send path.
+    search_index: SearchIndex,
     /// `Store::members`, on rusqlite connections of its own.
     member_reader: MemberReader,
     /// The directory of a `sqlite::memory:` store's file, removed on drop.
@@ -114,11 +117,13 @@ impl SqliteStore {
         let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(&writer)
             .await?;
-        let appends = writer::start(options.get_filename(), &synchronous.to_string())?;
+        let (appends, search_index) =
+            writer::start(options.get_filename(), &synchronous.to_string())?;
         Ok(Self {
             writer,
             reader,
             appends,
+            search_index,
             member_reader: MemberReader::new(options.get_filename()),
             _temporary: temporary,
         })
@@ -402,6 +407,8 @@ impl Store for SqliteStore {
     }
 
     async fn search(&self, query: SearchQuery) -> StoreResult<SearchPage> {
+        // Everything acknowledged before the search is found.
+        self.search_index.catch_up().await?;
         let mut reader = self.reader().await?;
         Ok(reads::search::<SqliteDialect>(&mut reader, query)
             .await

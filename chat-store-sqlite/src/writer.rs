@@ -32,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use crate::checkpoint::Checkpointer;
 use crate::error::SqliteStoreError;
 use crate::members;
+use crate::search_index::{SearchIndex, WriteConnection};
 
 /// Most appends written in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
@@ -42,7 +43,10 @@ pub(crate) type Writer = Batcher<Appended, SqliteStoreError>;
 /// Opens the append connection on the database file at `path` with the
 /// given `synchronous` level (the one the store's other connections use)
 /// and starts the writing task.
-pub(crate) fn start(path: &Path, synchronous: &str) -> Result<Writer, SqliteStoreError> {
+pub(crate) fn start(
+    path: &Path,
+    synchronous: &str,
+) -> Result<(Writer, SearchIndex), SqliteStoreError> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -53,9 +57,12 @@ pub(crate) fn start(path: &Path, synchronous: &str) -> Result<Writer, SqliteStor
          PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 0;"
     ))?;
     let checkpointer = Checkpointer::start(path)?;
-    let connection = Arc::new(Mutex::new((connection, checkpointer)));
-    Ok(Batcher::start(MAX_BATCH, 1, move |records| {
+    let connection: WriteConnection = Arc::new(Mutex::new((connection, checkpointer)));
+    let index = SearchIndex::start(Arc::clone(&connection));
+    let indexer = index.clone();
+    let writer = Batcher::start(MAX_BATCH, 1, move |records| {
         let connection = Arc::clone(&connection);
+        let index = indexer.clone();
         async move {
             let count = records.len();
             let written = tokio::task::spawn_blocking(move || {
@@ -67,12 +74,16 @@ pub(crate) fn start(path: &Path, synchronous: &str) -> Result<Writer, SqliteStor
             })
             .await;
             match written {
-                Ok(Ok(answers)) => answers,
+                Ok(Ok(answers)) => {
+                    index.written();
+                    answers
+                }
                 Ok(Err(error)) => every(count, error),
                 Err(join) => every(count, SqliteStoreError::WriterPanicked(join.to_string())),
             }
         }
-    }))
+    });
+    Ok((writer, index))
 }
 
 /// The same failure for each of `count` appends.
@@ -126,17 +137,14 @@ fn write(
     }
     plan.assign(&first_seq);
 
-    // Store the messages (each with its search entry); raise their senders'
-    // read marks; count thread replies on their roots; note mentions.
+    // Store the messages (each numbered for the search index); raise their
+    // senders' read marks; count thread replies on their roots; note mentions.
     {
-        // The index's own next rowid would reuse a deleted newest message's
-        // (its entry is gone), which that message's row still holds: take
-        // the next one from the messages instead (a lookup of the index's end).
+        // Each message's number in the search index, which the indexer adds
+        // it under later (search_index.rs): one past the newest.
         let mut text_rowid: i64 = tx
             .prepare_cached("SELECT COALESCE(MAX(text_rowid), 0) FROM messages")?
             .query_row([], |row| row.get(0))?;
-        let mut index =
-            tx.prepare_cached("INSERT INTO message_text (rowid, body) VALUES (?1, ?2)")?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
                 content_kind, content_payload, reply_to, thread_root, mentions, text_rowid) \
@@ -147,7 +155,6 @@ fn write(
         )?;
         for (record, seq) in plan.new_messages() {
             text_rowid += 1;
-            index.execute(params![text_rowid, record.body])?;
             insert.execute(params![
                 record.conversation_id.as_str(),
                 rows::to_sql(seq),
@@ -172,13 +179,18 @@ fn write(
             }
         }
         let mut reply = tx.prepare_cached(
-            "UPDATE messages SET reply_count = reply_count + 1, \
-                last_reply_seq = MAX(COALESCE(last_reply_seq, 0), ?1), \
-                updated_seq = MAX(updated_seq, ?1) \
-             WHERE conversation_id = ?2 AND seq = ?3",
+            "UPDATE messages SET reply_count = reply_count + ?1, \
+                last_reply_seq = MAX(COALESCE(last_reply_seq, 0), ?2), \
+                updated_seq = MAX(updated_seq, ?2) \
+             WHERE conversation_id = ?3 AND seq = ?4",
         )?;
-        for (conversation, root, seq) in plan.thread_replies() {
-            reply.execute(params![rows::to_sql(seq), conversation, rows::to_sql(root)])?;
+        for ((conversation, root), replies) in plan.thread_replies() {
+            reply.execute(params![
+                rows::to_sql(replies.count),
+                rows::to_sql(replies.last),
+                conversation,
+                rows::to_sql(root)
+            ])?;
         }
         let mut listed = tx.prepare_cached(
             "UPDATE conversations SET last_message_seq = MAX(last_message_seq, ?1) WHERE id = ?2",

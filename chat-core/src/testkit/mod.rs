@@ -90,7 +90,9 @@ macro_rules! store_conformance {
             membership_and_renames_are_events,
             timeline_replays_current_state,
             threads_page_apart,
+            concurrent_thread_replies_all_count,
             search_follows_the_current_text,
+            search_sees_changes_made_right_after_sending,
             read_marks_and_pins,
             unread_leaves_out_deleted_and_thread_replies,
         );

@@ -4,7 +4,8 @@ mod reading;
 mod timeline;
 
 pub use reading::{
-    read_marks_and_pins, search_follows_the_current_text, threads_page_apart,
+    concurrent_thread_replies_all_count, read_marks_and_pins, search_follows_the_current_text,
+    search_sees_changes_made_right_after_sending, threads_page_apart,
     unread_leaves_out_deleted_and_thread_replies,
 };
 pub use timeline::{

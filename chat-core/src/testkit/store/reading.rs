@@ -285,3 +285,73 @@ pub async fn unread_leaves_out_deleted_and_thread_replies(store: Arc<dyn Store>)
     );
     assert_eq!(summary(listed(store, "carol", 10).await), (1, 1));
 }
+
+/// An edit or a delete made right after the send (before any search) is
+/// what search sees: the new text found, the old one and a deleted message not.
+pub async fn search_sees_changes_made_right_after_sending(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let store = &*store;
+    let id = &conversation.id;
+    let edited = append(store, id, "alice", "draft wombat").await.message.seq;
+    let body = "final platypus".to_owned();
+    let change = Change::Edited {
+        message_seq: edited,
+        body,
+        content: None,
+    };
+    applied(store, id, "alice", change).await;
+    let deleted = append(store, id, "alice", "oops echidna").await.message.seq;
+    applied(
+        store,
+        id,
+        "alice",
+        Change::Deleted {
+            message_seq: deleted,
+        },
+    )
+    .await;
+    let found = |text: &'static str| async move {
+        store
+            .search(search("bob", text, None, 10))
+            .await
+            .unwrap()
+            .messages
+    };
+    assert_eq!(bodies(&found("platypus").await), ["final platypus"]);
+    assert!(found("wombat").await.is_empty(), "the text before the edit");
+    assert!(found("echidna").await.is_empty(), "a deleted message");
+}
+
+/// Replies sent at once into one thread (group-committed together) all
+/// count on its root, and its last reply is the newest.
+pub async fn concurrent_thread_replies_all_count(store: Arc<dyn Store>) {
+    let conversation = group(&*store, "g", &["alice", "bob"]).await;
+    let id = conversation.id.clone();
+    let root = append(&*store, &id, "alice", "root").await.message.seq;
+    let replies: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move {
+                let reply = in_thread(&id, "bob", &format!("r{i}"), root);
+                store.append(reply).await.unwrap().message.seq
+            })
+        })
+        .collect();
+    let mut newest = 0;
+    for reply in replies {
+        newest = newest.max(reply.await.unwrap());
+    }
+    let page = store
+        .history(&id, &user("alice"), HistoryQuery::latest(1))
+        .await
+        .unwrap();
+    let root = &page.messages[0];
+    assert_eq!((root.reply_count, root.last_reply_seq), (20, Some(newest)));
+    assert_eq!(root.updated_seq, newest);
+    let listed = listed(&*store, "alice", 1).await;
+    assert_eq!(
+        listed[0].last_message.as_ref().map(|m| m.seq),
+        Some(root.seq),
+        "thread replies are not the conversation's last message"
+    );
+}
