@@ -1,7 +1,8 @@
 // The standalone server's page in headless Chromium, as two people use it:
 // alice and bob (two browser contexts) chat directly, see each other typing
 // and reading, meet in a public room, alice talks to the echo bot, bob
-// reloads and finds the history intact. Every wait is for something on the
+// reloads and finds the history intact; in a group they react, reply, edit,
+// delete, talk in a thread, pin and search. Every wait is for something on the
 // page; screenshots go to CHAT_E2E_OUTPUT (default target/e2e).
 //
 // By default one server runs on the embedded default (a SQLite file, the
@@ -247,4 +248,84 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     assert.deepEqual(bodies, ["Hi Bob 👋", "Hello Alice", "the plan📎 plan.png (image/png, 51 KiB)"]);
     await shot(bob, "after-reload");
   });
+
+  await step("the timeline: react, reply, edit, delete, thread, pin, search, seen by after a reload", async () => {
+    // The form is still open from the room made above.
+    assert.equal(await alice.locator("details.new-group:not(#rooms-panel)").getAttribute("open"), "");
+    await alice.fill("#group-title", "Plans");
+    await alice.fill("#group-members", "bob");
+    await alice.click("#new-group button[type=submit]");
+    await alice.locator("#chat-title", { hasText: "Plans" }).waitFor();
+    await say(alice, "Lunch at noon?");
+    await conversationNamed(bob, "Plans").click();
+    const lunch = (page) => message(page, /^Lunch at/);
+
+    await lunch(bob).locator('.actions [data-action="React 👍"]').click();
+    await lunch(alice).locator(".reaction", { hasText: "👍 1" }).waitFor();
+    await lunch(bob).locator(".reaction.mine", { hasText: "👍 1" }).waitFor();
+
+    await lunch(bob).locator('.actions [data-action="Reply"]').click();
+    await bob.locator("#compose-context", { hasText: "Replying to alice: Lunch at noon?" }).waitFor();
+    await say(bob, "Yes, noon works");
+    const reply = message(alice, /^Yes, noon works$/);
+    await reply.locator(".quote", { hasText: "alice: Lunch at noon?" }).waitFor();
+
+    await lunch(alice).locator('.actions [data-action="Edit"]').click();
+    assert.equal(await alice.inputValue("#body"), "Lunch at noon?", "the composer holds the text to edit");
+    await alice.fill("#body", "Lunch at 1pm?");
+    await alice.press("#body", "Enter");
+    await lunch(bob).locator(".bubble", { hasText: exactly("Lunch at 1pm?") }).waitFor();
+    await lunch(bob).locator(".meta", { hasText: "edited" }).waitFor();
+    await message(bob, /^Yes, noon works$/).locator(".quote", { hasText: "alice: Lunch at 1pm?" }).waitFor();
+
+    await say(alice, "oops, wrong chat");
+    alice.once("dialog", (dialog) => dialog.accept());
+    await message(alice, /^oops, wrong chat$/).locator('.actions [data-action="Delete"]').click();
+    await bob.locator("#message-list .msg.deleted .bubble", { hasText: "This message was deleted" }).waitFor();
+    assert.equal(await bubble(bob, "oops, wrong chat").count(), 0, "the text is gone from bob's page");
+
+    await lunch(bob).locator('.actions [data-action="Thread"]').click();
+    await bob.locator("#thread").waitFor();
+    await bob.fill("#thread-body", "I'll book a table");
+    await bob.press("#thread-body", "Enter");
+    await bob.locator("#thread-list .msg.mine:not(.pending) .bubble", { hasText: "I'll book a table" }).waitFor();
+    await lunch(alice).locator(".thread-link", { hasText: "1 reply" }).click();
+    await alice.locator("#thread-list .bubble", { hasText: exactly("I'll book a table") }).waitFor();
+    assert.equal(await bubble(alice, "I'll book a table").count(), 0, "a thread reply stays out of the conversation");
+
+    await lunch(alice).locator('.actions [data-action="Pin"]').click();
+    await bob.locator("#pins-toggle", { hasText: "📌 1" }).waitFor();
+    await lunch(bob).locator(".meta", { hasText: "pinned" }).waitFor();
+    await shot(alice, "timeline");
+
+    // Search from another conversation: the hit opens "Plans" at the message.
+    await alice.click("#bot-chat");
+    await alice.locator("#chat-title", { hasText: BOT }).waitFor();
+    await alice.fill("#search", "noon works");
+    const hit = alice.locator("#search-results li", { hasText: "bob: Yes, noon works" });
+    await hit.waitFor();
+    assert.equal(await alice.locator("#thread").isHidden(), true, "the thread pane closes with its conversation");
+    await shot(alice, "search");
+    await hit.click();
+    await alice.locator("#chat-title", { hasText: "Plans" }).waitFor();
+    await alice.locator("#message-list .msg.hit .bubble", { hasText: "Yes, noon works" }).waitFor();
+    await alice.fill("#search", "wrong chat");
+    await alice.locator("#search-results .none", { hasText: "No message matches." }).waitFor();
+    await alice.fill("#search", "");
+
+    // "Seen by" comes back after a reload, from the read marks.
+    await bob.reload();
+    await bob.locator("#status", { hasText: "online" }).waitFor();
+    await conversationNamed(bob, "Plans").click();
+    await message(bob, /^Yes, noon works$/).locator(".meta", { hasText: "Seen by alice" }).waitFor();
+    await lunch(bob).locator(".reaction.mine", { hasText: "👍 1" }).waitFor();
+    await lunch(bob).locator(".thread-link", { hasText: "1 reply" }).waitFor();
+    await bob.locator("#message-list .msg.deleted").waitFor();
+    await shot(bob, "timeline-after-reload");
+  });
 });
+
+/** The message (in the conversation, not a thread) whose text matches `text`. */
+function message(page, text) {
+  return page.locator("#message-list .msg", { has: page.locator(".bubble", { hasText: text }) });
+}

@@ -94,9 +94,22 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         http: http.clone(),
     };
     let router = Router::new()
-        .route("/", get(page))
-        .route("/app.js", get(script))
-        .route("/style.css", get(style))
+        .route(
+            "/",
+            get(|| asset(HTML, include_str!("../static/index.html"))),
+        )
+        .route(
+            "/app.js",
+            get(|| asset(SCRIPT, include_str!("../static/app.js"))),
+        )
+        .route(
+            "/timeline.js",
+            get(|| asset(SCRIPT, include_str!("../static/timeline.js"))),
+        )
+        .route(
+            "/style.css",
+            get(|| asset(STYLE, include_str!("../static/style.css"))),
+        )
         .route("/health", get(health))
         .route(
             "/auth-mode",
@@ -182,25 +195,13 @@ pub async fn serve(
         .await
 }
 
-async fn page() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("../static/index.html"),
-    )
-}
+const HTML: &str = "text/html; charset=utf-8";
+const SCRIPT: &str = "text/javascript; charset=utf-8";
+const STYLE: &str = "text/css; charset=utf-8";
 
-async fn script() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        include_str!("../static/app.js"),
-    )
-}
-
-async fn style() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../static/style.css"),
-    )
+/// One of the page's files, built into the binary.
+async fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, content_type)], text)
 }
 
 /// 200 when the store answers and the bus delivers to this node (a Redis bus

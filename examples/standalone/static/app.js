@@ -1,6 +1,7 @@
 // The standalone server's chat page: plain JavaScript, no build step.
 // REST for lists and history, one WebSocket for live events and fast sends;
 // after a reconnect it resumes every open conversation from the last seq seen.
+// Edits, reactions, replies, threads, pins and search are in timeline.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,9 +14,9 @@ const state = {
   loaded: new Set(), // cids whose latest page was fetched
   hasOlder: new Map(), // cid -> bool
   readMarks: new Map(), // cid -> Map(user -> seq), from live read events
-  pending: new Map(), // client_id -> { cid, body }
+  pending: new Map(), // client_id -> { cid, body, extras: { reply_to?, thread_root? } }
   typing: new Map(), // cid -> Map(user -> timeout)
-  notices: new Map(), // cid -> [{ after: seq, text }]: joins and leaves seen live
+  notices: new Map(), // cid -> [{ after: seq, text, seq? }]: membership, renames, pins seen live
   rooms: { before: null }, // the directory's paging cursor
   bot: null, // the server's bot user, if it runs one
   ws: null,
@@ -189,7 +190,7 @@ function renderConversations() {
     const preview = document.createElement("span");
     preview.className = "preview";
     preview.textContent = last
-      ? `${last.sender === state.me ? "You" : last.sender}: ${last.body}`
+      ? `${last.sender === state.me ? "You" : last.sender}: ${last.deleted ? "message deleted" : last.body}`
       : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
     item.append(name, when, preview);
     if (conversation.unread > 0 && conversation.id !== state.current) {
@@ -339,6 +340,7 @@ function forgetConversation(cid) {
     perConversation.delete(cid);
   }
   state.loaded.delete(cid);
+  forgetTimeline(cid);
   for (const timer of (state.typing.get(cid) || new Map()).values()) clearTimeout(timer);
   state.typing.delete(cid);
   for (const [clientId, pending] of state.pending) {
@@ -369,23 +371,37 @@ function onMembership(event) {
   const text = joined
     ? event.by === event.user_id ? `${who} joined` : `${event.by} added ${who}`
     : event.by === event.user_id ? `${who} left` : `${event.by} removed ${who}`;
-  // Placed after the latest message known now; for a conversation not
-  // listed yet (one just joined), after the latest the listing names.
-  const notice = { after: Math.max(lastSeq(cid), listedSeq(cid)), text };
-  if (!state.notices.has(cid)) state.notices.set(cid, []);
-  state.notices.get(cid).push(notice);
+  const notice = addNotice(event, text);
   const listed = state.conversations.has(cid);
   loadConversations().then(() => {
-    if (!listed) notice.after = Math.max(notice.after, listedSeq(cid));
+    if (notice && !listed && !event.seq) notice.after = Math.max(notice.after, listedSeq(cid));
     if (cid === state.current) {
       showHeader(cid);
       renderMessages(false);
     }
   });
-  if (cid === state.current) renderMessages(false);
   // Only this user's own joins change the directory's buttons; others'
   // would reset the list under a user paging through it.
   if ($("rooms-panel").open && event.user_id === state.me) loadRooms(true);
+}
+
+/**
+ * A line between the messages for an event that is not a message. An event
+ * with a seq goes where its seq is, once (a replay sends it again); one
+ * without (a group's creation) after the latest message known now or, for
+ * a conversation not listed yet, the latest the listing names.
+ */
+function addNotice(event, text) {
+  const cid = event.conversation_id;
+  if (!state.notices.has(cid)) state.notices.set(cid, []);
+  const notices = state.notices.get(cid);
+  if (event.seq && notices.some((notice) => notice.seq === event.seq)) return null;
+  const after = event.seq || Math.max(lastSeq(cid), listedSeq(cid));
+  const notice = { after, text, seq: event.seq };
+  notices.push(notice);
+  notices.sort((a, b) => a.after - b.after);
+  if (cid === state.current) renderMessages(false);
+  return notice;
 }
 
 // ---------- messages ----------
@@ -415,17 +431,20 @@ async function openConversation(cid) {
       page.messages.forEach((m) => messagesOf(cid).set(m.seq, m));
       state.hasOlder.set(cid, page.has_more);
       state.loaded.add(cid);
+      loadPins(cid);
     } catch (error) {
       toast(error.message);
     }
   }
   if (state.current !== cid) return;
+  loadReadMarks(cid);
   renderMessages(true);
   markRead(cid);
   $("body").focus();
 }
 
 function showHeader(cid) {
+  if (timeline.thread && timeline.thread.cid !== cid) closeThread();
   renderTyping();
   const summary = state.conversations.get(cid);
   $("chat-title").textContent = summary ? conversationName(summary) : "";
@@ -433,9 +452,10 @@ function showHeader(cid) {
   $("leave").hidden = !summary || summary.kind !== "group";
 }
 
+// Whether a page came.
 async function loadOlder() {
   const cid = state.current;
-  if (!cid || !state.hasOlder.get(cid)) return;
+  if (!cid || !state.hasOlder.get(cid)) return false;
   const first = Math.min(...messagesOf(cid).keys());
   $("older").hidden = false;
   try {
@@ -446,8 +466,10 @@ async function loadOlder() {
     state.hasOlder.set(cid, page.has_more);
     renderMessages(false);
     box.scrollTop = box.scrollHeight - fromBottom;
+    return true;
   } catch (error) {
     toast(error.message);
+    return false;
   } finally {
     $("older").hidden = true;
   }
@@ -495,13 +517,15 @@ function renderMessages(scrollToEnd) {
   }
   noticesUpTo(Infinity);
   for (const [clientId, pending] of state.pending) {
-    if (pending.cid !== cid) continue;
+    if (pending.cid !== cid || pending.extras.thread_root) continue;
     const item = messageItem({ sender: state.me, body: pending.body, created_at: new Date().toISOString() }, []);
     item.classList.add("pending");
     item.dataset.clientId = clientId;
     list.append(item);
   }
   if (scrollToEnd || atBottom) box.scrollTop = box.scrollHeight;
+  renderPins();
+  revealHit();
   if (box.scrollHeight <= box.clientHeight) loadOlder();
 }
 
@@ -516,14 +540,27 @@ function messageItem(message, seen) {
     sender.textContent = message.sender;
     item.append(sender);
   }
+  if (message.seq) item.dataset.seq = message.seq;
+  if (message.reply_to && !message.deleted) item.append(replyQuote(message));
   const bubble = document.createElement("div");
   bubble.className = "bubble";
-  bubble.textContent = message.body;
-  if (message.content) bubble.append(contentView(message.content));
+  if (message.deleted) {
+    item.classList.add("deleted");
+    bubble.textContent = "This message was deleted";
+  } else {
+    bubble.textContent = message.body;
+    if (message.content) bubble.append(contentView(message.content));
+  }
   const meta = document.createElement("span");
   meta.className = "meta";
-  meta.textContent = formatTime(message.created_at) + (seen.length ? ` · Seen by ${seen.join(", ")}` : "");
+  const pinned = message.seq && timeline.pins.get(message.conversation_id)?.has(message.seq);
+  meta.textContent =
+    formatTime(message.created_at) +
+    (message.edited_at && !message.deleted ? " · edited" : "") +
+    (pinned ? " · 📌 pinned" : "") +
+    (seen.length ? ` · Seen by ${seen.join(", ")}` : "");
   item.append(bubble, meta);
+  if (message.seq) messageExtras(message, item);
   return item;
 }
 
@@ -557,6 +594,7 @@ function contentView(content) {
 }
 
 function addMessage(message) {
+  if (message.thread_root) return addThreadReply(message);
   const cid = message.conversation_id;
   const known = messagesOf(cid);
   if (known.has(message.seq)) return; // deduplicate by seq
@@ -610,24 +648,31 @@ $("composer").addEventListener("submit", (event) => {
   event.preventDefault();
   const body = $("body").value;
   if (!body.trim() || !state.current) return;
+  const extras = composeTarget(state.current, body);
   $("body").value = "";
-  sendText(state.current, body);
+  if (extras) sendText(state.current, body, extras);
 });
 
+function sendFrame(clientId, pending) {
+  return send({ type: "send", conversation_id: pending.cid, body: pending.body, client_id: clientId, ...pending.extras });
+}
+
 // Shown at once as pending; sent over the socket (or REST when it is down)
-// with a client_id, so a retry is stored once.
-async function sendText(cid, body) {
+// with a client_id, so a retry is stored once. `extras`: a reply's
+// `reply_to`, a thread reply's `thread_root`.
+async function sendText(cid, body, extras = {}) {
   const clientId = newClientId();
-  state.pending.set(clientId, { cid, body });
-  renderMessages(true);
-  if (!send({ type: "send", conversation_id: cid, body, client_id: clientId })) {
+  const pending = { cid, body, extras };
+  state.pending.set(clientId, pending);
+  redraw(cid);
+  if (!sendFrame(clientId, pending)) {
     try {
-      const message = await api("POST", `conversations/${cid}/messages`, { body, client_id: clientId });
+      const message = await api("POST", `conversations/${cid}/messages`, { body, client_id: clientId, ...extras });
       state.pending.delete(clientId);
       addMessage(message);
     } catch (error) {
       state.pending.delete(clientId);
-      renderMessages(false);
+      redraw(cid);
       toast(`Not sent: ${error.message}`);
     }
   }
@@ -698,9 +743,7 @@ function connect() {
     await loadConversations();
     resumeAll();
     // Sends that were waiting for the socket go out now, with their client_id.
-    for (const [clientId, pending] of state.pending) {
-      send({ type: "send", conversation_id: pending.cid, body: pending.body, client_id: clientId });
-    }
+    for (const [clientId, pending] of state.pending) sendFrame(clientId, pending);
   };
   ws.onmessage = (event) => onEvent(JSON.parse(event.data));
   ws.onclose = () => {
@@ -730,12 +773,13 @@ function onEvent(event) {
         // Not stored yet (or not known to be): the same client_id again is
         // safe, the server stores it once.
         const pending = state.pending.get(event.client_id);
-        setTimeout(() => send({ type: "send", conversation_id: pending.cid, body: pending.body, client_id: event.client_id }), 1000);
+        setTimeout(() => sendFrame(event.client_id, pending), 1000);
         break;
       }
-      if (event.client_id) {
+      if (event.client_id && state.pending.has(event.client_id)) {
+        const { cid } = state.pending.get(event.client_id);
         state.pending.delete(event.client_id);
-        renderMessages(false);
+        redraw(cid);
       }
       toast(event.error.message);
       break;
@@ -760,12 +804,22 @@ function onEvent(event) {
     case "member_removed":
       onMembership(event);
       break;
+    case "edited":
+    case "deleted":
+    case "reaction_added":
+    case "reaction_removed":
+    case "pinned":
+    case "unpinned":
+    case "renamed":
+      onTimelineEvent(event);
+      break;
     default:
       break;
   }
 }
 
 // ---------- boot ----------
+wireTimeline();
 const savedUser = localStorage.getItem("chat.user");
 const savedToken = localStorage.getItem("chat.token");
 if (savedUser && savedToken) start(savedUser, savedToken);

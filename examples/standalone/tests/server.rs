@@ -60,13 +60,15 @@ async fn serves_the_page_its_assets_and_health() {
         include_str!("../static/index.html"),
         "the page, as built in"
     );
-    let (status, script) = get(format!("http://{}/app.js", server.base), None).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        script,
-        include_str!("../static/app.js"),
-        "the page's script, as built in"
-    );
+    for (path, file) in [
+        ("app.js", include_str!("../static/app.js")),
+        ("timeline.js", include_str!("../static/timeline.js")),
+        ("style.css", include_str!("../static/style.css")),
+    ] {
+        let (status, served) = get(format!("http://{}/{path}", server.base), None).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(served, file, "{path}, as built in");
+    }
     let (status, health) = get(format!("http://{}/health", server.base), None).await;
     assert_eq!(status, 200);
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();
