@@ -36,6 +36,8 @@ mod rate;
 mod reading;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timeline_tests;
 
 pub use changes::MAX_REACTION_BYTES;
 pub use live::Health;

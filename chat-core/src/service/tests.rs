@@ -20,11 +20,11 @@ use crate::{
     ReadMarkUpdate, RoomPage, Seq, time,
 };
 
-fn user(name: &str) -> UserId {
+pub(super) fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
 }
 
-fn conversation_id() -> ConversationId {
+pub(super) fn conversation_id() -> ConversationId {
     ConversationId::new("c1").unwrap()
 }
 
@@ -34,7 +34,7 @@ fn conversation_id() -> ConversationId {
 /// while the runtime shuts down, where a failed expectation is swallowed:
 /// a publish that stopped happening would still pass.
 #[derive(Debug)]
-struct RecordingBus {
+pub(super) struct RecordingBus {
     published: Mutex<Vec<Envelope>>,
     /// Publishes fail (after being recorded) when set.
     failing: bool,
@@ -43,7 +43,7 @@ struct RecordingBus {
 }
 
 impl RecordingBus {
-    fn new() -> Arc<Self> {
+    pub(super) fn new() -> Arc<Self> {
         Self::with_failures(false)
     }
 
@@ -60,12 +60,12 @@ impl RecordingBus {
     }
 
     /// Every envelope published so far.
-    fn published(&self) -> Vec<Envelope> {
+    pub(super) fn published(&self) -> Vec<Envelope> {
         self.published.lock().unwrap().clone()
     }
 
     /// The one envelope published so far, decoded.
-    fn only_event(&self) -> (Envelope, serde_json::Value) {
+    pub(super) fn only_event(&self) -> (Envelope, serde_json::Value) {
         let published = self.published();
         assert_eq!(published.len(), 1, "exactly one publish: {published:?}");
         let envelope = published[0].clone();
@@ -99,7 +99,7 @@ impl Bus for RecordingBus {
     }
 }
 
-async fn service(store: MockStore, bus: &Arc<RecordingBus>) -> ChatService {
+pub(super) async fn service(store: MockStore, bus: &Arc<RecordingBus>) -> ChatService {
     configured(store, bus, ChatConfig::default()).await
 }
 
@@ -488,7 +488,7 @@ fn applied(change: &crate::NewChange, seq: Seq, members: &[&str]) -> crate::Chan
 }
 
 /// A store mock whose one conversation is `conversation`.
-fn holding(conversation: Conversation) -> MockStore {
+pub(super) fn holding(conversation: Conversation) -> MockStore {
     let mut store = MockStore::new();
     store
         .expect_conversation()
@@ -496,7 +496,7 @@ fn holding(conversation: Conversation) -> MockStore {
     store
 }
 
-fn room(public: bool, members: &[&str]) -> Conversation {
+pub(super) fn room(public: bool, members: &[&str]) -> Conversation {
     Conversation {
         id: conversation_id(),
         kind: ConversationKind::Group,
