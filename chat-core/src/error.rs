@@ -169,6 +169,11 @@ pub enum Refusal {
     /// A mentioned user is not a member.
     #[error("a mentioned user is not a member")]
     MentionNotAMember,
+    /// The change's `client_id` was already used by this user in this
+    /// conversation for a different change (another kind, message or
+    /// reaction).
+    #[error("the client_id was used for another change")]
+    ClientIdReused,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -218,6 +223,9 @@ impl From<StoreError> for ChatError {
             StoreError::Refused(Refusal::MentionNotAMember) => {
                 Self::invalid("mentions", "every mentioned user must be a member")
             }
+            StoreError::Refused(Refusal::ClientIdReused) => Self::Conflict(
+                "the client_id was used for another change: give each change its own".to_owned(),
+            ),
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
             StoreError::Backend(_) => Self::Backend(Box::new(error)),

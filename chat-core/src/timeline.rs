@@ -102,6 +102,24 @@ impl Change {
         }
     }
 
+    /// Whether this change may be a retry of `earlier` (made with the same
+    /// `client_id`): the same kind on the same message, with the same
+    /// reaction. An edit retried with another text is still that retry (the
+    /// first text stands); a `client_id` reused for anything else is a
+    /// client's mistake, refused with [`Refusal::ClientIdReused`](crate::Refusal::ClientIdReused).
+    #[must_use]
+    pub fn may_retry(&self, earlier: &Self) -> bool {
+        let reaction = |change: &Self| match change {
+            Self::ReactionAdded { reaction, .. } | Self::ReactionRemoved { reaction, .. } => {
+                Some(reaction.clone())
+            }
+            _ => None,
+        };
+        self.kind() == earlier.kind()
+            && self.message_seq() == earlier.message_seq()
+            && reaction(self) == reaction(earlier)
+    }
+
     /// The name stored for its kind.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -218,7 +236,10 @@ pub struct TimelinePage {
 }
 
 /// A member's read mark, as `GET /conversations/{cid}/reads` lists them.
+/// (Named `MemberReadMark` in the OpenAPI document: `ReadMark` there is the
+/// body of `POST …/read`, which names no user.)
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = MemberReadMark))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadMark {
     /// The member.

@@ -54,6 +54,9 @@ pub async fn change<D: Dialect>(
     }
     if let Some(client_id) = &change.client_id {
         if let Some(stored) = stored_event::<D>(connection, id, &change.by, client_id).await? {
+            if !change.change.may_retry(&stored.change) {
+                return Ok(Written::RollBack(Err(Refusal::ClientIdReused)));
+            }
             let changed = Changed {
                 outcome: Outcome::Repeated(stored),
                 members,

@@ -143,6 +143,21 @@ pub async fn change_retries_return_the_stored_event(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(message.body, "hi", "the retry changed nothing");
+    // The same client_id for another change is a client's mistake: refused,
+    // nothing written.
+    let before = last_seq(&*store, &id).await;
+    let reused = make(
+        &*store,
+        &id,
+        "alice",
+        Change::Deleted { message_seq: first },
+        Some("e1"),
+    )
+    .await;
+    assert_eq!(refusal(reused), Refusal::ClientIdReused);
+    let reused = make(&*store, &id, "alice", react(first, "🎉"), Some("e1")).await;
+    assert_eq!(refusal(reused), Refusal::ClientIdReused);
+    assert_eq!(last_seq(&*store, &id).await, before, "no seq taken");
 
     let racers: Vec<_> = (0..8)
         .map(|_| {
