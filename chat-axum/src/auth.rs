@@ -1,6 +1,10 @@
 //! Authentication belongs to the host: it implements [`Authenticate`] to turn
-//! a request's parts into a [`UserId`], and chat-axum calls it on every REST
-//! request and WebSocket upgrade.
+//! a request's parts into a [`UserId`] (and, for expiring tokens, an
+//! [`Identity`] with the expiry), and chat-axum calls it on every REST
+//! request and WebSocket upgrade. [`JwtAuth`](crate::JwtAuth) is one for
+//! standard tokens.
+
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
@@ -36,6 +40,45 @@ use crate::state::AppState;
 pub trait Authenticate: std::fmt::Debug + Send + Sync + 'static {
     /// The user making the request, or why it is refused (answered with 401).
     async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection>;
+
+    /// The user and when their credential stops being valid: a WebSocket
+    /// opened with it is closed then ([`CLOSE_TOKEN_EXPIRED`](crate::CLOSE_TOKEN_EXPIRED)),
+    /// so a revoked or expired token does not keep reading. chat-axum calls
+    /// this, not [`Authenticate::authenticate`]; the default is
+    /// `authenticate` with no expiry. Override it for tokens that expire
+    /// (as [`JwtAuth`](crate::JwtAuth) does).
+    async fn identify(&self, parts: &Parts) -> Result<Identity, AuthRejection> {
+        self.authenticate(parts).await.map(Identity::new)
+    }
+}
+
+/// Who a request is from, and until when their credential holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Identity {
+    /// The user.
+    pub user: UserId,
+    /// When the credential expires; `None`: it does not (a session the host
+    /// ends itself, see [`ChatService::disconnect`](chat_core::ChatService::disconnect)).
+    pub expires_at: Option<SystemTime>,
+}
+
+impl Identity {
+    /// `user`, with a credential that does not expire.
+    #[must_use]
+    pub fn new(user: UserId) -> Self {
+        Self {
+            user,
+            expires_at: None,
+        }
+    }
+
+    /// Sets [`expires_at`](Self::expires_at).
+    #[must_use]
+    pub fn expiring_at(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
 }
 
 /// Why a request was not authenticated; sent to the client as a 401 body.
@@ -84,11 +127,31 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        state
+        let Identified(identity) = Identified::from_request_parts(parts, state).await?;
+        Ok(Caller(identity.user))
+    }
+}
+
+/// The authenticated caller with their credential's expiry (the WebSocket
+/// upgrade needs it).
+#[derive(Debug, Clone)]
+pub(crate) struct Identified(pub(crate) Identity);
+
+impl FromRequestParts<AppState> for Identified {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let identity = state
             .auth
-            .authenticate(parts)
+            .identify(parts)
             .await
-            .map(Caller)
-            .map_err(ApiError::Unauthorized)
+            .map_err(ApiError::Unauthorized)?;
+        if identity
+            .expires_at
+            .is_some_and(|at| at <= SystemTime::now())
+        {
+            return Err(ApiError::Unauthorized(AuthRejection::new("token expired")));
+        }
+        Ok(Identified(identity))
     }
 }

@@ -23,6 +23,8 @@
 
 mod auth;
 mod error;
+#[cfg(feature = "jwt")]
+mod jwt;
 mod openapi;
 mod origin;
 mod rest;
@@ -40,15 +42,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chat_core::{ChatConfig, ChatService};
 
-pub use auth::{AuthRejection, Authenticate, bearer_token};
+pub use auth::{AuthRejection, Authenticate, Identity, bearer_token};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
+#[cfg(feature = "jwt")]
+pub use jwt::{JwtAuth, JwtKeyError, JwtMinter, MIN_HS256_SECRET_BYTES};
 pub use openapi::openapi;
 pub use rest::messages::ReadMark;
 pub use rest::timeline::{Pins, ReadMarks};
 pub use serve::{ServeConfig, ServeStats, Server};
 pub use ws::{
-    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,
-    CLOSE_UNAVAILABLE, WsConfig,
+    CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
 };
 
 use origin::Origins;

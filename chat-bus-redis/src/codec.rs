@@ -3,8 +3,9 @@
 //!
 //! Layout (integers big-endian): version `2` (u8); conversation id (u16
 //! length + bytes); seq (u8 flag, then u64 when present); the event kind
-//! (u8: 0 message, 1 read, 2 typing, 3 member added, 4 member removed; the
-//! last two followed by the member's id, u16 length + bytes); recipients
+//! (u8: 0 message, 1 read, 2 typing, 3 member added, 4 member removed, 5
+//! another timeline change, 6 signed out; 3 and 4 followed by the member's
+//! id, u16 length + bytes); recipients
 //! (u32 count, each u16 length + bytes); the payload (the rest).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -86,6 +87,8 @@ fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
         }
         EventKind::Read => out.put_u8(1),
         EventKind::Typing => out.put_u8(2),
+        EventKind::Change => out.put_u8(5),
+        EventKind::SignedOut => out.put_u8(6),
         // Message, and kinds a later version adds (decoded there).
         _ => out.put_u8(0),
     }
@@ -153,6 +156,8 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
         2 => EventKind::Typing,
         3 => EventKind::MemberAdded(UserId::new(get_str16(&mut input)?)?),
         4 => EventKind::MemberRemoved(UserId::new(get_str16(&mut input)?)?),
+        5 => EventKind::Change,
+        6 => EventKind::SignedOut,
         other => return Err(DecodeError::Kind(other)),
     };
     need(input, 4)?;
@@ -217,6 +222,8 @@ mod tests {
             EventKind::Typing,
             EventKind::MemberAdded(UserId::new("carol").unwrap()),
             EventKind::MemberRemoved(UserId::new("dave").unwrap()),
+            EventKind::Change,
+            EventKind::SignedOut,
         ] {
             let ephemeral = Envelope::new(
                 vec![],

@@ -73,6 +73,9 @@ pub enum EventKind {
     /// Any other change of the timeline (an edit, a delete, a reaction, a
     /// rename, a pin).
     Change,
+    /// The host signed the recipients out: every node closes their live
+    /// connections ([`Envelope::signed_out`]). No client sees it as an event.
+    SignedOut,
 }
 
 impl Envelope {
@@ -109,6 +112,25 @@ impl Envelope {
             payload,
         }))
     }
+
+    /// Tells every node to close `user`'s live connections
+    /// ([`EventKind::SignedOut`]). It concerns no conversation: its
+    /// conversation id is [`Envelope::NO_CONVERSATION`], and its payload is
+    /// empty.
+    #[must_use]
+    pub fn signed_out(user: UserId) -> Self {
+        let nowhere = ConversationId::new(Self::NO_CONVERSATION).expect("a valid id");
+        Self::new(
+            vec![user],
+            nowhere,
+            None,
+            EventKind::SignedOut,
+            Bytes::new(),
+        )
+    }
+
+    /// The conversation id of an envelope that concerns none.
+    pub const NO_CONVERSATION: &'static str = "-";
 
     /// What the event is.
     #[must_use]

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chat_core::ChatError;
 
-use crate::auth::Caller;
+use crate::auth::Identified;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,6 +25,13 @@ pub const CLOSE_UNAVAILABLE: u16 = 1013;
 /// Close code sent when the user already holds the most connections allowed
 /// ([`chat_core::ChatConfig::max_connections_per_user`]; "policy violation").
 pub const CLOSE_TOO_MANY_CONNECTIONS: u16 = 1008;
+/// Close code sent when the token the socket was opened with expires:
+/// reconnect with a fresh one (see [`crate::Identity::expires_at`]).
+pub const CLOSE_TOKEN_EXPIRED: u16 = 4002;
+/// Close code sent when the host signed the user out on every node
+/// ([`chat_core::ChatService::disconnect`]: a logout, a ban): do not
+/// reconnect with the same credential.
+pub const CLOSE_SIGNED_OUT: u16 = 4003;
 /// Close code sent when the server shuts down ("going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code sent for a client frame over [`WsConfig::max_frame_bytes`]
@@ -118,13 +125,14 @@ impl WsConfig {
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Caller(me): Caller,
+    Identified(identity): Identified,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if let Err(refused) = state.origins.check(&headers) {
         return ApiError::from(refused).into_response();
     }
     let config = state.ws;
+    let me = identity.user;
     // Refused before the upgrade when already at the limit; the hub checks
     // again atomically when the session registers (two racing upgrades).
     let limit = state.chat.config().max_connections_per_user.max(1);
@@ -137,5 +145,5 @@ pub(crate) async fn upgrade(
         // Small buffers: idle connections should cost little memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| session::run(socket, state.chat, me, config))
+        .on_upgrade(move |socket| session::run(socket, state.chat, me, identity.expires_at, config))
 }

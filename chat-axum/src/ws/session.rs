@@ -3,19 +3,21 @@
 //! resume, gaps). This file does what only a WebSocket needs: read frames,
 //! write them with a timeout, ping, notice silence, and close with a code.
 //!
-//! One task per socket, `select!` over three sources: the client's frames,
-//! the session's output, and the keepalive tick. Writes carry a timeout, so
+//! One task per socket, `select!` over four sources: the client's frames,
+//! the session's output, the keepalive tick, and the token's expiry. Writes carry a timeout, so
 //! a peer that stops reading cannot pin the task forever.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use chat_core::{ChatError, ChatService, CloseReason, Output, Session, SessionConfig, UserId};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
+use std::time::SystemTime;
+
+use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until, timeout};
 
 use super::{
-    CLOSE_GOING_AWAY, CLOSE_SLOW_CONSUMER, CLOSE_TOO_BIG, CLOSE_TOO_MANY_CONNECTIONS,
-    CLOSE_UNAVAILABLE, WsConfig,
+    CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG,
+    CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
 };
 
 /// Most events written before one flush.
@@ -32,6 +34,8 @@ enum End {
     Closed(CloseReason),
     /// The client sent a frame over the limit.
     FrameTooBig,
+    /// The token the socket was opened with expired.
+    TokenExpired,
 }
 
 /// The writing half of the socket and its settings.
@@ -40,7 +44,13 @@ struct Socket {
     config: WsConfig,
 }
 
-pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config: WsConfig) {
+pub(super) async fn run(
+    socket: WebSocket,
+    chat: ChatService,
+    me: UserId,
+    expires_at: Option<SystemTime>,
+    config: WsConfig,
+) {
     let (sink, stream) = socket.split();
     let mut socket = Socket { sink, config };
     let settings = SessionConfig::default().with_reorder_window(config.reorder_window);
@@ -62,7 +72,10 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
             return;
         }
     };
-    let served = socket.serve(&mut session, stream).await;
+    // The wall clock's expiry as a monotonic deadline.
+    let expiry = expires_at
+        .map(|at| Instant::now() + at.duration_since(SystemTime::now()).unwrap_or_default());
+    let served = socket.serve(&mut session, stream, expiry).await;
     if matches!(served, Err(End::WriteTimedOut)) && session.stopped_reading() {
         tracing::debug!(user = %me, "peer stopped reading; dropping");
     }
@@ -76,7 +89,18 @@ pub(super) async fn run(socket: WebSocket, chat: ChatService, me: UserId, config
                 .close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
                 .await;
         }
+        Err(End::Closed(CloseReason::SignedOut)) => {
+            socket.close(CLOSE_SIGNED_OUT, "signed out").await;
+        }
         Err(End::Closed(_)) => socket.close(CLOSE_GOING_AWAY, "server going away").await,
+        Err(End::TokenExpired) => {
+            socket
+                .close(
+                    CLOSE_TOKEN_EXPIRED,
+                    "token expired: reconnect with a fresh token",
+                )
+                .await;
+        }
         Err(End::FrameTooBig) => {
             let reason = format!(
                 "frame too large: the limit is {} bytes",
@@ -93,7 +117,15 @@ impl Socket {
         &mut self,
         session: &mut Session,
         mut stream: SplitStream<WebSocket>,
+        expiry: Option<Instant>,
     ) -> Result<(), End> {
+        let expired = async {
+            match expiry {
+                Some(deadline) => sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
         let start = Instant::now() + self.config.ping_interval;
         let mut ping = interval_at(start, self.config.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -126,6 +158,7 @@ impl Socket {
                     }
                     self.flush().await?;
                 }
+                () = &mut expired => return Err(End::TokenExpired),
                 _ = ping.tick() => {
                     if last_heard.elapsed() >= self.config.idle_timeout {
                         tracing::debug!(user = %session.user(), "peer silent past the idle timeout; dropping");

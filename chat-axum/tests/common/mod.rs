@@ -16,6 +16,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Test auth: the bearer token is the user id.
@@ -235,6 +236,22 @@ impl WsClient {
                 Message::Text(text) => return serde_json::from_str(&text).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => {}
                 other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// The close frame the server ends the socket with, skipping events
+    /// before it; panics if the socket ends without one or after [`WAIT`].
+    pub async fn close_frame(&mut self) -> CloseFrame {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .expect("timed out waiting for the close")
+                .expect("socket ended without a close frame")
+                .expect("socket error");
+            if let Message::Close(frame) = message {
+                return frame.expect("a close frame with a code");
             }
         }
     }

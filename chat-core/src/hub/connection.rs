@@ -23,6 +23,8 @@ pub enum CloseReason {
     Stuck,
     /// The hub (or its bus) is shutting down.
     Shutdown,
+    /// The host signed the user out ([`ChatService::disconnect`](crate::ChatService::disconnect)).
+    SignedOut,
 }
 
 /// What a connection's reader gets next.

@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 pub use connection::{CloseReason, Connection, Outbound};
 pub use stats::HubStats;
 
-use crate::bus::{Bus, Delivery, Envelope, Subscription};
+use crate::bus::{Bus, Delivery, Envelope, EventKind, Subscription};
 use crate::config::ChatConfig;
 use crate::error::{BusError, ChatError};
 use crate::ids::UserId;
@@ -347,6 +347,12 @@ impl HubInner {
 
     fn deliver(&self, envelope: &Envelope) {
         let recipients = envelope.recipients();
+        if *envelope.kind() == EventKind::SignedOut {
+            for user in recipients {
+                self.close_user(user, CloseReason::SignedOut);
+            }
+            return;
+        }
         let delivered = if !GROUPED.contains(&recipients.len()) {
             recipients
                 .iter()
@@ -422,6 +428,20 @@ impl HubInner {
                     })
                     .count() as u64
             })
+    }
+
+    fn close_user(&self, user: &UserId, reason: CloseReason) {
+        let hash = self.hash(user.as_str());
+        let shard = self
+            .shard(hash)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = shard.find(hash, |entry| entry.user == *user) {
+            entry
+                .connections
+                .iter()
+                .for_each(|connection| connection.close(reason));
+        }
     }
 
     fn for_each_connection(&self, mut action: impl FnMut(&Arc<Shared>)) {

@@ -1,7 +1,9 @@
 //! What is live rather than stored: typing notices, this node's
-//! connections, and the health of the store and the bus.
+//! connections, signing a user out on every node, and the health of the
+//! store and the bus.
 
 use super::ChatService;
+use crate::bus::Envelope;
 use crate::config::Action;
 use crate::error::{ChatError, Result};
 use crate::hub::Connection;
@@ -45,6 +47,23 @@ impl ChatService {
     /// when the bus cannot route `me`'s events here.
     pub async fn connect(&self, me: &UserId) -> Result<Connection> {
         self.inner.hub.connect(me.clone()).await
+    }
+
+    /// Closes every live connection of `user` on every node (a logout, a
+    /// ban): transports close their sockets with "signed out" (chat-axum:
+    /// `CLOSE_SIGNED_OUT`). This node's close at once; other nodes' when
+    /// the bus brings them the word. It does not revoke a credential: a
+    /// client that still holds a valid token can connect again, so revoke
+    /// it in the host's auth first.
+    ///
+    /// # Errors
+    /// [`ChatError::Unavailable`] when the bus could not pass it on to the
+    /// other nodes (this node's connections are closed all the same).
+    pub async fn disconnect(&self, user: &UserId) -> Result<()> {
+        let envelope = Envelope::signed_out(user.clone());
+        self.inner.hub.deliver(&envelope);
+        self.inner.bus.publish(envelope).await?;
+        Ok(())
     }
 
     /// Checks the store (a read) and the bus ([`Bus::health`](crate::Bus::health): for a

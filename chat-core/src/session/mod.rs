@@ -76,7 +76,8 @@ pub enum Output {
     /// Write this server event: the JSON text of one frame.
     Event(Bytes),
     /// The session is over (the hub closed it): close the transport, with
-    /// "going away" for [`CloseReason::Shutdown`] and "too slow, resume" for
+    /// "going away" for [`CloseReason::Shutdown`], "signed out" for
+    /// [`CloseReason::SignedOut`] and "too slow, resume" for
     /// [`CloseReason::Stuck`].
     Close(CloseReason),
 }

@@ -12,7 +12,8 @@ use super::BusFixture;
 use super::store::user;
 use super::within;
 use crate::{
-    Bus, ChatConfig, ConversationId, Delivery, Envelope, Hub, Outbound, Subscription, UserId,
+    Bus, ChatConfig, CloseReason, ConversationId, Delivery, Envelope, Hub, Outbound, Subscription,
+    UserId,
 };
 
 /// An envelope to `recipients` with a recognizable payload.
@@ -224,4 +225,32 @@ pub async fn all_devices_of_a_user_receive(fixture: &impl BusFixture) {
     assert_eq!(hub.stats().connections, 3);
     drop((phone, laptop, bob));
     assert_eq!(hub.stats().connections, 0);
+}
+
+/// A sign-out published on one node closes, through a hub on another
+/// node, every live connection of that user and nobody else's; its kind
+/// crosses the bus intact (a bus that delivered it as a message would put
+/// it in the devices' queues instead).
+pub async fn a_sign_out_closes_the_user_on_every_node(fixture: &impl BusFixture) {
+    let node = fixture.node().await;
+    let hub = Hub::start(Arc::clone(&node), &ChatConfig::default())
+        .await
+        .expect("hub");
+    let alice: UserId = user("alice");
+    let mut phone = hub.connect(alice.clone()).await.expect("connect");
+    let mut laptop = hub.connect(alice.clone()).await.expect("connect");
+    let mut bob = hub.connect(user("bob")).await.expect("connect");
+    let elsewhere = fixture.node().await;
+    publish(&*elsewhere, Envelope::signed_out(alice)).await;
+    publish(&*elsewhere, envelope(&["bob"], "marker")).await;
+    for device in [&mut phone, &mut laptop] {
+        match within("alice's device", device.next()).await {
+            Outbound::Closed(reason) => assert_eq!(reason, CloseReason::SignedOut),
+            other => panic!("expected alice's device closed, got {other:?}"),
+        }
+    }
+    match within("bob's marker", bob.next()).await {
+        Outbound::Event(got) => assert_eq!(got.payload(), &Bytes::from_static(b"marker")),
+        other => panic!("bob stays connected: expected the marker, got {other:?}"),
+    }
 }

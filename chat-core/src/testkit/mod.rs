@@ -115,6 +115,7 @@ macro_rules! bus_conformance {
             preserves_publish_order,
             envelopes_round_trip_intact,
             all_devices_of_a_user_receive,
+            a_sign_out_closes_the_user_on_every_node,
         );
     };
 }

@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use chat_axum::{Authenticate, WsConfig};
+use chat_axum::WsConfig;
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
 use chat_core::{Bus, ChatConfig, ChatService, Store, UserId};
@@ -20,7 +20,6 @@ use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::{TokenIsUserId, TokenSigner};
 use crate::config::{ConfigError, ServerArgs};
 use crate::hardening;
 use crate::metrics::{self, MetricsSource};
@@ -61,12 +60,7 @@ pub enum StartError {
 /// See [`StartError`].
 pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     args.check()?;
-    let secret = args.secret()?;
-    let auth: Arc<dyn Authenticate> = match &secret {
-        Some(secret) => Arc::new(TokenSigner::new(secret).map_err(ConfigError::from)?),
-        None => Arc::new(TokenIsUserId),
-    };
-    let demo = secret.is_none();
+    let (auth, demo) = crate::auth::from_args(args)?;
     let mode = if demo { "demo" } else { "signed" };
     let config = ChatConfig::default()
         .with_max_body_bytes(args.max_body_bytes)

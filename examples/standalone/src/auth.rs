@@ -1,24 +1,24 @@
 //! The standalone server's authentication, safe by default:
 //!
-//! - **Demo** (no secret): the bearer token *is* the user id, so scripts and
+//! - **Demo** (no key): the bearer token *is* the user id, so scripts and
 //!   load tools need no login step. Allowed only on a loopback bind
 //!   ([`crate::config::ServerArgs::check`] refuses anything else).
-//! - **Signed** (a secret is set): only tokens minted by `standalone token`
-//!   are accepted: `v1.<user, base64url>.<expiry, unix seconds>.<HMAC-SHA256, base64url>`,
-//!   checked in constant time and refused once expired.
+//! - **JWT with a shared secret** (`--secret`, `--secret-file`): HS256
+//!   tokens, minted by `standalone token` or by any identity service that
+//!   holds the secret.
+//! - **JWT with a public key** (`--jwt-public-key-file`): RS256 or EdDSA
+//!   tokens from an identity service that alone holds the private key.
+//!
+//! Either JWT mode checks `exp` (a socket closes when it passes) and, when
+//! set, `--jwt-audience` and `--jwt-issuer`. See `chat_axum::JwtAuth`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use axum::http::request::Parts;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chat_axum::{AuthRejection, Authenticate, bearer_token};
+use chat_axum::{AuthRejection, Authenticate, JwtAuth, JwtMinter, bearer_token};
 use chat_core::UserId;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
-/// The shortest secret accepted, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+use crate::config::{ConfigError, JwtAlgorithm, ServerArgs};
 
 /// Demo auth: the token is the user id.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,160 +27,59 @@ pub struct TokenIsUserId;
 #[async_trait::async_trait]
 impl Authenticate for TokenIsUserId {
     async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
-        let token = bearer_token(parts).ok_or_else(missing_token)?;
+        let token = bearer_token(parts).ok_or_else(|| {
+            AuthRejection::new(
+                "missing token: send `Authorization: Bearer <token>` or `?token=<token>`",
+            )
+        })?;
         UserId::new(token).map_err(|error| AuthRejection::new(error.to_string()))
     }
 }
 
-/// Mints and verifies signed, expiring tokens.
-#[derive(Clone)]
-pub struct TokenSigner {
-    key: Vec<u8>,
-}
-
-impl std::fmt::Debug for TokenSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenSigner { key: <redacted> }")
-    }
-}
-
-/// Why a secret cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[error("the secret must be at least {MIN_SECRET_BYTES} bytes (it is {0})")]
-pub struct WeakSecret(usize);
-
-impl TokenSigner {
-    /// A signer keyed by `secret`.
-    ///
-    /// # Errors
-    /// [`WeakSecret`] when it is shorter than [`MIN_SECRET_BYTES`].
-    pub fn new(secret: &str) -> Result<Self, WeakSecret> {
-        if secret.len() < MIN_SECRET_BYTES {
-            return Err(WeakSecret(secret.len()));
+/// The authentication the settings ask for, and whether it is demo mode.
+///
+/// # Errors
+/// [`ConfigError`] for an unreadable or unusable secret or key.
+pub fn from_args(args: &ServerArgs) -> Result<(Arc<dyn Authenticate>, bool), ConfigError> {
+    let jwt = if let Some(secret) = args.secret()? {
+        JwtAuth::hs256(secret.as_bytes())?
+    } else if let Some(path) = &args.jwt_public_key_file {
+        let pem = std::fs::read(path).map_err(|source| ConfigError::KeyFile {
+            path: path.clone(),
+            source,
+        })?;
+        match args.jwt_algorithm {
+            JwtAlgorithm::Rs256 => JwtAuth::rs256_pem(&pem)?,
+            JwtAlgorithm::EdDsa => JwtAuth::ed25519_pem(&pem)?,
         }
-        Ok(Self {
-            key: secret.as_bytes().to_vec(),
-        })
-    }
-
-    fn mac(&self, signed_part: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key size");
-        mac.update(signed_part.as_bytes());
-        mac
-    }
-
-    /// A token for `user` valid for `ttl` from `now`.
-    #[must_use]
-    pub fn mint(&self, user: &UserId, ttl: Duration, now: SystemTime) -> String {
-        let expires = unix_seconds(now).saturating_add(ttl.as_secs());
-        let signed_part = format!("v1.{}.{expires}", URL_SAFE_NO_PAD.encode(user.as_str()));
-        let signature = URL_SAFE_NO_PAD.encode(self.mac(&signed_part).finalize().into_bytes());
-        format!("{signed_part}.{signature}")
-    }
-
-    /// The user of a valid, unexpired token.
-    ///
-    /// # Errors
-    /// An [`AuthRejection`] saying whether the token is malformed, forged or expired.
-    pub fn verify(&self, token: &str, now: SystemTime) -> Result<UserId, AuthRejection> {
-        let malformed = || AuthRejection::new("malformed token");
-        let (signed_part, signature) = token.rsplit_once('.').ok_or_else(malformed)?;
-        let mut fields = signed_part.split('.');
-        let (Some("v1"), Some(user), Some(expires), None) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
-            return Err(malformed());
-        };
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| malformed())?;
-        self.mac(signed_part)
-            .verify_slice(&signature)
-            .map_err(|_| AuthRejection::new("invalid token signature"))?;
-        let expires: u64 = expires.parse().map_err(|_| malformed())?;
-        if expires <= unix_seconds(now) {
-            return Err(AuthRejection::new("token expired"));
-        }
-        let user = URL_SAFE_NO_PAD.decode(user).map_err(|_| malformed())?;
-        let user = String::from_utf8(user).map_err(|_| malformed())?;
-        UserId::new(user).map_err(|error| AuthRejection::new(error.to_string()))
-    }
+    } else {
+        return Ok((Arc::new(TokenIsUserId), true));
+    };
+    let jwt = match &args.jwt_audience {
+        Some(audience) => jwt.with_audience(audience),
+        None => jwt,
+    };
+    let jwt = match &args.jwt_issuer {
+        Some(issuer) => jwt.with_issuer(issuer),
+        None => jwt,
+    };
+    Ok((Arc::new(jwt), false))
 }
 
-#[async_trait::async_trait]
-impl Authenticate for TokenSigner {
-    async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
-        let token = bearer_token(parts).ok_or_else(missing_token)?;
-        self.verify(&token, SystemTime::now())
-    }
-}
-
-fn missing_token() -> AuthRejection {
-    AuthRejection::new("missing token: send `Authorization: Bearer <token>` or `?token=<token>`")
-}
-
-fn unix_seconds(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
-    fn user(name: &str) -> UserId {
-        UserId::new(name).unwrap()
-    }
-
-    #[test]
-    fn a_minted_token_verifies_until_it_expires() {
-        let signer = TokenSigner::new(SECRET).unwrap();
-        let now = SystemTime::now();
-        let token = signer.mint(&user("al\u{ed}ce ../x"), Duration::from_secs(60), now);
-        assert_eq!(signer.verify(&token, now).unwrap(), user("al\u{ed}ce ../x"));
-        let later = now + Duration::from_secs(61);
-        assert_eq!(
-            signer.verify(&token, later).unwrap_err().to_string(),
-            "token expired"
-        );
-    }
-
-    #[test]
-    fn forged_and_malformed_tokens_are_refused() {
-        let signer = TokenSigner::new(SECRET).unwrap();
-        let now = SystemTime::now();
-        let token = signer.mint(&user("alice"), Duration::from_secs(60), now);
-        let other = TokenSigner::new(&SECRET.repeat(2)).unwrap();
-        let forged = other.mint(&user("alice"), Duration::from_secs(60), now);
-        assert_eq!(
-            signer.verify(&forged, now).unwrap_err().to_string(),
-            "invalid token signature"
-        );
-        // Changing the user keeps the old signature: refused.
-        let (_, rest) = token.split_once('.').unwrap();
-        let (_, tail) = rest.split_once('.').unwrap();
-        let swapped = format!("v1.{}.{tail}", URL_SAFE_NO_PAD.encode("mallory"));
-        assert_eq!(
-            signer.verify(&swapped, now).unwrap_err().to_string(),
-            "invalid token signature"
-        );
-        for garbage in [
-            "",
-            "alice",
-            "v1.x.y",
-            "v2.a.1.b",
-            "v1.a.b.c.d",
-            "v1.YQ.notanumber.AAAA",
-        ] {
-            assert!(signer.verify(garbage, now).is_err(), "{garbage:?} accepted");
-        }
-    }
-
-    #[test]
-    fn short_secrets_are_refused() {
-        assert_eq!(
-            TokenSigner::new("short").unwrap_err().to_string(),
-            "the secret must be at least 32 bytes (it is 5)"
-        );
-    }
+/// The minter of `standalone token`: HS256 with the secret, with the
+/// audience and issuer the server checks.
+///
+/// # Errors
+/// [`ConfigError::MintingNeedsTheSecret`] without a secret, or an unusable one.
+pub fn minter(args: &ServerArgs) -> Result<JwtMinter, ConfigError> {
+    let secret = args.secret()?.ok_or(ConfigError::MintingNeedsTheSecret)?;
+    let minter = JwtMinter::hs256(secret.as_bytes())?;
+    let minter = match &args.jwt_audience {
+        Some(audience) => minter.with_audience(audience),
+        None => minter,
+    };
+    Ok(match &args.jwt_issuer {
+        Some(issuer) => minter.with_issuer(issuer),
+        None => minter,
+    })
 }

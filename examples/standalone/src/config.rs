@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chat_core::{Action, ChatConfig, Rate, RateLimits};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The chat server on the embedded default: a SQLite file and the in-process bus.
 #[derive(Debug, Parser)]
@@ -18,6 +18,16 @@ pub struct Cli {
     /// Server settings.
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// The signature algorithm of a public key (`--jwt-algorithm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    /// RSA with SHA-256.
+    Rs256,
+    /// Ed25519.
+    #[value(name = "eddsa")]
+    EdDsa,
 }
 
 /// Subcommands.
@@ -98,6 +108,23 @@ pub struct ServerArgs {
     /// A file holding the secret (its first line), instead of --secret.
     #[arg(long, env = "CHAT_SECRET_FILE", conflicts_with = "secret")]
     pub secret_file: Option<PathBuf>,
+    /// Verify tokens with this PEM public key (an identity service holds
+    /// the private one) instead of a shared secret.
+    #[arg(
+        long,
+        env = "CHAT_JWT_PUBLIC_KEY_FILE",
+        conflicts_with_all = ["secret", "secret_file"]
+    )]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// The algorithm of --jwt-public-key-file.
+    #[arg(long, env = "CHAT_JWT_ALGORITHM", value_enum, default_value_t = JwtAlgorithm::Rs256)]
+    pub jwt_algorithm: JwtAlgorithm,
+    /// Accept only tokens whose `aud` is this (and mint them with it).
+    #[arg(long, env = "CHAT_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Accept only tokens whose `iss` is this (and mint them with it).
+    #[arg(long, env = "CHAT_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
     /// Origins (`https://app.example.com`) whose pages may use the API from
     /// a browser besides the server's own: they may open the WebSocket and
     /// get CORS headers over REST. Repeat the flag, or separate with commas.
@@ -195,9 +222,21 @@ pub enum ConfigError {
          `standalone token --user NAME`"
     )]
     DemoAuthNotOnLoopback(SocketAddr),
-    /// The secret is too short.
+    /// The secret is too short, or the public key is not one.
     #[error(transparent)]
-    WeakSecret(#[from] crate::auth::WeakSecret),
+    Jwt(#[from] chat_axum::JwtKeyError),
+    /// The public key file cannot be read.
+    #[error("cannot read the public key file {path}")]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `standalone token` without a secret.
+    #[error("minting needs the secret: CHAT_SECRET, --secret-file or --secret")]
+    MintingNeedsTheSecret,
     /// The secret file cannot be read.
     #[error("cannot read the secret file {path}")]
     SecretFile {
@@ -221,13 +260,19 @@ impl ServerArgs {
     /// # Errors
     /// See [`ConfigError`].
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.secret.is_none() && self.secret_file.is_none() && !self.bind.ip().is_loopback() {
+        if self.is_demo() && !self.bind.ip().is_loopback() {
             return Err(ConfigError::DemoAuthNotOnLoopback(self.bind));
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
             return Err(ConfigError::UnsupportedDatabase(self.database_url.clone()));
         }
         Ok(())
+    }
+
+    /// Whether no secret and no public key is set: the token is the user id.
+    #[must_use]
+    pub fn is_demo(&self) -> bool {
+        self.secret.is_none() && self.secret_file.is_none() && self.jwt_public_key_file.is_none()
     }
 
     /// The secret for signed tokens, from `--secret` or the first line of

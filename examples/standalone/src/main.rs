@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use standalone::auth::TokenSigner;
 use standalone::config::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
@@ -12,10 +11,7 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Token { user, ttl_secs }) = cli.command {
-        return match cli.server.secret() {
-            Ok(secret) => mint(secret.as_deref(), &user, ttl_secs),
-            Err(error) => fail(&error),
-        };
+        return mint(&cli.server, &user, ttl_secs);
     }
     let args = cli.server;
     // Logs go to stderr; stdout carries only the "listening on" line.
@@ -36,10 +32,10 @@ async fn main() -> ExitCode {
     let address = listener
         .local_addr()
         .map_or_else(|_| args.bind.to_string(), |a| a.to_string());
-    let mode = if args.secret.is_some() || args.secret_file.is_some() {
-        "signed tokens"
-    } else {
+    let mode = if args.is_demo() {
         "demo tokens (token = user id)"
+    } else {
+        "JWT"
     };
     let database = args.database_url_redacted();
     tracing::info!(%database, auth = mode, "listening on http://{address}");
@@ -52,12 +48,8 @@ async fn main() -> ExitCode {
     }
 }
 
-fn mint(secret: Option<&str>, user: &str, ttl_secs: u64) -> ExitCode {
-    let Some(secret) = secret else {
-        eprintln!("error: minting needs the secret: CHAT_SECRET, --secret-file or --secret");
-        return ExitCode::FAILURE;
-    };
-    let signer = match TokenSigner::new(secret) {
+fn mint(args: &standalone::config::ServerArgs, user: &str, ttl_secs: u64) -> ExitCode {
+    let signer = match standalone::auth::minter(args) {
         Ok(signer) => signer,
         Err(error) => return fail(&error),
     };

@@ -9,8 +9,8 @@ mod common;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+use chat_axum::JwtMinter;
 use common::{ServerProcess, WAIT};
-use standalone::auth::TokenSigner;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -95,10 +95,10 @@ async fn no_token_reaches_the_log_even_at_debug() {
         &log,
     )
     .await;
-    let signer = TokenSigner::new(SECRET).unwrap();
+    let signer = JwtMinter::hs256(SECRET.as_bytes()).unwrap();
     let alice = chat_core::UserId::new("alice").unwrap();
     let good = signer.mint(&alice, Duration::from_secs(600), SystemTime::now());
-    let forged = TokenSigner::new(&SECRET.repeat(2)).unwrap().mint(
+    let forged = JwtMinter::hs256(SECRET.repeat(2).as_bytes()).unwrap().mint(
         &alice,
         Duration::from_secs(600),
         SystemTime::now(),

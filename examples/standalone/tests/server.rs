@@ -6,11 +6,11 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
+use chat_axum::JwtMinter;
 use clap::Parser;
 use common::call;
 use futures::StreamExt;
 use standalone::app;
-use standalone::auth::TokenSigner;
 use standalone::config::Cli;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
@@ -90,7 +90,7 @@ async fn serves_the_page_its_assets_and_health() {
 async fn with_a_secret_only_signed_unexpired_tokens_pass() {
     let server = start(&["--secret", SECRET]).await;
     let url = format!("http://{}/conversations", server.base);
-    let signer = TokenSigner::new(SECRET).unwrap();
+    let signer = JwtMinter::hs256(SECRET.as_bytes()).unwrap();
     let alice = chat_core::UserId::new("alice").unwrap();
     let token = signer.mint(&alice, Duration::from_secs(60), SystemTime::now());
     assert_eq!(get(url.clone(), Some(&token)).await.0, 200);
@@ -109,6 +109,41 @@ async fn with_a_secret_only_signed_unexpired_tokens_pass() {
     let ws =
         tokio_tungstenite::connect_async(format!("ws://{}/ws?token={token}", server.base)).await;
     assert!(ws.is_ok(), "and accepts a signed one");
+}
+
+#[tokio::test]
+async fn with_a_public_key_only_its_tokens_for_the_audience_pass() {
+    let key_file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../chat-axum/src/jwt/keys/rsa-public.pem"
+    );
+    let server = start(&["--jwt-public-key-file", key_file, "--jwt-audience", "chat"]).await;
+    let url = format!("http://{}/conversations", server.base);
+    let private = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+        "../../../chat-axum/src/jwt/keys/rsa-private.pem"
+    ))
+    .unwrap();
+    let exp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let token = |audience: &str| {
+        let claims = serde_json::json!({"sub": "alice", "exp": exp, "aud": audience});
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        jsonwebtoken::encode(&header, &claims, &private).unwrap()
+    };
+    assert_eq!(get(url.clone(), Some(&token("chat"))).await.0, 200);
+    let (status, body) = get(url.clone(), Some(&token("billing"))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("another audience"), "{body}");
+    let shared = JwtMinter::hs256(SECRET.as_bytes())
+        .unwrap()
+        .with_audience("chat");
+    let alice = chat_core::UserId::new("alice").unwrap();
+    let hs256 = shared.mint(&alice, Duration::from_secs(60), SystemTime::now());
+    let (status, body) = get(url, Some(&hs256)).await;
+    assert_eq!(status, 401, "an HS256 token is refused: {body}");
 }
 
 #[tokio::test]
@@ -165,12 +200,9 @@ fn the_binary_mints_tokens_the_server_accepts() {
         String::from_utf8_lossy(&output.stderr)
     );
     let token = String::from_utf8(output.stdout).unwrap();
-    let signer = TokenSigner::new(SECRET).unwrap();
+    let verifier = chat_axum::JwtAuth::hs256(SECRET.as_bytes()).unwrap();
     assert_eq!(
-        signer
-            .verify(token.trim(), SystemTime::now())
-            .unwrap()
-            .as_str(),
+        verifier.verify(token.trim()).unwrap().user.as_str(),
         "alice"
     );
 }
