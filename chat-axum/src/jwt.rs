@@ -82,9 +82,7 @@ impl JwtAuth {
     /// # Errors
     /// [`JwtKeyError::WeakSecret`] below [`MIN_HS256_SECRET_BYTES`].
     pub fn hs256(secret: &[u8]) -> Result<Self, JwtKeyError> {
-        if secret.len() < MIN_HS256_SECRET_BYTES {
-            return Err(JwtKeyError::WeakSecret(secret.len()));
-        }
+        check_secret(secret)?;
         Ok(Self::new(
             DecodingKey::from_secret(secret),
             Algorithm::HS256,
@@ -216,9 +214,7 @@ impl JwtMinter {
     /// # Errors
     /// [`JwtKeyError::WeakSecret`] below [`MIN_HS256_SECRET_BYTES`].
     pub fn hs256(secret: &[u8]) -> Result<Self, JwtKeyError> {
-        if secret.len() < MIN_HS256_SECRET_BYTES {
-            return Err(JwtKeyError::WeakSecret(secret.len()));
-        }
+        check_secret(secret)?;
         Ok(Self {
             key: EncodingKey::from_secret(secret),
             audience: None,
@@ -255,6 +251,14 @@ impl JwtMinter {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
             .expect("HS256 signing of plain claims cannot fail")
     }
+}
+
+/// An HS256 secret is at least [`MIN_HS256_SECRET_BYTES`] long.
+fn check_secret(secret: &[u8]) -> Result<(), JwtKeyError> {
+    if secret.len() < MIN_HS256_SECRET_BYTES {
+        return Err(JwtKeyError::WeakSecret(secret.len()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use super::BusFixture;
 use super::store::user;
 use super::within;
 use crate::{
-    Bus, ChatConfig, CloseReason, ConversationId, Delivery, Envelope, Hub, Outbound, Subscription,
-    UserId,
+    Bus, ChatConfig, CloseReason, Connection, ConversationId, Delivery, Envelope, Hub, Outbound,
+    Subscription, UserId,
 };
 
 /// An envelope to `recipients` with a recognizable payload.
@@ -198,17 +198,26 @@ pub async fn envelopes_round_trip_intact(fixture: &impl BusFixture) {
     assert_eq!((got.seq(), got.payload()), (None, ephemeral.payload()));
 }
 
-/// Through a hub on the bus, every live connection (device) of a recipient
-/// receives the event and other users' connections do not.
-pub async fn all_devices_of_a_user_receive(fixture: &impl BusFixture) {
+/// A hub on a node of `fixture` with alice connected twice (a phone and a
+/// laptop) and bob once.
+async fn alice_twice_and_bob(
+    fixture: &impl BusFixture,
+) -> (Hub, Connection, Connection, Connection) {
     let node = fixture.node().await;
     let hub = Hub::start(Arc::clone(&node), &ChatConfig::default())
         .await
         .expect("hub");
     let alice: UserId = user("alice");
-    let mut phone = hub.connect(alice.clone()).await.expect("connect");
-    let mut laptop = hub.connect(alice).await.expect("connect");
-    let mut bob = hub.connect(user("bob")).await.expect("connect");
+    let phone = hub.connect(alice.clone()).await.expect("connect");
+    let laptop = hub.connect(alice).await.expect("connect");
+    let bob = hub.connect(user("bob")).await.expect("connect");
+    (hub, phone, laptop, bob)
+}
+
+/// Through a hub on the bus, every live connection (device) of a recipient
+/// receives the event and other users' connections do not.
+pub async fn all_devices_of_a_user_receive(fixture: &impl BusFixture) {
+    let (hub, mut phone, mut laptop, mut bob) = alice_twice_and_bob(fixture).await;
     let publisher = fixture.node().await;
     publish(&*publisher, envelope(&["alice"], "for alice")).await;
     publish(&*publisher, envelope(&["bob"], "marker")).await;
@@ -232,16 +241,9 @@ pub async fn all_devices_of_a_user_receive(fixture: &impl BusFixture) {
 /// crosses the bus intact (a bus that delivered it as a message would put
 /// it in the devices' queues instead).
 pub async fn a_sign_out_closes_the_user_on_every_node(fixture: &impl BusFixture) {
-    let node = fixture.node().await;
-    let hub = Hub::start(Arc::clone(&node), &ChatConfig::default())
-        .await
-        .expect("hub");
-    let alice: UserId = user("alice");
-    let mut phone = hub.connect(alice.clone()).await.expect("connect");
-    let mut laptop = hub.connect(alice.clone()).await.expect("connect");
-    let mut bob = hub.connect(user("bob")).await.expect("connect");
+    let (_hub, mut phone, mut laptop, mut bob) = alice_twice_and_bob(fixture).await;
     let elsewhere = fixture.node().await;
-    publish(&*elsewhere, Envelope::signed_out(alice)).await;
+    publish(&*elsewhere, Envelope::signed_out(user("alice"))).await;
     publish(&*elsewhere, envelope(&["bob"], "marker")).await;
     for device in [&mut phone, &mut laptop] {
         match within("alice's device", device.next()).await {
