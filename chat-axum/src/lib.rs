@@ -29,6 +29,7 @@ mod openapi;
 mod origin;
 mod rest;
 mod serve;
+mod socket_schema;
 mod state;
 mod ws;
 
@@ -47,9 +48,11 @@ pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 #[cfg(feature = "jwt")]
 pub use jwt::{JwtAuth, JwtKeyError, JwtMinter, MIN_HS256_SECRET_BYTES};
 pub use openapi::openapi;
+pub use rest::health::HealthReport;
 pub use rest::messages::ReadMark;
 pub use rest::timeline::{Pins, ReadMarks};
 pub use serve::{ServeConfig, ServeStats, Server};
+pub use socket_schema::socket_schema;
 pub use ws::{
     CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG,
     CLOSE_TOO_MANY_CONNECTIONS, CLOSE_UNAVAILABLE, WsConfig,
@@ -157,16 +160,19 @@ impl ChatRouter {
         let (router, document) = openapi::routes().split_for_parts();
         // Serialized once; every request shares the bytes.
         let document = bytes::Bytes::from(document.to_pretty_json().unwrap_or_default());
+        let frames =
+            bytes::Bytes::from(serde_json::to_string_pretty(&socket_schema()).unwrap_or_default());
+        let json = |bytes: bytes::Bytes| {
+            get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+            })
+        };
         router
-            .route(
-                "/openapi.json",
-                get(move || async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        document,
-                    )
-                }),
-            )
+            .route("/openapi.json", json(document))
+            .route("/socket.schema.json", json(frames))
             .layer(DefaultBodyLimit::max(body_limit))
             .layer(axum::middleware::from_fn_with_state(
                 self.request_timeout,

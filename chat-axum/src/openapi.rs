@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::{changes, conversations, messages, rooms, timeline};
+use crate::rest::{changes, conversations, health, messages, rooms, timeline};
 use crate::state::AppState;
 use crate::ws;
 
@@ -26,7 +26,8 @@ use crate::ws;
         (name = "messages", description = "History, sending, read marks"),
         (name = "timeline", description = "Edits, deletes, reactions, threads, pins, renames, \
             events since a seq, read marks of every member, search"),
-        (name = "live", description = "The WebSocket")
+        (name = "live", description = "The WebSocket"),
+        (name = "health", description = "Whether this node can serve (no token needed)")
     )
 )]
 struct ApiDoc;
@@ -65,6 +66,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rooms::list))
         .routes(routes!(rooms::join))
         .routes(routes!(ws::upgrade))
+        .routes(routes!(health::health))
 }
 
 /// The OpenAPI document of the routes [`crate::router`] serves (relative to

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use common::TestServer;
 
 const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+const COMMITTED_FRAMES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/socket.schema.json");
 
 fn documented() -> BTreeSet<(String, String)> {
     let document = serde_json::to_value(chat_axum::openapi()).unwrap();
@@ -57,6 +58,7 @@ fn the_document_lists_every_route() {
         ("GET", "/rooms"),
         ("POST", "/rooms/{cid}/join"),
         ("GET", "/ws"),
+        ("GET", "/health"),
     ]
     .into_iter()
     .map(|(method, path)| (method.to_owned(), path.to_owned()))
@@ -68,6 +70,9 @@ fn the_document_lists_every_route() {
 async fn every_documented_route_is_served_and_the_document_too() {
     let server = TestServer::start().await;
     for (method, path) in documented() {
+        if path == "/health" {
+            continue; // needs no token: rest.rs `health_is_served_by_the_library_without_a_token`
+        }
         let concrete = path
             .replace("{user_id}", "bob")
             .replace("{cid}", "c")
@@ -86,6 +91,12 @@ async fn every_documented_route_is_served_and_the_document_too() {
     assert_eq!(served.status(), 200);
     let served: serde_json::Value = served.json().await.unwrap();
     assert_eq!(served, serde_json::to_value(chat_axum::openapi()).unwrap());
+    let frames = reqwest::get(server.url("/socket.schema.json"))
+        .await
+        .unwrap();
+    assert_eq!(frames.status(), 200);
+    let frames: serde_json::Value = frames.json().await.unwrap();
+    assert_eq!(frames, chat_axum::socket_schema());
 }
 
 #[test]
@@ -100,4 +111,88 @@ fn the_committed_document_is_up_to_date() {
         "chat-axum/openapi.json is stale; regenerate it with \
          `UPDATE_OPENAPI=1 cargo test -p chat-axum --test openapi` and commit it"
     );
+}
+
+#[test]
+fn the_committed_socket_schema_is_up_to_date() {
+    let generated = serde_json::to_string_pretty(&chat_axum::socket_schema()).unwrap() + "\n";
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(COMMITTED_FRAMES, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(COMMITTED_FRAMES).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "chat-axum/socket.schema.json is stale; regenerate it with \
+         `UPDATE_OPENAPI=1 cargo test -p chat-axum --test openapi` and commit it"
+    );
+}
+
+/// Every client frame type and every server event type is a variant of the
+/// schema, tagged by `type`, with its required fields (`message` carries
+/// the message).
+#[test]
+fn the_socket_schema_names_every_frame_type_with_its_required_fields() {
+    let schema = chat_axum::socket_schema();
+    let variants = |name: &str| -> Vec<(String, Vec<String>)> {
+        schema["$defs"][name]["oneOf"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is a oneOf"))
+            .iter()
+            .map(|variant| {
+                // A variant wrapping a struct (`gap`) is an allOf of the
+                // struct and the tag.
+                let parts = match variant["allOf"].as_array() {
+                    Some(parts) => parts.clone(),
+                    None => vec![variant.clone()],
+                };
+                let tag = parts
+                    .iter()
+                    .find_map(|part| part["properties"]["type"]["enum"][0].as_str())
+                    .unwrap_or_else(|| panic!("{name} variant without a type tag: {variant}"))
+                    .to_owned();
+                let required = parts
+                    .iter()
+                    .filter_map(|part| part["required"].as_array())
+                    .flatten()
+                    .map(|field| field.as_str().unwrap().to_owned())
+                    .collect();
+                (tag, required)
+            })
+            .collect()
+    };
+    let frames: Vec<String> = variants("ClientFrame")
+        .into_iter()
+        .map(|(tag, _)| tag)
+        .collect();
+    for expected in [
+        "send", "edit", "delete", "react", "unreact", "typing", "resume", "read", "join", "leave",
+    ] {
+        assert!(
+            frames.contains(&expected.to_owned()),
+            "client frame {expected} in {frames:?}"
+        );
+    }
+    let events = variants("ServerEvent");
+    let message = events
+        .iter()
+        .find(|(tag, _)| tag == "message")
+        .expect("a message event");
+    assert!(message.1.contains(&"message".to_owned()), "{message:?}");
+    for expected in [
+        "ready",
+        "ack",
+        "done",
+        "error",
+        "gap",
+        "edited",
+        "deleted",
+        "reaction_added",
+        "pinned",
+        "renamed",
+    ] {
+        assert!(
+            events.iter().any(|(tag, _)| tag == expected),
+            "server event {expected}"
+        );
+    }
 }

@@ -405,3 +405,16 @@ async fn structured_messages_carry_a_checked_kind_and_payload() {
         "nothing refused was stored"
     );
 }
+
+#[tokio::test]
+async fn health_is_served_by_the_library_without_a_token() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .request(reqwest::Method::GET, None, "/health", None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "store": "ok", "bus": "ok"})
+    );
+}

@@ -266,6 +266,7 @@ impl From<&crate::ChatError> for ErrorBody {
 }
 
 /// A frame sent by a client over the WebSocket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
@@ -104,7 +103,6 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             "/style.css",
             get(|| asset(STYLE, include_str!("../static/style.css"))),
         )
-        .route("/health", get(health))
         .route(
             "/auth-mode",
             get(move || async move { axum::Json(serde_json::json!({ "mode": mode, "bot": bot })) }),
@@ -196,28 +194,4 @@ const STYLE: &str = "text/css; charset=utf-8";
 /// One of the page's files, built into the binary.
 async fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, content_type)], text)
-}
-
-/// 200 when the store answers and the bus delivers to this node (a Redis bus
-/// proves it with a round trip through its own subscription), 503 otherwise.
-async fn health(State(chat): State<ChatService>) -> impl IntoResponse {
-    let health = chat.health().await;
-    let describe = |failure: &Option<chat_core::ChatError>| match failure {
-        None => "ok".to_owned(),
-        Some(error) => {
-            tracing::warn!(error = %error, source = ?std::error::Error::source(error), "health check failed");
-            "unavailable".to_owned()
-        }
-    };
-    let body = serde_json::json!({
-        "status": if health.is_healthy() { "ok" } else { "unavailable" },
-        "store": describe(&health.store),
-        "bus": describe(&health.bus),
-    });
-    let status = if health.is_healthy() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(body))
 }
