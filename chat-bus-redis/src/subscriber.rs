@@ -119,10 +119,10 @@ impl Shared {
     /// Routes one message from Redis.
     fn route(&self, channel: &str, payload: &[u8]) {
         if channel == self.node_channel {
-            if let Ok(token) = <[u8; 8]>::try_from(payload) {
-                if let Some(arrived) = self.probes_lock().remove(&u64::from_be_bytes(token)) {
-                    let _ = arrived.send(());
-                }
+            if let Ok(token) = <[u8; 8]>::try_from(payload)
+                && let Some(arrived) = self.probes_lock().remove(&u64::from_be_bytes(token))
+            {
+                let _ = arrived.send(());
             }
             return;
         }

@@ -516,10 +516,10 @@ mod tests {
         let mut sizes = vec![None; 32];
         std::future::poll_fn(|cx| {
             for (call, size) in calls.iter_mut().zip(sizes.iter_mut()) {
-                if size.is_none() {
-                    if let std::task::Poll::Ready(answer) = call.as_mut().poll(cx) {
-                        *size = Some(answer.unwrap().unwrap());
-                    }
+                if size.is_none()
+                    && let std::task::Poll::Ready(answer) = call.as_mut().poll(cx)
+                {
+                    *size = Some(answer.unwrap().unwrap());
                 }
             }
             if sizes.iter().all(Option::is_some) {

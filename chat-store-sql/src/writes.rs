@@ -52,17 +52,17 @@ pub async fn change<D: Dialect>(
     if !matches!(change.change, Change::MemberAdded { .. }) && !is_member(&change.by) {
         return Ok(Written::RollBack(Err(Refusal::NotAMember)));
     }
-    if let Some(client_id) = &change.client_id {
-        if let Some(stored) = stored_event::<D>(connection, id, &change.by, client_id).await? {
-            if !change.change.may_retry(&stored.change) {
-                return Ok(Written::RollBack(Err(Refusal::ClientIdReused)));
-            }
-            let changed = Changed {
-                outcome: Outcome::Repeated(stored),
-                members,
-            };
-            return Ok(Written::RollBack(Ok(changed)));
+    if let Some(client_id) = &change.client_id
+        && let Some(stored) = stored_event::<D>(connection, id, &change.by, client_id).await?
+    {
+        if !change.change.may_retry(&stored.change) {
+            return Ok(Written::RollBack(Err(Refusal::ClientIdReused)));
         }
+        let changed = Changed {
+            outcome: Outcome::Repeated(stored),
+            members,
+        };
+        return Ok(Written::RollBack(Ok(changed)));
     }
     if let Some(message_seq) = change.change.message_seq() {
         let Some(message) = message_state::<D>(connection, id, message_seq).await? else {
@@ -97,10 +97,10 @@ pub async fn change<D: Dialect>(
     let mut recipients = reads::members::<D>(connection, id)
         .await?
         .unwrap_or_default();
-    if let Change::MemberRemoved { user_id } = &change.change {
-        if let Err(at) = recipients.binary_search(user_id) {
-            recipients.insert(at, user_id.clone());
-        }
+    if let Change::MemberRemoved { user_id } = &change.change
+        && let Err(at) = recipients.binary_search(user_id)
+    {
+        recipients.insert(at, user_id.clone());
     }
     let event = TimelineEvent {
         conversation_id: id.clone(),

@@ -104,10 +104,10 @@ fn write(
     let mut members = BatchMembers::new();
     for record in records {
         let id = &record.conversation_id;
-        if !members.contains_key(id.as_str()) {
-            if let Some(found) = members::read(&tx, id)? {
-                members.insert(id.as_str().to_owned(), found);
-            }
+        if !members.contains_key(id.as_str())
+            && let Some(found) = members::read(&tx, id)?
+        {
+            members.insert(id.as_str().to_owned(), found);
         }
     }
     let referenced = referenced(&tx, records)?;

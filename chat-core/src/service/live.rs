@@ -23,10 +23,10 @@ impl ChatService {
         self.limit(Action::Typing, me)?;
         let mut members = self.members_for(me, id).await?;
         let key = (me.clone(), id.clone());
-        if let Some(throttle) = &self.inner.typing {
-            if throttle.take(&key).is_err() {
-                return Ok(());
-            }
+        if let Some(throttle) = &self.inner.typing
+            && throttle.take(&key).is_err()
+        {
+            return Ok(());
         }
         members.retain(|member| member != me);
         if !members.is_empty() {

@@ -196,10 +196,10 @@ impl ServerProcess {
         let url = format!("http://{}/health", self.base);
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            if let Ok(response) = reqwest::get(&url).await {
-                if response.status() == 200 {
-                    return;
-                }
+            if let Ok(response) = reqwest::get(&url).await
+                && response.status() == 200
+            {
+                return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
