@@ -80,14 +80,7 @@ impl ChatService {
         reaction: String,
         client_id: Option<String>,
     ) -> Result<Changed> {
-        check_reaction(&reaction)?;
-        self.validate_client_id(client_id.as_deref())?;
-        self.limit(Action::React, me)?;
-        let change = Change::ReactionAdded {
-            message_seq: seq,
-            reaction,
-        };
-        self.apply(id, me, client_id, change).await
+        self.reaction(me, id, seq, reaction, client_id, true).await
     }
 
     /// Takes `me`'s `reaction` to message `seq` back; taking back one that
@@ -103,12 +96,32 @@ impl ChatService {
         reaction: String,
         client_id: Option<String>,
     ) -> Result<Changed> {
+        self.reaction(me, id, seq, reaction, client_id, false).await
+    }
+
+    /// Adds (`added`) or takes back `me`'s `reaction` to message `seq`.
+    async fn reaction(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        message_seq: Seq,
+        reaction: String,
+        client_id: Option<String>,
+        added: bool,
+    ) -> Result<Changed> {
         check_reaction(&reaction)?;
         self.validate_client_id(client_id.as_deref())?;
         self.limit(Action::React, me)?;
-        let change = Change::ReactionRemoved {
-            message_seq: seq,
-            reaction,
+        let change = if added {
+            Change::ReactionAdded {
+                message_seq,
+                reaction,
+            }
+        } else {
+            Change::ReactionRemoved {
+                message_seq,
+                reaction,
+            }
         };
         self.apply(id, me, client_id, change).await
     }
