@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::{changes, conversations, health, messages, rooms, timeline};
+use crate::rest::{changes, conversations, health, messages, moderation, rooms, timeline};
 use crate::state::AppState;
 use crate::ws;
 
@@ -26,6 +26,8 @@ use crate::ws;
         (name = "messages", description = "History, sending, read marks"),
         (name = "timeline", description = "Edits, deletes, reactions, threads, pins, renames, \
             events since a seq, read marks of every member, search"),
+        (name = "moderation", description = "Roles and ownership, bans, mutes, deleting a group, \
+            blocks between users, reports to the host"),
         (name = "live", description = "The WebSocket"),
         (name = "health", description = "Whether this node can serve (no token needed)")
     )
@@ -49,7 +51,11 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(conversations::list, conversations::create_group))
         .routes(routes!(conversations::open_direct))
-        .routes(routes!(conversations::get, changes::rename))
+        .routes(routes!(
+            conversations::get,
+            changes::rename,
+            moderation::delete_conversation
+        ))
         .routes(routes!(conversations::add_member))
         .routes(routes!(conversations::remove_member))
         .routes(routes!(messages::history, messages::send))
@@ -63,6 +69,14 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(timeline::read_marks))
         .routes(routes!(timeline::pins))
         .routes(routes!(timeline::search))
+        .routes(routes!(moderation::set_role))
+        .routes(routes!(moderation::transfer_ownership))
+        .routes(routes!(moderation::bans))
+        .routes(routes!(moderation::ban, moderation::unban))
+        .routes(routes!(moderation::mute, moderation::unmute))
+        .routes(routes!(moderation::blocks))
+        .routes(routes!(moderation::block, moderation::unblock))
+        .routes(routes!(moderation::report))
         .routes(routes!(rooms::list))
         .routes(routes!(rooms::join))
         .routes(routes!(ws::upgrade))

@@ -92,12 +92,16 @@ async fn groups_members_and_idempotent_sends() {
         .post(
             "alice",
             "/conversations",
-            json!({"title": "team", "members": ["bob"]}),
+            json!({"title": "team", "members": ["bob"], "members_can_add": true}),
         )
         .await;
     assert_eq!(status, 201, "{group}");
     let cid = group["id"].as_str().unwrap().to_owned();
     assert_eq!(group["members"], json!(["alice", "bob"]));
+    assert_eq!(
+        (&group["owner"], &group["members_can_add"]),
+        (&json!("alice"), &json!(true))
+    );
     let (status, _) = server
         .post(
             "bob",

@@ -271,7 +271,7 @@ async fn threads_pins_read_marks_renames_and_search() {
 
     let (status, renamed) = server
         .patch(
-            "bob",
+            "alice",
             &format!("/conversations/{cid}"),
             json!({"title": "Launch"}),
         )

@@ -106,11 +106,15 @@ pub enum Action {
     React,
     /// Pinning, unpinning, renaming.
     Manage,
+    /// Moderating: roles, ownership, bans, mutes, blocks, deleting a group.
+    Moderate,
+    /// Reporting a message or a user to the host's moderators.
+    Report,
 }
 
 impl Action {
     /// Every action, in the order of [`Action::index`].
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::Send,
         Self::Create,
         Self::Membership,
@@ -119,6 +123,8 @@ impl Action {
         Self::Edit,
         Self::React,
         Self::Manage,
+        Self::Moderate,
+        Self::Report,
     ];
 
     /// Its position in [`Action::ALL`].
@@ -128,7 +134,8 @@ impl Action {
     }
 
     /// The name used in metrics labels and `--rate-limit`: `send`,
-    /// `create`, `membership`, `read`, `typing`, `edit`, `react`, `manage`.
+    /// `create`, `membership`, `read`, `typing`, `edit`, `react`, `manage`,
+    /// `moderate`, `report`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -140,6 +147,8 @@ impl Action {
             Self::Edit => "edit",
             Self::React => "react",
             Self::Manage => "manage",
+            Self::Moderate => "moderate",
+            Self::Report => "report",
         }
     }
 
@@ -155,6 +164,8 @@ impl Action {
             Self::Edit => "edits and deletes",
             Self::React => "reactions",
             Self::Manage => "pins and renames",
+            Self::Moderate => "moderation changes",
+            Self::Report => "reports",
         }
     }
 }
@@ -166,7 +177,8 @@ impl Action {
 /// membership changes 60 a minute (20); read marks 10 a second (40); typing
 /// notices 5 a second (10), on top of [`ChatConfig::typing_interval`];
 /// edits and deletes 60 a minute (20); reactions 2 a second (30); pins and
-/// renames 30 a minute (10).
+/// renames 30 a minute (10); moderation 60 a minute (20); reports 1 a
+/// minute (5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimits {
@@ -186,6 +198,10 @@ pub struct RateLimits {
     pub react: Option<Rate>,
     /// [`Action::Manage`].
     pub manage: Option<Rate>,
+    /// [`Action::Moderate`].
+    pub moderate: Option<Rate>,
+    /// [`Action::Report`].
+    pub report: Option<Rate>,
 }
 
 impl Default for RateLimits {
@@ -199,6 +215,8 @@ impl Default for RateLimits {
             edit: Some(Rate::per_minute(60, 20)),
             react: Some(Rate::per_second(2, 30)),
             manage: Some(Rate::per_minute(30, 10)),
+            moderate: Some(Rate::per_minute(60, 20)),
+            report: Some(Rate::per_minute(1, 5)),
         }
     }
 }
@@ -216,6 +234,8 @@ impl RateLimits {
             edit: None,
             react: None,
             manage: None,
+            moderate: None,
+            report: None,
         }
     }
 
@@ -231,6 +251,8 @@ impl RateLimits {
             Action::Edit => self.edit,
             Action::React => self.react,
             Action::Manage => self.manage,
+            Action::Moderate => self.moderate,
+            Action::Report => self.report,
         }
     }
 
@@ -244,6 +266,8 @@ impl RateLimits {
             Action::Edit => &mut self.edit,
             Action::React => &mut self.react,
             Action::Manage => &mut self.manage,
+            Action::Moderate => &mut self.moderate,
+            Action::Report => &mut self.report,
         }
     }
 }

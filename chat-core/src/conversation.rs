@@ -31,6 +31,64 @@ impl ConversationKind {
     }
 }
 
+/// What a member may do in a group or room. Direct conversations have no
+/// roles: both users are plain members, and neither moderates the other
+/// (a user [blocks](crate::ChatService::block) instead).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads and writes; adds members only where the group allows it
+    /// ([`Conversation::members_can_add`]).
+    #[default]
+    Member,
+    /// Adds, removes, bans and mutes members and other admins (never the
+    /// owner), renames and deletes the group.
+    Admin,
+    /// One per group: an admin who also appoints admins and may hand the
+    /// group over. When the owner leaves, the longest-standing admin (else
+    /// member) becomes owner.
+    Owner,
+}
+
+impl Role {
+    /// The name used on the wire and in storage: `"member"`, `"admin"` or `"owner"`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+
+    /// Parses [`Role::as_str`]; anything else is `None`.
+    ///
+    /// ```
+    /// use chat_core::Role;
+    /// assert_eq!(Role::parse("admin"), Some(Role::Admin));
+    /// assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member);
+    /// assert_eq!(Role::parse("boss"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "member" => Some(Self::Member),
+            "admin" => Some(Self::Admin),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+
+    /// Whether the role moderates (admins and the owner).
+    #[must_use]
+    pub fn moderates(self) -> bool {
+        self >= Self::Admin
+    }
+}
+
 /// A conversation and its members.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +108,19 @@ pub struct Conversation {
     pub created_by: UserId,
     /// Current members, sorted by user id.
     pub members: Vec<UserId>,
+    /// The group's owner (see [`Role::Owner`]); `None` for direct
+    /// conversations and for a room its last member left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<UserId>,
+    /// The group's admins besides the owner, sorted.
+    #[serde(default)]
+    pub admins: Vec<UserId>,
+    /// Members an admin muted: they read but cannot write, sorted.
+    #[serde(default)]
+    pub muted: Vec<UserId>,
+    /// Whether plain members may add others (else only admins may).
+    #[serde(default)]
+    pub members_can_add: bool,
     /// When it was created.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
@@ -62,6 +133,20 @@ impl Conversation {
     #[must_use]
     pub fn has_member(&self, user: &UserId) -> bool {
         self.members.binary_search(user).is_ok()
+    }
+
+    /// `user`'s role, or `None` for a non-member.
+    #[must_use]
+    pub fn role_of(&self, user: &UserId) -> Option<Role> {
+        if !self.has_member(user) {
+            None
+        } else if self.owner.as_ref() == Some(user) {
+            Some(Role::Owner)
+        } else if self.admins.binary_search(user).is_ok() {
+            Some(Role::Admin)
+        } else {
+            Some(Role::Member)
+        }
     }
 }
 
@@ -249,6 +334,28 @@ impl DirectPair {
     }
 }
 
+/// How a new group is set up ([`ChatService::create_with`](crate::ChatService::create_with)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GroupSettings {
+    /// A public room (see [`Conversation::public`]).
+    pub public: bool,
+    /// Plain members may add others (see [`Conversation::members_can_add`]).
+    pub members_can_add: bool,
+}
+
+impl GroupSettings {
+    /// A private group where only admins add (the default), or a public
+    /// room with `public`; `members_can_add` lets any member add others.
+    #[must_use]
+    pub const fn new(public: bool, members_can_add: bool) -> Self {
+        Self {
+            public,
+            members_can_add,
+        }
+    }
+}
+
 /// A group conversation to create, as handed to [`Store::create_group`](crate::Store::create_group).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewGroup {
@@ -258,7 +365,9 @@ pub struct NewGroup {
     pub title: String,
     /// Whether it is a public room (see [`Conversation::public`]).
     pub public: bool,
-    /// Its creator, who is also among `members`.
+    /// Whether plain members may add others (see [`Conversation::members_can_add`]).
+    pub members_can_add: bool,
+    /// Its creator, who is also among `members`, and its owner.
     pub created_by: UserId,
     /// All members, sorted and without duplicates.
     pub members: Vec<UserId>,

@@ -174,6 +174,28 @@ pub enum Refusal {
     /// reaction).
     #[error("the client_id was used for another change")]
     ClientIdReused,
+    /// Only the conversation's admins (and its owner) may do this.
+    #[error("only the conversation's admins may do this")]
+    NotAnAdmin,
+    /// Only the conversation's owner may do this.
+    #[error("only the conversation's owner may do this")]
+    NotTheOwner,
+    /// The owner cannot be removed, banned, muted or demoted (they hand
+    /// the group over first).
+    #[error("the owner cannot be removed, banned, muted or demoted")]
+    OwnerProtected,
+    /// The user the change is about is not a member.
+    #[error("the user is not a member")]
+    UnknownMember,
+    /// The user is banned from the conversation.
+    #[error("the user is banned from the conversation")]
+    Banned,
+    /// The writer is muted in the conversation.
+    #[error("the writer is muted")]
+    Muted,
+    /// The other user blocked the writer.
+    #[error("blocked by the other user")]
+    Blocked,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -226,6 +248,29 @@ impl From<StoreError> for ChatError {
             StoreError::Refused(Refusal::ClientIdReused) => Self::Conflict(
                 "the client_id was used for another change: give each change its own".to_owned(),
             ),
+            StoreError::Refused(Refusal::NotAnAdmin) => Self::Forbidden(
+                "only the conversation's admins (and its owner) may do this".to_owned(),
+            ),
+            StoreError::Refused(Refusal::NotTheOwner) => {
+                Self::Forbidden("only the conversation's owner may do this".to_owned())
+            }
+            StoreError::Refused(Refusal::OwnerProtected) => Self::Forbidden(
+                "the owner cannot be removed, banned, muted or demoted: they hand the group over first"
+                    .to_owned(),
+            ),
+            StoreError::Refused(Refusal::UnknownMember) => Self::NotFound {
+                what: "member",
+                id: "(user not given)".to_owned(),
+            },
+            StoreError::Refused(Refusal::Banned) => {
+                Self::Forbidden("the user is banned from the conversation".to_owned())
+            }
+            StoreError::Refused(Refusal::Muted) => {
+                Self::Forbidden("you are muted in this conversation: you may read, not write".to_owned())
+            }
+            StoreError::Refused(Refusal::Blocked) => {
+                Self::Forbidden("the other user does not accept this from you".to_owned())
+            }
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
             StoreError::Backend(_) => Self::Backend(Box::new(error)),

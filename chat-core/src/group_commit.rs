@@ -170,6 +170,11 @@ pub enum Fate {
 /// transaction; a conversation missing from it does not exist.
 pub type BatchMembers = HashMap<String, Vec<UserId>>;
 
+/// The members of a batch's conversations who may not write, read inside
+/// the batch's transaction, `(conversation, user)` → why (muted by an
+/// admin, or blocked by the other user of a direct conversation).
+pub type Silenced = HashMap<(String, UserId), Refusal>;
+
 /// The messages a batch's records refer to (`reply_to`, `thread_root`),
 /// read inside the batch's transaction: `(conversation, seq)` → that
 /// message's own `thread_root`. A reference missing from it does not exist.
@@ -182,6 +187,18 @@ pub struct ThreadReplies {
     pub count: u64,
     /// The newest one's seq.
     pub last: u64,
+}
+
+/// Why `record`'s sender may not write, if they may not.
+fn silenced_sender(record: &NewMessageRecord, silenced: &Silenced) -> Option<Refusal> {
+    if silenced.is_empty() {
+        return None;
+    }
+    let key = (
+        record.conversation_id.as_str().to_owned(),
+        record.sender.clone(),
+    );
+    silenced.get(&key).copied()
 }
 
 /// The `(conversation, seq)` pairs `records` refer to, for [`Referenced`].
@@ -220,14 +237,15 @@ pub struct BatchPlan<'a> {
 
 impl<'a> BatchPlan<'a> {
     /// Plans `records`: refuses senders who are not members of an existing
-    /// conversation, references to messages that are not there (or a thread
-    /// root that is a reply itself) and mentions of non-members, answers
-    /// retries from `stored` (the messages of their retry keys already
-    /// stored) and counts the seqs the rest need.
+    /// conversation or are `silenced`, references to messages that are not
+    /// there (or a thread root that is a reply itself) and mentions of
+    /// non-members, answers retries from `stored` (the messages of their
+    /// retry keys already stored) and counts the seqs the rest need.
     #[must_use]
     pub fn new(
         records: &'a [NewMessageRecord],
         members: BatchMembers,
+        silenced: &Silenced,
         mut stored: HashMap<RetryKey<'a>, Message>,
         referenced: &Referenced,
     ) -> Self {
@@ -256,6 +274,9 @@ impl<'a> BatchPlan<'a> {
                     stored
                         .remove(&key)
                         .map(|message| Fate::Stored(Box::new(message)))
+                }
+                Some(_) if let Some(refusal) = silenced_sender(record, silenced) => {
+                    Some(Fate::Refused(refusal))
                 }
                 Some(members)
                     if let Some(refusal) = refuse_references(record, members, referenced) =>
@@ -448,7 +469,13 @@ mod tests {
             record("a", "mallory", None),
         ];
         let known = members(&[("a", &["alice", "carol"]), ("b", &["bob"])]);
-        let mut plan = BatchPlan::new(&records, known, HashMap::new(), &Referenced::new());
+        let mut plan = BatchPlan::new(
+            &records,
+            known,
+            &Silenced::new(),
+            HashMap::new(),
+            &Referenced::new(),
+        );
         assert_eq!(plan.wanted().get("a"), Some(&2));
         assert_eq!(plan.wanted().get("b"), Some(&1));
         plan.assign(&HashMap::from([("a".to_owned(), 10), ("b".to_owned(), 1)]));
@@ -470,6 +497,40 @@ mod tests {
     }
 
     #[test]
+    fn silenced_senders_are_refused_with_their_reason() {
+        let records = vec![
+            record("a", "alice", None),
+            record("a", "bob", None),
+            record("d", "carol", None),
+        ];
+        let silenced = Silenced::from([
+            (
+                ("a".to_owned(), UserId::new("bob").unwrap()),
+                Refusal::Muted,
+            ),
+            (
+                ("d".to_owned(), UserId::new("carol").unwrap()),
+                Refusal::Blocked,
+            ),
+        ]);
+        let known = members(&[("a", &["alice", "bob"]), ("d", &["carol", "dave"])]);
+        let mut plan = BatchPlan::new(
+            &records,
+            known,
+            &silenced,
+            HashMap::new(),
+            &Referenced::new(),
+        );
+        assert_eq!(plan.wanted().get("a"), Some(&1));
+        assert_eq!(plan.wanted().get("d"), None);
+        plan.assign(&HashMap::from([("a".to_owned(), 1)]));
+        let answers = plan.answers(|refusal| refusal);
+        assert!(answers[0].is_ok());
+        assert_eq!(answers[1], Err(Refusal::Muted));
+        assert_eq!(answers[2], Err(Refusal::Blocked));
+    }
+
+    #[test]
     fn a_stored_retry_is_not_written_again() {
         let records = vec![record("a", "alice", Some("1"))];
         let stored = Message {
@@ -483,9 +544,15 @@ mod tests {
                 time::now(),
             )
         };
+        // A retry is answered as stored even after its sender was muted.
+        let muted = Silenced::from([(
+            ("a".to_owned(), UserId::new("alice").unwrap()),
+            Refusal::Muted,
+        )]);
         let mut plan = BatchPlan::new(
             &records,
             members(&[("a", &["alice"])]),
+            &muted,
             HashMap::from([(("a", "alice", "1"), stored.clone())]),
             &Referenced::new(),
         );

@@ -8,9 +8,34 @@
 //! message (not for a retried `client_id`) on a task of its own after the
 //! publish: the sender's answer never waits for it, and a slow webhook
 //! cannot slow the chat.
+//!
+//! `reported` hands the host what a user reported (a message or a user),
+//! for its moderators: the library keeps no queue of reports and decides
+//! nothing about them.
+
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{ConversationId, UserId};
 use crate::message::{Message, NewMessage};
+
+/// What a user reported to the host's moderators, as
+/// [`SendHooks::reported`] receives it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Who reported.
+    pub by: UserId,
+    /// The user reported: the message's sender when a message is reported.
+    pub user_id: UserId,
+    /// The conversation, when a message (or a user within it) is reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    /// The message reported, in its state when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// The reporter's words.
+    pub reason: String,
+}
 
 /// Handlers the host registers with [`ChatService::new_with_hooks`](crate::ChatService::new_with_hooks).
 /// Both have defaults that do nothing: implement the one you need.
@@ -57,5 +82,11 @@ pub trait SendHooks: std::fmt::Debug + Send + Sync + 'static {
     /// publish, on a task of its own.
     async fn after_send(&self, message: Message, members: Vec<UserId>) {
         let _ = (message, members);
+    }
+
+    /// Sees a report (a message or a user), on a task of its own: the
+    /// reporter's answer never waits for it.
+    async fn reported(&self, report: Report) {
+        let _ = report;
     }
 }

@@ -64,10 +64,10 @@ pub use config::{Action, ChatConfig, Rate, RateLimits};
 pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
     ActivityCursor, Conversation, ConversationKind, ConversationPage, ConversationQuery,
-    ConversationSummary, DirectPair, NewDirect, NewGroup,
+    ConversationSummary, DirectPair, GroupSettings, NewDirect, NewGroup, Role,
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
-pub use hooks::SendHooks;
+pub use hooks::{Report, SendHooks};
 pub use hub::{CloseReason, Connection, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MAX_SEQ, MessageId, Seq, UserId};
 pub use log_throttle::LogThrottle;
@@ -75,7 +75,7 @@ pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessag
 pub use protocol::Gap;
 pub use room::{Room, RoomPage, RoomQuery};
 pub use search::{SearchPage, SearchQuery};
-pub use service::{ChatService, Health, MAX_REACTION_BYTES};
+pub use service::{ChatService, Health, MAX_REACTION_BYTES, MAX_REPORT_REASON_BYTES, Reported};
 pub use session::{Output, Session, SessionConfig};
 pub use store::{ReadMarkUpdate, Store, StoreResult};
 pub use time::Timestamp;

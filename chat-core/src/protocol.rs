@@ -74,6 +74,89 @@ pub enum ServerEvent {
         /// Its place in the timeline.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<Seq>,
+        /// When the owner left: who owns the group now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        new_owner: Option<UserId>,
+    },
+    /// The owner made a member an admin, or an admin a member (a timeline event).
+    RoleChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Whose role changed.
+        user_id: UserId,
+        /// Their role now.
+        role: crate::Role,
+        /// The owner.
+        by: UserId,
+    },
+    /// The owner handed the group over to `user_id`; `by`, the previous
+    /// owner, is an admin now (a timeline event).
+    OwnerChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// The new owner.
+        user_id: UserId,
+        /// The previous owner.
+        by: UserId,
+    },
+    /// An admin banned a user, who is no longer a member and cannot come
+    /// back until unbanned (a timeline event; the banned user gets it too,
+    /// as their last event of the conversation).
+    Banned {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Who was banned.
+        user_id: UserId,
+        /// The admin.
+        by: UserId,
+    },
+    /// An admin lifted a ban (a timeline event).
+    Unbanned {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Who may come back.
+        user_id: UserId,
+        /// The admin.
+        by: UserId,
+    },
+    /// An admin muted a member: they read but cannot write (a timeline event).
+    Muted {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Who was muted.
+        user_id: UserId,
+        /// The admin.
+        by: UserId,
+    },
+    /// An admin lifted a mute (a timeline event).
+    Unmuted {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Who may write again.
+        user_id: UserId,
+        /// The admin.
+        by: UserId,
+    },
+    /// An admin deleted the group or room, with its history: it is gone for
+    /// every member, and every call on it answers `not_found`. Not a
+    /// timeline event (there is no timeline left to place it in).
+    ConversationDeleted {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The admin.
+        by: UserId,
     },
     /// A message's sender replaced its text (a timeline event).
     Edited {
@@ -384,14 +467,22 @@ impl ServerEvent {
             Self::Read { .. } => Some(EventKind::Read),
             Self::Typing { .. } => Some(EventKind::Typing),
             Self::MemberAdded { user_id, .. } => Some(EventKind::MemberAdded(user_id.clone())),
-            Self::MemberRemoved { user_id, .. } => Some(EventKind::MemberRemoved(user_id.clone())),
+            Self::MemberRemoved { user_id, .. } | Self::Banned { user_id, .. } => {
+                Some(EventKind::MemberRemoved(user_id.clone()))
+            }
             Self::Edited { .. }
             | Self::Deleted { .. }
             | Self::ReactionAdded { .. }
             | Self::ReactionRemoved { .. }
             | Self::Renamed { .. }
             | Self::Pinned { .. }
-            | Self::Unpinned { .. } => Some(EventKind::Change),
+            | Self::Unpinned { .. }
+            | Self::RoleChanged { .. }
+            | Self::OwnerChanged { .. }
+            | Self::Unbanned { .. }
+            | Self::Muted { .. }
+            | Self::Unmuted { .. }
+            | Self::ConversationDeleted { .. } => Some(EventKind::Change),
             Self::Ready { .. }
             | Self::Gap(_)
             | Self::Ack { .. }
@@ -412,7 +503,13 @@ impl ServerEvent {
             | Self::ReactionRemoved { seq, .. }
             | Self::Renamed { seq, .. }
             | Self::Pinned { seq, .. }
-            | Self::Unpinned { seq, .. } => Some(*seq),
+            | Self::Unpinned { seq, .. }
+            | Self::RoleChanged { seq, .. }
+            | Self::OwnerChanged { seq, .. }
+            | Self::Banned { seq, .. }
+            | Self::Unbanned { seq, .. }
+            | Self::Muted { seq, .. }
+            | Self::Unmuted { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -507,11 +604,49 @@ impl From<&TimelineEvent> for ServerEvent {
                 by,
                 seq: Some(seq),
             },
-            Change::MemberRemoved { user_id } => Self::MemberRemoved {
+            Change::MemberRemoved { user_id, new_owner } => Self::MemberRemoved {
                 conversation_id,
                 user_id: user_id.clone(),
                 by,
                 seq: Some(seq),
+                new_owner: new_owner.clone(),
+            },
+            Change::RoleChanged { user_id, role } => Self::RoleChanged {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                role: *role,
+                by,
+            },
+            Change::OwnerChanged { user_id } => Self::OwnerChanged {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                by,
+            },
+            Change::Banned { user_id } => Self::Banned {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                by,
+            },
+            Change::Unbanned { user_id } => Self::Unbanned {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                by,
+            },
+            Change::Muted { user_id } => Self::Muted {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                by,
+            },
+            Change::Unmuted { user_id } => Self::Unmuted {
+                conversation_id,
+                seq,
+                user_id: user_id.clone(),
+                by,
             },
             Change::Renamed { title } => Self::Renamed {
                 conversation_id,

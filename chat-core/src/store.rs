@@ -38,6 +38,10 @@
 //!     async fn pins(&self, _: &ConversationId, _: &UserId) -> StoreResult<Vec<Message>> { Ok(vec![]) }
 //!     async fn search(&self, _: SearchQuery) -> StoreResult<SearchPage> { Ok(SearchPage::default()) }
 //!     async fn mark_read(&self, _: &ConversationId, _: &UserId, _: Seq) -> StoreResult<ReadMarkUpdate> { Ok(ReadMarkUpdate::default()) }
+//!     async fn delete_conversation(&self, _: &ConversationId, _: &UserId) -> StoreResult<Vec<UserId>> { unreachable!() }
+//!     async fn bans(&self, _: &ConversationId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
+//!     async fn set_block(&self, _: &UserId, _: &UserId, _: bool) -> StoreResult<bool> { unreachable!() }
+//!     async fn blocked_by(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
 //! }
 //!
 //! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
@@ -143,11 +147,19 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// Makes `change` with the next seq, atomically with its checks, which
     /// refuse with [`StoreError::Refused`] and write nothing: the
-    /// conversation exists; `change.by` is a member (not asked of
-    /// [`Change::MemberAdded`](crate::Change::MemberAdded), which the
-    /// service authorizes); the message exists and is not deleted for
-    /// changes about one; `by` sent it, for edits and deletes; the member
-    /// limit, for additions. A delete wipes the text and content from
+    /// conversation exists; `change.by` is a member (except when joining:
+    /// [`Change::MemberAdded`](crate::Change::MemberAdded) of `by`
+    /// themselves, which the service allows for public rooms only) and is
+    /// not muted or blocked for writes (edits, reactions, pins); the
+    /// message exists and is not deleted for changes about one; `by` sent
+    /// it, for edits and deletes; the member limit, bans and blocks, for
+    /// additions; and the roles (see [`Role`](crate::Role)): admins add
+    /// (members too where the group allows it), remove, ban, unban, mute,
+    /// unmute and rename, never acting on the owner; the owner changes
+    /// roles and hands over ownership. When the owner leaves, the
+    /// longest-standing admin, else member, becomes owner (the
+    /// `member_removed` event names them); the first to join a group
+    /// without an owner owns it. A delete wipes the text and content from
     /// storage (the message's and its edits'), its reactions and its pin.
     /// A repeated `(conversation, by, client_id)` returns the stored event
     /// as [`Outcome::Repeated`](crate::Outcome::Repeated); a change with
@@ -176,6 +188,38 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         user: &UserId,
         seq: Seq,
     ) -> StoreResult<ReadMarkUpdate>;
+
+    /// Deletes group `id` on behalf of `by`, an admin or its owner (checked
+    /// in the same transaction: [`Refusal::NotAMember`],
+    /// [`Refusal::NotAnAdmin`], [`Refusal::UnknownConversation`]): its
+    /// messages, events, reactions, pins, mentions, members, bans and search
+    /// entries go; the conversation's row stays as a tombstone, so its id
+    /// is never used again and every read of it finds nothing. Returns the
+    /// members it had.
+    ///
+    /// [`Refusal::NotAMember`]: crate::Refusal::NotAMember
+    /// [`Refusal::NotAnAdmin`]: crate::Refusal::NotAnAdmin
+    /// [`Refusal::UnknownConversation`]: crate::Refusal::UnknownConversation
+    async fn delete_conversation(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> StoreResult<Vec<UserId>>;
+
+    /// The users banned from `id`, sorted.
+    async fn bans(&self, id: &ConversationId) -> StoreResult<Vec<UserId>>;
+
+    /// Makes `by` block `user` (`blocked: true`) or stops it, and returns
+    /// whether that changed anything. In the same transaction, `user` is
+    /// muted in (or, when no longer blocked, given back) their direct
+    /// conversation with `by`, so a send racing the block is refused
+    /// ([`Refusal::Blocked`](crate::Refusal::Blocked)) once the block is in.
+    /// While blocked, `user` cannot open a direct conversation with `by`
+    /// nor add `by` to a group.
+    async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool>;
+
+    /// The users `by` blocks, sorted.
+    async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>>;
 }
 
 /// What [`Store::mark_read`] did.

@@ -21,13 +21,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::content::Content;
+use crate::conversation::Role;
 use crate::ids::{ConversationId, Seq, UserId};
 use crate::message::Message;
 use crate::time::Timestamp;
 
 /// What a change does. On the wire each kind is an event of its own type
 /// (`edited`, `deleted`, `reaction_added`, `reaction_removed`,
-/// `member_added`, `member_removed`, `renamed`, `pinned`, `unpinned`; see
+/// `member_added`, `member_removed`, `renamed`, `pinned`, `unpinned`,
+/// `role_changed`, `owner_changed`, `banned`, `unbanned`, `muted`, `unmuted`; see
 /// [`ServerEvent`](crate::protocol::ServerEvent)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,6 +71,44 @@ pub enum Change {
     MemberRemoved {
         /// Who.
         user_id: UserId,
+        /// When the owner left: the member who owns the group now (the
+        /// longest-standing admin, else member). Set by the store; `None`
+        /// in the change handed to it.
+        new_owner: Option<UserId>,
+    },
+    /// The owner made a member an admin, or an admin a plain member.
+    RoleChanged {
+        /// Who.
+        user_id: UserId,
+        /// Their role now: [`Role::Admin`] or [`Role::Member`].
+        role: Role,
+    },
+    /// The owner handed the group over: `user_id` owns it now and the
+    /// previous owner (the change's `by`) is an admin.
+    OwnerChanged {
+        /// The new owner.
+        user_id: UserId,
+    },
+    /// An admin banned a user: removed if a member, and neither joining nor
+    /// being added again until unbanned.
+    Banned {
+        /// Who.
+        user_id: UserId,
+    },
+    /// An admin lifted a ban.
+    Unbanned {
+        /// Who.
+        user_id: UserId,
+    },
+    /// An admin muted a member: they read, but cannot send, edit, react or pin.
+    Muted {
+        /// Who.
+        user_id: UserId,
+    },
+    /// An admin lifted a mute.
+    Unmuted {
+        /// Who.
+        user_id: UserId,
     },
     /// The group was renamed.
     Renamed {
@@ -98,7 +138,23 @@ impl Change {
             | Self::ReactionRemoved { message_seq, .. }
             | Self::Pinned { message_seq }
             | Self::Unpinned { message_seq } => Some(*message_seq),
-            Self::MemberAdded { .. } | Self::MemberRemoved { .. } | Self::Renamed { .. } => None,
+            _ => None,
+        }
+    }
+
+    /// The user the change is about, for membership and moderation changes.
+    #[must_use]
+    pub fn subject(&self) -> Option<&UserId> {
+        match self {
+            Self::MemberAdded { user_id }
+            | Self::MemberRemoved { user_id, .. }
+            | Self::RoleChanged { user_id, .. }
+            | Self::OwnerChanged { user_id }
+            | Self::Banned { user_id }
+            | Self::Unbanned { user_id }
+            | Self::Muted { user_id }
+            | Self::Unmuted { user_id } => Some(user_id),
+            _ => None,
         }
     }
 
@@ -133,6 +189,12 @@ impl Change {
             Self::Renamed { .. } => "renamed",
             Self::Pinned { .. } => "pinned",
             Self::Unpinned { .. } => "unpinned",
+            Self::RoleChanged { .. } => "role_changed",
+            Self::OwnerChanged { .. } => "owner_changed",
+            Self::Banned { .. } => "banned",
+            Self::Unbanned { .. } => "unbanned",
+            Self::Muted { .. } => "muted",
+            Self::Unmuted { .. } => "unmuted",
         }
     }
 }
@@ -159,8 +221,8 @@ pub struct TimelineEvent {
 pub struct NewChange {
     /// The conversation.
     pub conversation_id: ConversationId,
-    /// Who makes it: a member (checked in the change's transaction), except
-    /// for [`Change::MemberAdded`], which the service authorizes.
+    /// Who makes it, with the role the change needs (checked in the
+    /// change's transaction; see [`Store::change`](crate::Store::change)).
     pub by: UserId,
     /// When.
     pub at: Timestamp,

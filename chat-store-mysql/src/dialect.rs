@@ -49,6 +49,13 @@ impl Dialect for MySqlDialect {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    fn unindex_conversation<'a>(_: &'a mut ConnectionOf<Self>, _: &'a str) -> Fetch<'a, ()> {
+        // The FULLTEXT index loses the rows with the rows.
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    const LOCK_SHARED: &'static str = " LOCK IN SHARE MODE";
+
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, MySql>,
         connection: &'a mut ConnectionOf<Self>,

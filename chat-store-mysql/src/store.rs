@@ -19,7 +19,7 @@ use chat_core::{
 };
 use chat_store_sql::reads;
 use chat_store_sql::rows::{self, from_sql, to_sql};
-use chat_store_sql::writes::{self, Written};
+use chat_store_sql::writes;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{MySql, QueryBuilder};
@@ -107,10 +107,21 @@ impl MySqlStore {
         &self.pool
     }
 
-    async fn open_direct_once(&self, direct: &NewDirect) -> Result<Conversation, MySqlStoreError> {
+    async fn open_direct_once(
+        &self,
+        direct: &NewDirect,
+    ) -> Result<Result<Conversation, Refusal>, MySqlStoreError> {
         let key = direct.pair.key();
         let at = time::to_millis(direct.created_at);
         let mut tx = self.pool.begin().await?;
+        let [low, high] = direct.pair.users();
+        let other = if *low == direct.created_by { high } else { low };
+        if let Some(refusal) =
+            writes::refuse_direct::<MySqlDialect>(&mut tx, &direct.created_by, other).await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
         // INSERT IGNORE waits for a concurrent creator of the same pair to
         // commit, then ignores the duplicate: every caller sees one conversation.
         let created = sqlx::query(
@@ -131,6 +142,7 @@ impl MySqlStore {
             for member in direct.pair.users() {
                 insert_member(&mut tx, direct.id.as_str(), member, 0, at).await?;
             }
+            writes::silence_blocked::<MySqlDialect>(&mut tx, &direct.id, &direct.pair).await?;
         }
         let row = sqlx::query("SELECT id FROM conversations WHERE direct_key = ?")
             .bind(&key)
@@ -139,16 +151,29 @@ impl MySqlStore {
         let id = rows::conversation_id::<MySqlDialect>(&row, 0)?;
         let conversation = reads::conversation::<MySqlDialect>(&mut tx, &id).await?;
         tx.commit().await?;
-        conversation.ok_or(MySqlStoreError::Sqlx(sqlx::Error::RowNotFound))
+        conversation
+            .map(Ok)
+            .ok_or(MySqlStoreError::Sqlx(sqlx::Error::RowNotFound))
     }
 
-    async fn create_group_once(&self, group: &NewGroup) -> Result<(), MySqlStoreError> {
+    async fn create_group_once(
+        &self,
+        group: &NewGroup,
+    ) -> Result<Result<Conversation, Refusal>, MySqlStoreError> {
         let at = time::to_millis(group.created_at);
         let mut tx = self.pool.begin().await?;
+        if let Some(refusal) =
+            writes::refuse_creation::<MySqlDialect>(&mut tx, &group.created_by, &group.members)
+                .await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
         sqlx::query(
             "INSERT INTO conversations \
-             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, is_public) \
-             VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?)",
+             (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
+              is_public, members_can_add) \
+             VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?, ?)",
         )
         .bind(group.id.as_str())
         .bind(&group.title)
@@ -156,6 +181,7 @@ impl MySqlStore {
         .bind(at)
         .bind(at)
         .bind(group.public)
+        .bind(group.members_can_add)
         .execute(&mut *tx)
         .await?;
         if !group.members.is_empty() {
@@ -170,8 +196,12 @@ impl MySqlStore {
             });
             insert.build().execute(&mut *tx).await?;
         }
+        writes::crown::<MySqlDialect>(&mut tx, &group.id, &group.created_by).await?;
+        let conversation = reads::conversation::<MySqlDialect>(&mut tx, &group.id).await?;
         tx.commit().await?;
-        Ok(())
+        conversation
+            .map(Ok)
+            .ok_or(MySqlStoreError::Sqlx(sqlx::Error::RowNotFound))
     }
 
     /// One run of a change's transaction (deadlocks are run again).
@@ -180,16 +210,32 @@ impl MySqlStore {
         change: &NewChange,
     ) -> Result<Result<Changed, Refusal>, MySqlStoreError> {
         let mut tx = self.pool.begin().await?;
-        match writes::change::<MySqlDialect>(&mut tx, change).await? {
-            Written::Commit(changed) => {
-                tx.commit().await?;
-                Ok(Ok(changed))
-            }
-            Written::RollBack(answer) => {
-                tx.rollback().await?;
-                Ok(answer)
-            }
-        }
+        let written = writes::change::<MySqlDialect>(&mut tx, change).await?;
+        Ok(writes::finish(tx, written).await?)
+    }
+
+    async fn delete_conversation_once(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> Result<Result<Vec<UserId>, Refusal>, MySqlStoreError> {
+        let mut tx = self.pool.begin().await?;
+        let at = time::to_millis(time::now());
+        let written = writes::delete_conversation::<MySqlDialect>(&mut tx, id, by, at).await?;
+        Ok(writes::finish(tx, written).await?)
+    }
+
+    async fn set_block_once(
+        &self,
+        by: &UserId,
+        user: &UserId,
+        blocked: bool,
+    ) -> Result<bool, MySqlStoreError> {
+        let mut tx = self.pool.begin().await?;
+        let at = time::to_millis(time::now());
+        let changed = writes::set_block::<MySqlDialect>(&mut tx, by, user, blocked, at).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Raises the mark only where it moves (the update then changes one
@@ -276,21 +322,13 @@ async fn insert_member(
 #[async_trait]
 impl Store for MySqlStore {
     async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
-        retrying(|| self.create_group_once(&group)).await?;
-        Ok(Conversation {
-            id: group.id,
-            kind: chat_core::ConversationKind::Group,
-            title: Some(group.title),
-            public: group.public,
-            created_by: group.created_by,
-            members: group.members,
-            created_at: group.created_at,
-            last_seq: 0,
-        })
+        let answer = retrying(|| self.create_group_once(&group)).await?;
+        answer.map_err(StoreError::Refused)
     }
 
     async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
-        Ok(retrying(|| self.open_direct_once(&direct)).await?)
+        let answer = retrying(|| self.open_direct_once(&direct)).await?;
+        answer.map_err(StoreError::Refused)
     }
 
     async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
@@ -372,6 +410,33 @@ impl Store for MySqlStore {
     async fn change(&self, change: NewChange) -> StoreResult<Changed> {
         let answer = retrying(|| self.change_once(&change)).await?;
         answer.map_err(StoreError::Refused)
+    }
+
+    async fn delete_conversation(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> StoreResult<Vec<UserId>> {
+        let answer = retrying(|| self.delete_conversation_once(id, by)).await?;
+        answer.map_err(StoreError::Refused)
+    }
+
+    async fn bans(&self, id: &ConversationId) -> StoreResult<Vec<UserId>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::bans::<MySqlDialect>(&mut connection, id)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool> {
+        Ok(retrying(|| self.set_block_once(by, user, blocked)).await?)
+    }
+
+    async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::blocked_by::<MySqlDialect>(&mut connection, by)
+            .await
+            .map_err(MySqlStoreError::from)?)
     }
 
     async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {

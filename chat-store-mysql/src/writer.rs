@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use chat_core::group_commit::{
-    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, references, retry_key,
+    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, Silenced, references, retry_key,
 };
 use chat_core::{Appended, Content, Message, NewMessageRecord, time};
 use chat_store_sql::rows;
@@ -73,8 +73,9 @@ async fn write(
         .iter()
         .map(|record| record.conversation_id.as_str())
         .collect();
-    let mut lock: QueryBuilder<'_, MySql> =
-        QueryBuilder::new("SELECT id, last_seq FROM conversations WHERE id IN (");
+    let mut lock: QueryBuilder<'_, MySql> = QueryBuilder::new(
+        "SELECT id, last_seq FROM conversations WHERE deleted_at IS NULL AND id IN (",
+    );
     let mut separated = lock.separated(", ");
     for id in &ids {
         separated.push_bind(*id);
@@ -82,6 +83,7 @@ async fn write(
     lock.push(") ORDER BY id FOR UPDATE");
     let mut first_seq: HashMap<String, u64> = HashMap::new();
     let mut members = BatchMembers::new();
+    let mut silenced = Silenced::new();
     for row in lock.build().fetch_all(&mut *tx).await? {
         let id = rows::conversation_id::<MySqlDialect>(&row, 0)?
             .as_str()
@@ -94,7 +96,7 @@ async fn write(
     //    and a member removed before it is refused); then retries and seqs.
     if !members.is_empty() {
         let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
+            "SELECT conversation_id, user_id, silenced FROM members WHERE conversation_id IN (",
         );
         let mut separated = query.separated(", ");
         for id in members.keys() {
@@ -105,13 +107,17 @@ async fn write(
         for row in &found {
             let conversation = rows::conversation_id::<MySqlDialect>(row, 0)?;
             if let Some(list) = members.get_mut(conversation.as_str()) {
-                list.push(rows::user::<MySqlDialect>(row, 1)?);
+                let user = rows::user::<MySqlDialect>(row, 1)?;
+                if let Some(refusal) = rows::silence(row.try_get::<i8, _>(2)?.into()) {
+                    silenced.insert((conversation.as_str().to_owned(), user.clone()), refusal);
+                }
+                list.push(user);
             }
         }
     }
     let referenced = referenced(&mut tx, records).await?;
     let retries = stored_retries(&mut tx, records).await?;
-    let mut plan = BatchPlan::new(records, members, retries, &referenced);
+    let mut plan = BatchPlan::new(records, members, &silenced, retries, &referenced);
     plan.assign(&first_seq);
     let new = plan.new_messages();
     if !new.is_empty() {

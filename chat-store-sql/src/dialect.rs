@@ -62,6 +62,19 @@ pub trait Dialect: Send + Sync + 'static {
         body: Option<&'a str>,
     ) -> Fetch<'a, ()>;
 
+    /// Takes every message of the conversation out of the full-text index,
+    /// before they are deleted (a backend whose index follows the rows does
+    /// nothing).
+    fn unindex_conversation<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        conversation_id: &'a str,
+    ) -> Fetch<'a, ()>;
+
+    /// What ends a `SELECT` that must wait for a concurrent writer of the
+    /// rows it reads (`LOCK IN SHARE MODE` on MySQL; nothing on SQLite,
+    /// whose writer is alone).
+    const LOCK_SHARED: &'static str;
+
     /// Runs a statement; the rows it changed.
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, Self::Db>,

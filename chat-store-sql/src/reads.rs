@@ -17,7 +17,8 @@ use sqlx::QueryBuilder;
 use crate::dialect::{ConnectionOf, Dialect, RowOf};
 use crate::error::SqlError;
 use crate::rows::{
-    self, CONVERSATION_COLUMNS, conversation_columns, event_columns, message_columns,
+    self, CONVERSATION_COLUMNS, Roster, conversation_columns, event_columns, member_columns,
+    message_columns,
 };
 
 /// A conversation with its members, or `None`: one statement, so the row
@@ -30,9 +31,11 @@ pub async fn conversation<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Option<Conversation>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {}, m.user_id FROM conversations c \
-         LEFT JOIN members m ON m.conversation_id = c.id WHERE c.id = ",
-        conversation_columns("c")
+        "SELECT {}, {} FROM conversations c \
+         LEFT JOIN members m ON m.conversation_id = c.id \
+         WHERE c.deleted_at IS NULL AND c.id = ",
+        conversation_columns("c"),
+        member_columns("m"),
     ));
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY m.user_id");
@@ -40,11 +43,11 @@ pub async fn conversation<D: Dialect>(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let members = rows
-        .iter()
-        .filter_map(|row| rows::optional_user::<D>(row, CONVERSATION_COLUMNS).transpose())
-        .collect::<Result<Vec<_>, _>>()?;
-    rows::conversation::<D>(first, 0, members).map(Some)
+    let mut roster = Roster::default();
+    for row in &rows {
+        roster.add::<D>(row, CONVERSATION_COLUMNS)?;
+    }
+    rows::conversation::<D>(first, 0, roster).map(Some)
 }
 
 /// The sorted members of a conversation, or `None` when it does not exist.
@@ -57,7 +60,8 @@ pub async fn members<D: Dialect>(
 ) -> Result<Option<Vec<UserId>>, SqlError> {
     let mut sql = QueryBuilder::new(
         "SELECT m.user_id FROM conversations c \
-         LEFT JOIN members m ON m.conversation_id = c.id WHERE c.id = ",
+         LEFT JOIN members m ON m.conversation_id = c.id \
+         WHERE c.deleted_at IS NULL AND c.id = ",
     );
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY m.user_id");
@@ -395,16 +399,16 @@ pub async fn conversations<D: Dialect>(
         .iter()
         .map(|row| rows::conversation_id::<D>(row, 0))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut members = members_of_each::<D>(connection, &ids).await?;
+    let mut rosters = rosters_of_each::<D>(connection, &ids).await?;
     let read = CONVERSATION_COLUMNS;
     let summaries = rows
         .iter()
         .zip(ids)
         .map(|(row, id)| {
-            let members = members.remove(&id).unwrap_or_default();
+            let roster = rosters.remove(&id).unwrap_or_default();
             let has_last = D::id_text(row, read + 4)?.is_some();
             Ok(ConversationSummary {
-                conversation: rows::conversation::<D>(row, 0, members)?,
+                conversation: rows::conversation::<D>(row, 0, roster)?,
                 last_message: has_last
                     .then(|| rows::message::<D>(row, read + 4))
                     .transpose()?,
@@ -422,29 +426,30 @@ pub async fn conversations<D: Dialect>(
     Ok(ConversationPage::from_overfetch(summaries, query.limit))
 }
 
-/// The sorted members of each of `ids`, in one query.
-async fn members_of_each<D: Dialect>(
+/// The members (with roles) of each of `ids`, in one query.
+async fn rosters_of_each<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     ids: &[ConversationId],
-) -> Result<HashMap<ConversationId, Vec<UserId>>, SqlError> {
-    let mut sql = QueryBuilder::new(
-        "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (",
-    );
+) -> Result<HashMap<ConversationId, Roster>, SqlError> {
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT m.conversation_id, {} FROM members m WHERE m.conversation_id IN (",
+        member_columns("m")
+    ));
     for (index, id) in ids.iter().enumerate() {
         if index > 0 {
             sql.push(", ");
         }
         D::push_text(&mut sql, id.as_str());
     }
-    sql.push(") ORDER BY conversation_id, user_id");
-    let mut members: HashMap<ConversationId, Vec<UserId>> = HashMap::new();
+    sql.push(") ORDER BY m.conversation_id, m.user_id");
+    let mut rosters: HashMap<ConversationId, Roster> = HashMap::new();
     for row in D::fetch_all(&mut sql, connection).await? {
-        members
+        rosters
             .entry(rows::conversation_id::<D>(&row, 0)?)
             .or_default()
-            .push(rows::user::<D>(&row, 1)?);
+            .add::<D>(&row, 1)?;
     }
-    Ok(members)
+    Ok(rosters)
 }
 
 /// A page of the public rooms directory, newest first. The SQL is built per
@@ -465,7 +470,7 @@ pub async fn rooms<D: Dialect>(
     ));
     D::push_text(&mut sql, query.viewer.as_str());
     sql.push(format!(
-        "){close} FROM conversations c WHERE c.is_public = 1"
+        "){close} FROM conversations c WHERE c.is_public = 1 AND c.deleted_at IS NULL"
     ));
     if let Some(before) = &query.before {
         sql.push(" AND c.id < ");
@@ -480,4 +485,44 @@ pub async fn rooms<D: Dialect>(
     let rows = D::fetch_all(&mut sql, connection).await?;
     let rooms = rows.iter().map(rows::room::<D>).collect::<Result<_, _>>()?;
     Ok(RoomPage::from_overfetch(rooms, query.limit))
+}
+
+/// The users banned from `id`, sorted.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn bans<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    id: &ConversationId,
+) -> Result<Vec<UserId>, SqlError> {
+    let mut sql = QueryBuilder::new("SELECT user_id FROM bans WHERE conversation_id = ");
+    D::push_text(&mut sql, id.as_str());
+    sql.push(" ORDER BY user_id");
+    users::<D>(&mut sql, connection).await
+}
+
+/// The users `by` blocks, sorted.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn blocked_by<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    by: &UserId,
+) -> Result<Vec<UserId>, SqlError> {
+    let mut sql = QueryBuilder::new("SELECT blocked FROM blocks WHERE blocker = ");
+    D::push_text(&mut sql, by.as_str());
+    sql.push(" ORDER BY blocked");
+    users::<D>(&mut sql, connection).await
+}
+
+/// The user ids of the first column of `sql`'s rows.
+async fn users<D: Dialect>(
+    sql: &mut QueryBuilder<'_, D::Db>,
+    connection: &mut ConnectionOf<D>,
+) -> Result<Vec<UserId>, SqlError> {
+    D::fetch_all(sql, connection)
+        .await?
+        .iter()
+        .map(|row| rows::user::<D>(row, 0))
+        .collect()
 }

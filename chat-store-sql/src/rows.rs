@@ -3,8 +3,8 @@
 //! integer conversions between `Seq` (`u64`) and SQL's `BIGINT` (`i64`).
 
 use chat_core::{
-    Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Room, Seq,
-    TimelineEvent, UserId, time,
+    Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Refusal,
+    Role, Room, Seq, TimelineEvent, UserId, time,
 };
 
 use crate::dialect::{Dialect, RowOf};
@@ -75,12 +75,79 @@ pub fn conversation_columns(alias: &str) -> String {
             "created_at",
             "last_seq",
             "is_public",
+            "members_can_add",
         ],
     )
 }
 
 /// How many columns [`conversation_columns`] lists.
-pub const CONVERSATION_COLUMNS: usize = 7;
+pub const CONVERSATION_COLUMNS: usize = 8;
+
+/// The member columns [`Roster::add`] decodes, in its order, prefixed by a
+/// table alias.
+#[must_use]
+pub fn member_columns(alias: &str) -> String {
+    columns(alias, &["user_id", "role", "silenced"])
+}
+
+/// What `members.silenced` holds for a member an admin muted.
+pub const MUTED: i64 = 1;
+
+/// What `members.silenced` holds for a user whom the other user of their
+/// direct conversation blocks.
+pub const BLOCKED: i64 = 2;
+
+/// Why a member whose `members.silenced` is `code` may not write, if they may not.
+#[must_use]
+pub fn silence(code: i64) -> Option<Refusal> {
+    match code {
+        0 => None,
+        BLOCKED => Some(Refusal::Blocked),
+        _ => Some(Refusal::Muted),
+    }
+}
+
+/// A conversation's members with their roles, built from rows in user id
+/// order: what a [`Conversation`] lists.
+#[derive(Debug, Default)]
+pub struct Roster {
+    members: Vec<UserId>,
+    owner: Option<UserId>,
+    admins: Vec<UserId>,
+    muted: Vec<UserId>,
+}
+
+impl Roster {
+    /// Adds the member of [`member_columns`] at column `at`; a row of an
+    /// outer join that found no member adds nothing.
+    ///
+    /// # Errors
+    /// The driver's, or [`SqlError::Decode`].
+    pub fn add<D: Dialect>(&mut self, row: &RowOf<D>, at: usize) -> Result<(), SqlError> {
+        let Some(user) = optional_user::<D>(row, at)? else {
+            return Ok(());
+        };
+        match role::<D>(row, at + 1)? {
+            Role::Owner => self.owner = Some(user.clone()),
+            Role::Admin => self.admins.push(user.clone()),
+            Role::Member => {}
+        }
+        if integer::<D>(row, at + 2, "silenced")? == MUTED {
+            self.muted.push(user.clone());
+        }
+        self.members.push(user);
+        Ok(())
+    }
+}
+
+/// A role column at `index`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`] for an unknown role.
+pub fn role<D: Dialect>(row: &RowOf<D>, index: usize) -> Result<Role, SqlError> {
+    let text = required(D::text(row, index)?, "role")?;
+    Role::parse(&text).ok_or_else(|| SqlError::decode("role", format!("unknown role {text:?}")))
+}
 
 fn columns(alias: &str, names: &[&str]) -> String {
     names
@@ -230,6 +297,29 @@ pub fn event<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<TimelineEvent, Sql
         },
         "member_removed" => Change::MemberRemoved {
             user_id: subject()?,
+            new_owner: D::id_text(row, at + 6)?
+                .map(|text| UserId::new(text).map_err(|error| SqlError::decode("label", error)))
+                .transpose()?,
+        },
+        "role_changed" => Change::RoleChanged {
+            user_id: subject()?,
+            role: Role::parse(&label()?)
+                .ok_or_else(|| SqlError::decode("label", "an unknown role"))?,
+        },
+        "owner_changed" => Change::OwnerChanged {
+            user_id: subject()?,
+        },
+        "banned" => Change::Banned {
+            user_id: subject()?,
+        },
+        "unbanned" => Change::Unbanned {
+            user_id: subject()?,
+        },
+        "muted" => Change::Muted {
+            user_id: subject()?,
+        },
+        "unmuted" => Change::Unmuted {
+            user_id: subject()?,
         },
         "renamed" => Change::Renamed { title: label()? },
         "pinned" => Change::Pinned {
@@ -262,7 +352,7 @@ pub fn event<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<TimelineEvent, Sql
 pub fn conversation<D: Dialect>(
     row: &RowOf<D>,
     at: usize,
-    members: Vec<UserId>,
+    roster: Roster,
 ) -> Result<Conversation, SqlError> {
     let kind = match required(D::text(row, at + 1)?, "kind")?.as_str() {
         "direct" => ConversationKind::Direct,
@@ -274,7 +364,11 @@ pub fn conversation<D: Dialect>(
         title: D::text(row, at + 2)?,
         public: integer::<D>(row, at + 6, "is_public")? != 0,
         created_by: id::<D, _>(row, at + 3, "created_by", UserId::new)?,
-        members,
+        members: roster.members,
+        owner: roster.owner,
+        admins: roster.admins,
+        muted: roster.muted,
+        members_can_add: integer::<D>(row, at + 7, "members_can_add")? != 0,
         created_at: time::from_millis(integer::<D>(row, at + 4, "created_at")?),
         last_seq: from_sql(integer::<D>(row, at + 5, "last_seq")?),
     })

@@ -73,6 +73,27 @@ impl Dialect for SqliteDialect {
         })
     }
 
+    fn unindex_conversation<'a>(
+        connection: &'a mut ConnectionOf<Self>,
+        conversation_id: &'a str,
+    ) -> Fetch<'a, ()> {
+        Box::pin(async move {
+            // As in `reindex`: what the indexer has not reached is never indexed.
+            sqlx::query(
+                "DELETE FROM message_text WHERE rowid IN (SELECT m.text_rowid \
+                 FROM messages m, search_progress p \
+                 WHERE m.conversation_id = ? AND m.text_rowid <= p.indexed_upto)",
+            )
+            .bind(conversation_id)
+            .execute(&mut *connection)
+            .await?;
+            Ok(())
+        })
+    }
+
+    // One writer at a time: what a transaction reads cannot change under it.
+    const LOCK_SHARED: &'static str = "";
+
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, Sqlite>,
         connection: &'a mut ConnectionOf<Self>,

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::{ConversationId, UserId};
+use chat_core::{ConversationId, Refusal, UserId};
+use chat_store_sql::rows;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteStoreError;
@@ -49,7 +50,7 @@ impl MemberReader {
         id: &ConversationId,
     ) -> Result<Option<Vec<UserId>>, SqliteStoreError> {
         let connection = self.take()?;
-        let result = read(&connection, id);
+        let result = read(&connection, id).map(|found| found.map(|roll| roll.members));
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < KEPT {
             idle.push(connection);
@@ -75,30 +76,42 @@ impl MemberReader {
     }
 }
 
+/// A conversation's members, and those of them who may not write.
+#[derive(Debug, Default)]
+pub(crate) struct Roll {
+    /// Sorted.
+    pub(crate) members: Vec<UserId>,
+    /// Muted or blocked members, with why.
+    pub(crate) silenced: Vec<(UserId, Refusal)>,
+}
+
 /// The sorted members of `id` on `connection` (a plain read, or inside the
-/// append writer's transaction); `None` when the conversation does not exist.
+/// append writer's transaction); `None` when the conversation does not
+/// exist (or was deleted).
 pub(crate) fn read(
     connection: &Connection,
     id: &ConversationId,
-) -> Result<Option<Vec<UserId>>, SqliteStoreError> {
+) -> Result<Option<Roll>, SqliteStoreError> {
     let mut query = connection.prepare_cached(
-        "SELECT m.user_id FROM conversations c \
+        "SELECT m.user_id, m.silenced FROM conversations c \
          LEFT JOIN members m ON m.conversation_id = c.id \
-         WHERE c.id = ?1 ORDER BY m.user_id",
+         WHERE c.id = ?1 AND c.deleted_at IS NULL ORDER BY m.user_id",
     )?;
     let mut rows = query.query([id.as_str()])?;
     let mut found = false;
-    let mut members = Vec::new();
+    let mut roll = Roll::default();
     while let Some(row) = rows.next()? {
         found = true;
         if let Some(user) = row.get::<_, Option<String>>(0)? {
-            members.push(
-                UserId::new(user).map_err(|source| SqliteStoreError::Decode {
-                    column: "user_id",
-                    source,
-                })?,
-            );
+            let user = UserId::new(user).map_err(|source| SqliteStoreError::Decode {
+                column: "user_id",
+                source,
+            })?;
+            if let Some(refusal) = rows::silence(row.get(1)?) {
+                roll.silenced.push((user.clone(), refusal));
+            }
+            roll.members.push(user);
         }
     }
-    Ok(found.then_some(members))
+    Ok(found.then_some(roll))
 }

@@ -21,7 +21,7 @@ use chat_core::{
     StoreError, StoreResult, TimelinePage, Timestamp, UserId, time,
 };
 use chat_store_sql::reads;
-use chat_store_sql::writes::{self, Written};
+use chat_store_sql::writes;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -230,10 +230,18 @@ impl Store for SqliteStore {
     async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
         let run = async {
             let mut tx = self.writer.begin().await?;
+            if let Some(refusal) =
+                writes::refuse_creation::<SqliteDialect>(&mut tx, &group.created_by, &group.members)
+                    .await?
+            {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
             sqlx::query(
                 "INSERT INTO conversations \
-                 (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, is_public) \
-                 VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?)",
+                 (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
+                  is_public, members_can_add) \
+                 VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?, ?)",
             )
             .bind(group.id.as_str())
             .bind(&group.title)
@@ -241,30 +249,35 @@ impl Store for SqliteStore {
             .bind(time::to_millis(group.created_at))
             .bind(time::to_millis(group.created_at))
             .bind(group.public)
+            .bind(group.members_can_add)
             .execute(&mut *tx)
             .await?;
             for member in &group.members {
                 insert_member(&mut tx, group.id.as_str(), member, 0, group.created_at).await?;
             }
+            writes::crown::<SqliteDialect>(&mut tx, &group.id, &group.created_by).await?;
+            let conversation = reads::conversation::<SqliteDialect>(&mut tx, &group.id).await?;
             tx.commit().await?;
-            Ok::<_, SqliteStoreError>(Conversation {
-                id: group.id,
-                kind: chat_core::ConversationKind::Group,
-                title: Some(group.title),
-                public: group.public,
-                created_by: group.created_by,
-                members: group.members,
-                created_at: group.created_at,
-                last_seq: 0,
-            })
+            conversation
+                .map(Ok)
+                .ok_or(SqliteStoreError::Sqlx(sqlx::Error::RowNotFound))
         };
-        Ok(run.await?)
+        let answer: Result<Result<Conversation, Refusal>, SqliteStoreError> = run.await;
+        answer?.map_err(StoreError::Refused)
     }
 
     async fn open_direct(&self, direct: NewDirect) -> StoreResult<Conversation> {
         let run = async {
             let key = direct.pair.key();
             let mut tx = self.writer.begin().await?;
+            let [low, high] = direct.pair.users();
+            let other = if *low == direct.created_by { high } else { low };
+            if let Some(refusal) =
+                writes::refuse_direct::<SqliteDialect>(&mut tx, &direct.created_by, other).await?
+            {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
             let created = sqlx::query(
                 "INSERT INTO conversations \
                  (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
@@ -284,6 +297,7 @@ impl Store for SqliteStore {
                     insert_member(&mut tx, direct.id.as_str(), member, 0, direct.created_at)
                         .await?;
                 }
+                writes::silence_blocked::<SqliteDialect>(&mut tx, &direct.id, &direct.pair).await?;
             }
             let id: String =
                 sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
@@ -296,9 +310,12 @@ impl Store for SqliteStore {
             })?;
             let conversation = reads::conversation::<SqliteDialect>(&mut tx, &id).await?;
             tx.commit().await?;
-            conversation.ok_or(SqliteStoreError::Sqlx(sqlx::Error::RowNotFound))
+            conversation
+                .map(Ok)
+                .ok_or(SqliteStoreError::Sqlx(sqlx::Error::RowNotFound))
         };
-        Ok(run.await?)
+        let answer: Result<Result<Conversation, Refusal>, SqliteStoreError> = run.await;
+        answer?.map_err(StoreError::Refused)
     }
 
     async fn conversation(&self, id: &ConversationId) -> StoreResult<Option<Conversation>> {
@@ -377,19 +394,50 @@ impl Store for SqliteStore {
     async fn change(&self, change: NewChange) -> StoreResult<Changed> {
         let run = async {
             let mut tx = self.writer.begin().await?;
-            match writes::change::<SqliteDialect>(&mut tx, &change).await? {
-                Written::Commit(changed) => {
-                    tx.commit().await?;
-                    Ok(Ok(changed))
-                }
-                Written::RollBack(answer) => {
-                    tx.rollback().await?;
-                    Ok(answer)
-                }
-            }
+            let written = writes::change::<SqliteDialect>(&mut tx, &change).await?;
+            Ok::<_, SqliteStoreError>(writes::finish(tx, written).await?)
         };
-        let answer: Result<Result<Changed, Refusal>, SqliteStoreError> = run.await;
-        answer?.map_err(StoreError::Refused)
+        run.await?.map_err(StoreError::Refused)
+    }
+
+    async fn delete_conversation(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> StoreResult<Vec<UserId>> {
+        let run = async {
+            let mut tx = self.writer.begin().await?;
+            let at = time::to_millis(time::now());
+            let written = writes::delete_conversation::<SqliteDialect>(&mut tx, id, by, at).await?;
+            Ok::<_, SqliteStoreError>(writes::finish(tx, written).await?)
+        };
+        run.await?.map_err(StoreError::Refused)
+    }
+
+    async fn bans(&self, id: &ConversationId) -> StoreResult<Vec<UserId>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::bans::<SqliteDialect>(&mut reader, id)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool> {
+        let run = async {
+            let mut tx = self.writer.begin().await?;
+            let at = time::to_millis(time::now());
+            let changed =
+                writes::set_block::<SqliteDialect>(&mut tx, by, user, blocked, at).await?;
+            tx.commit().await?;
+            Ok::<_, SqliteStoreError>(changed)
+        };
+        Ok(run.await?)
+    }
+
+    async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::blocked_by::<SqliteDialect>(&mut reader, by)
+            .await
+            .map_err(SqliteStoreError::from)?)
     }
 
     async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {

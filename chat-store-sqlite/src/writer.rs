@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chat_core::group_commit::{
-    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, references, retry_key,
+    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, Silenced, references, retry_key,
 };
 use chat_core::{
     Appended, Content, ConversationId, Message, MessageId, NewMessageRecord, UserId, time,
@@ -102,16 +102,21 @@ fn write(
     // Membership is read inside the write transaction: a member removed a
     // moment ago is refused, and the answer names the recipients.
     let mut members = BatchMembers::new();
+    let mut silenced = Silenced::new();
     for record in records {
         let id = &record.conversation_id;
         if !members.contains_key(id.as_str())
             && let Some(found) = members::read(&tx, id)?
         {
-            members.insert(id.as_str().to_owned(), found);
+            for (user, refusal) in found.silenced {
+                silenced.insert((id.as_str().to_owned(), user), refusal);
+            }
+            members.insert(id.as_str().to_owned(), found.members);
         }
     }
     let referenced = referenced(&tx, records)?;
-    let mut plan = BatchPlan::new(records, members, stored_retries(&tx, records)?, &referenced);
+    let retries = stored_retries(&tx, records)?;
+    let mut plan = BatchPlan::new(records, members, &silenced, retries, &referenced);
 
     // Reserve each conversation's seqs.
     let mut latest: HashMap<&str, i64> = HashMap::new();

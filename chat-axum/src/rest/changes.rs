@@ -48,7 +48,7 @@ pub(crate) struct RenameBody {
 }
 
 /// The answer to a change: its event, or 204 when nothing changed.
-fn answer(changed: Changed) -> Response {
+pub(crate) fn answer(changed: Changed) -> Response {
     match changed.outcome.event() {
         Some(event) => Json(ServerEvent::from(event)).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),

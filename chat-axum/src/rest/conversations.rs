@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chat_core::{ActivityCursor, Conversation, ConversationId, ConversationPage, UserId};
+use chat_core::{
+    ActivityCursor, Conversation, ConversationId, ConversationPage, GroupSettings, UserId,
+};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -40,6 +42,9 @@ pub(crate) struct NewGroupBody {
     /// (default: a private, invite-only group).
     #[serde(default)]
     public: bool,
+    /// Whether plain members may add others (default: only admins may).
+    #[serde(default)]
+    members_can_add: bool,
 }
 
 /// `POST /conversations/{cid}/members` body.
@@ -76,17 +81,11 @@ pub(crate) async fn create_group(
     Caller(me): Caller,
     ApiJson(body): ApiJson<NewGroupBody>,
 ) -> Result<(StatusCode, Json<Conversation>), ApiError> {
-    let conversation = if body.public {
-        state
-            .chat
-            .create_room(&me, &body.title, body.members)
-            .await?
-    } else {
-        state
-            .chat
-            .create_group(&me, &body.title, body.members)
-            .await?
-    };
+    let settings = GroupSettings::new(body.public, body.members_can_add);
+    let conversation = state
+        .chat
+        .create_with(&me, &body.title, body.members, settings)
+        .await?;
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
@@ -117,7 +116,8 @@ pub(crate) async fn get(
     Ok(Json(state.chat.conversation(&me, &id).await?))
 }
 
-/// Adds a member to a group (201; 200 when already a member).
+/// Adds a member to a group (201; 200 when already a member): admins, or
+/// any member where the group allows it.
 #[utoipa::path(post, path = "/conversations/{cid}/members", operation_id = "add_member", tag = "conversations",
     params(("cid" = String, Path, description = "Conversation id")), request_body = NewMemberBody,
     responses((status = 201, body = Conversation), (status = 200, body = Conversation),
@@ -141,7 +141,7 @@ pub(crate) async fn add_member(
     Ok((status, Json(conversation)))
 }
 
-/// Leaves a group, or removes a member (the creator only).
+/// Leaves a group, or removes a member (admins only, never the owner).
 #[utoipa::path(delete, path = "/conversations/{cid}/members/{uid}", operation_id = "remove_member", tag = "conversations",
     params(("cid" = String, Path, description = "Conversation id"),
         ("uid" = String, Path, description = "The member to remove")),

@@ -4,6 +4,7 @@ pub(crate) mod changes;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod messages;
+pub(crate) mod moderation;
 pub(crate) mod rooms;
 pub(crate) mod timeline;
 

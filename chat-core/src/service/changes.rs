@@ -131,8 +131,8 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::Conflict`] for a deleted message, [`ChatError::NotFound`],
-    /// [`ChatError::Forbidden`] for a non-member, [`ChatError::RateLimited`]
-    /// past [`RateLimits::manage`](crate::RateLimits::manage).
+    /// [`ChatError::Forbidden`] for a non-member or a muted one,
+    /// [`ChatError::RateLimited`] past [`RateLimits::manage`](crate::RateLimits::manage).
     pub async fn pin(
         &self,
         me: &UserId,
@@ -149,11 +149,11 @@ impl ChatService {
         self.apply(id, me, None, change).await
     }
 
-    /// Renames group `id`: a `renamed` event every member gets.
+    /// Renames group `id` (its admins only): a `renamed` event every member gets.
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for a direct conversation or a blank or
-    /// oversized title, [`ChatError::Forbidden`] for a non-member,
+    /// oversized title, [`ChatError::Forbidden`] for a non-admin,
     /// [`ChatError::RateLimited`] past
     /// [`RateLimits::manage`](crate::RateLimits::manage).
     pub async fn rename(&self, me: &UserId, id: &ConversationId, title: &str) -> Result<Changed> {

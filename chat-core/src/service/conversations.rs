@@ -4,8 +4,8 @@
 use super::{ChatService, not_a_member, page_size};
 use crate::config::Action;
 use crate::conversation::{
-    ActivityCursor, Conversation, ConversationPage, ConversationQuery, DirectPair, NewDirect,
-    NewGroup,
+    ActivityCursor, Conversation, ConversationPage, ConversationQuery, DirectPair, GroupSettings,
+    NewDirect, NewGroup,
 };
 use crate::error::{ChatError, Result};
 use crate::ids::{ConversationId, UserId};
@@ -29,7 +29,8 @@ impl ChatService {
         title: &str,
         members: Vec<UserId>,
     ) -> Result<Conversation> {
-        self.create(creator, title, members, false).await
+        self.create_with(creator, title, members, GroupSettings::default())
+            .await
     }
 
     /// Creates a public room titled `title` with `creator` as its first
@@ -45,15 +46,25 @@ impl ChatService {
         title: &str,
         members: Vec<UserId>,
     ) -> Result<Conversation> {
-        self.create(creator, title, members, true).await
+        let settings = GroupSettings {
+            public: true,
+            ..GroupSettings::default()
+        };
+        self.create_with(creator, title, members, settings).await
     }
 
-    async fn create(
+    /// Creates a group or a room as [`ChatService::create_group`] does, with
+    /// `settings`. The creator owns it.
+    ///
+    /// # Errors
+    /// As [`ChatService::create_group`], and [`ChatError::Forbidden`] when
+    /// one of `members` blocks the creator.
+    pub async fn create_with(
         &self,
         creator: &UserId,
         title: &str,
         members: Vec<UserId>,
-        public: bool,
+        settings: GroupSettings,
     ) -> Result<Conversation> {
         let config = &self.inner.config;
         let title = title.trim();
@@ -79,7 +90,8 @@ impl ChatService {
             .create_group(NewGroup {
                 id: ConversationId::generate(),
                 title: title.to_owned(),
-                public,
+                public: settings.public,
+                members_can_add: settings.members_can_add,
                 created_by: creator.clone(),
                 members,
                 created_at: time::now(),
@@ -104,8 +116,8 @@ impl ChatService {
     /// Opens (or returns) the direct conversation between `me` and `other`.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] when `other` is `me`,
-    /// [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create)
+    /// [`ChatError::Invalid`] when `other` is `me`, [`ChatError::Forbidden`]
+    /// when `other` blocks `me`, [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create)
     /// (opening one that exists counts too: it cannot be told apart in advance).
     pub async fn open_direct(&self, me: &UserId, other: &UserId) -> Result<Conversation> {
         let pair = DirectPair::new(me.clone(), other.clone())?;

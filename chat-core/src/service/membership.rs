@@ -1,6 +1,9 @@
-//! Membership: joining a public room, adding and removing members.
+//! Membership: joining a public room, adding and removing members. Who may
+//! add and remove whom is the store's to decide, in the change's
+//! transaction (see [`Store::change`](crate::Store::change)).
 
 use super::ChatService;
+use super::moderation::require_group;
 use crate::config::Action;
 use crate::conversation::{Conversation, ConversationKind};
 use crate::error::{ChatError, Result};
@@ -39,7 +42,7 @@ impl ChatService {
             }
             (ConversationKind::Group, false) => {
                 return Err(ChatError::Forbidden(format!(
-                    "conversation {id} is a private group: members must be added by a member"
+                    "conversation {id} is a private group: members must be added by its admins"
                 )));
             }
         }
@@ -61,11 +64,15 @@ impl ChatService {
         }
     }
 
-    /// Adds `user` to a group `me` belongs to. Adding a member twice is not an
-    /// error; it returns `false` and changes nothing.
+    /// Adds `user` to a group `me` belongs to: `me` is an admin, or any
+    /// member where the group allows it ([`Conversation::members_can_add`]).
+    /// Adding a member twice is not an error; it returns `false` and
+    /// changes nothing.
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for a direct conversation,
+    /// [`ChatError::Forbidden`] for a member who may not add, a banned
+    /// `user`, or a `user` who blocks `me`,
     /// [`ChatError::TooLarge`] when the group is full,
     /// [`ChatError::RateLimited`] past [`RateLimits::membership`](crate::RateLimits::membership),
     /// and the errors of [`ChatService::conversation`].
@@ -105,14 +112,16 @@ impl ChatService {
     }
 
     /// Removes `user` from a group. Members may remove themselves (leave);
-    /// only the group's creator may remove others. The last member of a
-    /// public room may leave it (the room stays listed and joinable); the
-    /// last member of a private group may not, since no one could get back in.
+    /// admins may remove members and other admins, never the owner. When
+    /// the owner leaves, the longest-standing admin (else member) owns the
+    /// group. The last member of a public room may leave it (the room stays
+    /// listed, and whoever joins next owns it); the last member of a
+    /// private group may not, since no one could get back in.
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for a direct conversation or the last member of a private group,
-    /// [`ChatError::Forbidden`] for removing another member without being the
-    /// creator, [`ChatError::NotFound`] when `user` is not a member,
+    /// [`ChatError::Forbidden`] for removing another member without being an
+    /// admin, or the owner, [`ChatError::NotFound`] when `user` is not a member,
     /// [`ChatError::RateLimited`] past [`RateLimits::membership`](crate::RateLimits::membership).
     pub async fn remove_member(
         &self,
@@ -123,11 +132,6 @@ impl ChatService {
         self.limit(Action::Membership, me)?;
         let conversation = self.conversation(me, id).await?;
         require_group(&conversation)?;
-        if user != me && *me != conversation.created_by {
-            return Err(ChatError::Forbidden(
-                "only the group's creator may remove other members".to_owned(),
-            ));
-        }
         if !conversation.has_member(user) {
             return Err(ChatError::not_found("member", user));
         }
@@ -139,18 +143,9 @@ impl ChatService {
         }
         let change = Change::MemberRemoved {
             user_id: user.clone(),
+            new_owner: None,
         };
         self.apply(id, me, None, change).await?;
         Ok(())
-    }
-}
-
-fn require_group(conversation: &Conversation) -> Result<()> {
-    match conversation.kind {
-        ConversationKind::Group => Ok(()),
-        ConversationKind::Direct => Err(ChatError::invalid(
-            "conversation_id",
-            "members of a direct conversation cannot change",
-        )),
     }
 }

@@ -32,6 +32,7 @@ mod conversations;
 mod live;
 mod membership;
 mod messages;
+mod moderation;
 mod rate;
 mod reading;
 #[cfg(test)]
@@ -41,6 +42,7 @@ mod timeline_tests;
 
 pub use changes::MAX_REACTION_BYTES;
 pub use live::Health;
+pub use moderation::{MAX_REPORT_REASON_BYTES, Reported};
 
 /// The chat engine of one node: a store, a bus, and the hub of this node's
 /// live connections. Cheap to clone (one `Arc`).
@@ -239,6 +241,7 @@ impl ChatService {
         change: Change,
     ) -> Result<Changed> {
         let message_seq = change.message_seq();
+        let subject = change.subject().cloned();
         let limit = self.inner.config.max_group_members;
         let changed = self
             .inner
@@ -258,14 +261,13 @@ impl ChatService {
                     size: limit + 1,
                     limit,
                 },
-                StoreError::Refused(Refusal::UnknownConversation) => {
-                    ChatError::not_found("conversation", id)
-                }
-                StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
                 StoreError::Refused(Refusal::UnknownMessage) => {
                     ChatError::not_found("message", format!("{id}/{}", message_seq.unwrap_or(0)))
                 }
-                other => other.into(),
+                StoreError::Refused(Refusal::UnknownMember) => {
+                    ChatError::not_found("member", subject.as_ref().map_or("", UserId::as_str))
+                }
+                other => refusal(other, id),
             })?;
         if let Some(event) = changed.outcome.event() {
             self.publish_event(changed.members.clone(), id, &ServerEvent::from(event))
@@ -294,6 +296,17 @@ fn page_size(limit: Option<u32>, default: u32, max: u32) -> Result<u32> {
     match limit.unwrap_or(default) {
         0 => Err(ChatError::invalid("limit", "must be at least 1")),
         limit => Ok(limit.min(max)),
+    }
+}
+
+/// A store error of a call on conversation `id`, said with its id.
+fn refusal(error: StoreError, id: &ConversationId) -> ChatError {
+    match error {
+        StoreError::Refused(Refusal::UnknownConversation) => {
+            ChatError::not_found("conversation", id)
+        }
+        StoreError::Refused(Refusal::NotAMember) => not_a_member(id),
+        other => other.into(),
     }
 }
 

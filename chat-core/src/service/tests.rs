@@ -330,6 +330,10 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
         public: false,
         created_by: user("alice"),
         members: vec![user("alice")],
+        owner: Some(user("alice")),
+        admins: vec![],
+        muted: vec![],
+        members_can_add: false,
         created_at: time::now(),
         last_seq: 0,
     });
@@ -348,7 +352,7 @@ async fn the_last_member_of_a_group_cannot_be_removed() {
 }
 
 #[tokio::test]
-async fn only_the_creator_removes_others() {
+async fn a_refused_removal_publishes_nothing() {
     let mut store = holding(Conversation {
         id: conversation_id(),
         kind: ConversationKind::Group,
@@ -356,10 +360,18 @@ async fn only_the_creator_removes_others() {
         public: false,
         created_by: user("alice"),
         members: vec![user("alice"), user("bob"), user("carol")],
+        owner: Some(user("alice")),
+        admins: vec![],
+        muted: vec![],
+        members_can_add: false,
         created_at: time::now(),
         last_seq: 0,
     });
-    store.expect_change().times(0);
+    // Who may remove whom is the store's to decide, in its transaction.
+    store
+        .expect_change()
+        .times(1)
+        .returning(|_| Err(StoreError::Refused(Refusal::NotAnAdmin)));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     let err = chat
@@ -504,6 +516,10 @@ pub(super) fn room(public: bool, members: &[&str]) -> Conversation {
         public,
         created_by: user("alice"),
         members: members.iter().map(|m| user(m)).collect(),
+        owner: Some(user("alice")),
+        admins: vec![],
+        muted: vec![],
+        members_can_add: false,
         created_at: time::now(),
         last_seq: 0,
     }
@@ -694,8 +710,12 @@ async fn creating_a_group_tells_each_invited_member_alone() {
             kind: ConversationKind::Group,
             title: Some(group.title),
             public: group.public,
-            created_by: group.created_by,
+            created_by: group.created_by.clone(),
             members: group.members,
+            owner: Some(group.created_by),
+            admins: vec![],
+            muted: vec![],
+            members_can_add: group.members_can_add,
             created_at: group.created_at,
             last_seq: 0,
         })

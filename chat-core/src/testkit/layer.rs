@@ -123,6 +123,26 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
     ) -> StoreResult<ReadMarkUpdate> {
         self.inner().mark_read(id, user, seq).await
     }
+    /// [`Store::delete_conversation`].
+    async fn delete_conversation(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> StoreResult<Vec<UserId>> {
+        self.inner().delete_conversation(id, by).await
+    }
+    /// [`Store::bans`].
+    async fn bans(&self, id: &ConversationId) -> StoreResult<Vec<UserId>> {
+        self.inner().bans(id).await
+    }
+    /// [`Store::set_block`].
+    async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool> {
+        self.inner().set_block(by, user, blocked).await
+    }
+    /// [`Store::blocked_by`].
+    async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
+        self.inner().blocked_by(by).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -190,5 +210,21 @@ impl<T: StoreLayer> Store for T {
         seq: Seq,
     ) -> StoreResult<ReadMarkUpdate> {
         StoreLayer::mark_read(self, id, user, seq).await
+    }
+    async fn delete_conversation(
+        &self,
+        id: &ConversationId,
+        by: &UserId,
+    ) -> StoreResult<Vec<UserId>> {
+        StoreLayer::delete_conversation(self, id, by).await
+    }
+    async fn bans(&self, id: &ConversationId) -> StoreResult<Vec<UserId>> {
+        StoreLayer::bans(self, id).await
+    }
+    async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool> {
+        StoreLayer::set_block(self, by, user, blocked).await
+    }
+    async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
+        StoreLayer::blocked_by(self, by).await
     }
 }

@@ -95,9 +95,18 @@ macro_rules! store_conformance {
             search_sees_changes_made_right_after_sending,
             read_marks_and_pins,
             unread_leaves_out_deleted_and_thread_replies,
+            roles_decide_who_moderates,
+            members_add_where_the_group_allows_it,
+            the_owner_leaving_hands_the_group_on,
+            bans_keep_users_out,
+            mutes_silence_writes,
+            blocks_stop_direct_messages_and_invitations,
+            two_admins_removing_each_other_leave_one,
+            a_ban_racing_a_join_keeps_the_user_out,
         );
         $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
             delete_wipes_the_text,
+            deleting_a_group_deletes_its_history,
         );
     };
 }

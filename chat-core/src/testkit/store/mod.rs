@@ -1,8 +1,15 @@
 //! Store cases: one `pub async fn` per guarantee of [`Store`].
 
+mod moderation;
 mod reading;
 mod timeline;
 
+pub use moderation::{
+    a_ban_racing_a_join_keeps_the_user_out, bans_keep_users_out,
+    blocks_stop_direct_messages_and_invitations, deleting_a_group_deletes_its_history,
+    members_add_where_the_group_allows_it, mutes_silence_writes, roles_decide_who_moderates,
+    the_owner_leaving_hands_the_group_on, two_admins_removing_each_other_leave_one,
+};
 pub use reading::{
     concurrent_thread_replies_all_count, read_marks_and_pins, search_follows_the_current_text,
     search_sees_changes_made_right_after_sending, threads_page_apart,
@@ -46,6 +53,7 @@ pub async fn group(store: &dyn Store, title: &str, members: &[&str]) -> Conversa
             id: ConversationId::generate(),
             title: title.to_owned(),
             public: false,
+            members_can_add: false,
             created_by,
             members: ids,
             created_at: time::now(),
@@ -151,6 +159,7 @@ pub async fn remove_member(
             client_id: None,
             change: crate::Change::MemberRemoved {
                 user_id: user.clone(),
+                new_owner: None,
             },
             max_members: usize::MAX,
         })
@@ -802,6 +811,7 @@ pub async fn room(store: &dyn Store, title: &str, creator: &str) -> Conversation
             id: ConversationId::generate(),
             title: title.to_owned(),
             public: true,
+            members_can_add: false,
             created_by: user(creator),
             members: vec![user(creator)],
             created_at: time::now(),

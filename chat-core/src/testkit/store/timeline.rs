@@ -69,7 +69,7 @@ fn react(message_seq: Seq, reaction: &str) -> Change {
     }
 }
 
-fn refusal(result: StoreResult<Changed>) -> Refusal {
+pub(super) fn refusal(result: StoreResult<Changed>) -> Refusal {
     match result {
         Err(StoreError::Refused(refusal)) => refusal,
         other => panic!("expected a refusal, got {other:?}"),
@@ -441,7 +441,7 @@ pub async fn membership_and_renames_are_events(store: Arc<dyn Store>) {
     let renamed = applied(
         store,
         id,
-        "bob",
+        "alice",
         Change::Renamed {
             title: "new".to_owned(),
         },
@@ -463,6 +463,7 @@ pub async fn membership_and_renames_are_events(store: Arc<dyn Store>) {
         "carol",
         Change::MemberRemoved {
             user_id: carol.clone(),
+            new_owner: None,
         },
         None,
     )
@@ -494,7 +495,13 @@ pub async fn membership_and_renames_are_events(store: Arc<dyn Store>) {
                     title: "new".to_owned()
                 }
             ),
-            (renamed + 1, Change::MemberRemoved { user_id: carol }),
+            (
+                renamed + 1,
+                Change::MemberRemoved {
+                    user_id: carol,
+                    new_owner: None,
+                },
+            ),
         ]
     );
 }
