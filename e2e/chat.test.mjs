@@ -2,7 +2,8 @@
 // alice and bob (two browser contexts) chat directly, see each other typing
 // and reading, meet in a public room, alice talks to the echo bot, bob
 // reloads and finds the history intact; in a group they react, reply, edit,
-// delete, talk in a thread, pin and search. Every wait is for something on the
+// delete, talk in a thread, pin and search; then they moderate: roles, a
+// mute, a block, deleting a group. Every wait is for something on the
 // page; screenshots go to CHAT_E2E_OUTPUT (default target/e2e).
 //
 // By default one server runs on the embedded default (a SQLite file, the
@@ -322,6 +323,50 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await lunch(bob).locator(".thread-link", { hasText: "1 reply" }).waitFor();
     await bob.locator("#message-list .msg.deleted").waitFor();
     await shot(bob, "timeline-after-reload");
+  });
+
+  await step("moderation: roles, a mute, a block, deleting a group", async () => {
+    await alice.fill("#group-title", "Mods");
+    await alice.fill("#group-members", "bob");
+    await alice.click("#new-group button[type=submit]");
+    await alice.locator("#chat-title", { hasText: "Mods" }).waitFor();
+    await alice.click("#members-toggle");
+    const bobsRow = alice.locator("#members-list li", { hasText: "bob" });
+    await alice.locator("#members-list li", { hasText: "👑 owner" }).waitFor();
+    await bobsRow.locator("button", { hasText: "Make admin" }).click();
+    await bobsRow.locator(".member-role", { hasText: "★ admin" }).waitFor();
+    await conversationNamed(bob, "Mods").click();
+    await bob.locator("#message-list .notice", { hasText: "alice made you an admin" }).waitFor();
+
+    await bobsRow.locator("button", { hasText: "Mute" }).click();
+    await bob.locator("#body[disabled]").waitFor();
+    assert.match(await bob.getAttribute("#body", "placeholder"), /muted/);
+    await shot(alice, "members-panel");
+    await shot(bob, "muted");
+    await bobsRow.locator("button", { hasText: "Unmute" }).click();
+    await bob.locator("#body:not([disabled])").waitFor();
+    await say(bob, "free again");
+
+    // alice blocks bob in their direct conversation: his next message is refused.
+    await conversationNamed(alice, "bob").click();
+    alice.once("dialog", (dialog) => dialog.accept());
+    await alice.click("#block");
+    await alice.locator("#block", { hasText: "Unblock" }).waitFor();
+    await conversationNamed(bob, "alice").click();
+    await bob.fill("#body", "are you there?");
+    await bob.press("#body", "Enter");
+    await bob.locator(".error-toast", { hasText: "does not accept" }).waitFor();
+    await alice.click("#block");
+    await alice.locator("#block", { hasText: "Block" }).waitFor();
+
+    // An admin deletes the group: it is gone from both lists.
+    await conversationNamed(bob, "Mods").click();
+    await bob.click("#members-toggle");
+    bob.once("dialog", (dialog) => dialog.accept());
+    await bob.click("#delete-group");
+    await conversationNamed(bob, "Mods").waitFor({ state: "detached" });
+    await conversationNamed(alice, "Mods").waitFor({ state: "detached" });
+    await alice.locator(".error-toast", { hasText: "Mods was deleted by bob" }).waitFor();
   });
 });
 

@@ -1,13 +1,16 @@
 //! The host's send hooks through the real transports: `before_send` refuses
 //! (422 `rejected`, socket `error` frame) or rewrites before anything is
-//! stored; `after_send` sees each stored message once, retries included.
+//! stored; `after_send` sees each stored message once, retries included;
+//! `reported` gets what users report, with the message as it is.
 
 mod common;
 
 use std::sync::{Arc, Mutex};
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, ConversationId, Message, NewMessage, SendHooks, UserId};
+use chat_core::{
+    ChatConfig, ChatService, ConversationId, Message, NewMessage, Report, SendHooks, UserId,
+};
 use chat_store_sqlite::SqliteStore;
 use common::TestServer;
 use serde_json::json;
@@ -17,6 +20,7 @@ use tokio::sync::mpsc;
 struct Moderation {
     stored: mpsc::UnboundedSender<(Message, Vec<UserId>)>,
     seen_by_before: Mutex<u32>,
+    reports: mpsc::UnboundedSender<Report>,
 }
 
 #[async_trait::async_trait]
@@ -41,14 +45,25 @@ impl SendHooks for Moderation {
     async fn after_send(&self, message: Message, members: Vec<UserId>) {
         let _ = self.stored.send((message, members));
     }
+
+    async fn reported(&self, report: Report) {
+        let _ = self.reports.send(report);
+    }
 }
 
-#[tokio::test]
-async fn hooks_refuse_rewrite_and_observe_sends() {
-    let (stored, mut observed) = mpsc::unbounded_channel();
+/// A server whose service runs `Moderation`; its observers.
+async fn moderated() -> (
+    TestServer,
+    Arc<Moderation>,
+    mpsc::UnboundedReceiver<(Message, Vec<UserId>)>,
+    mpsc::UnboundedReceiver<Report>,
+) {
+    let (stored, observed) = mpsc::unbounded_channel();
+    let (reports, reported) = mpsc::unbounded_channel();
     let hooks = Arc::new(Moderation {
         stored,
         seen_by_before: Mutex::new(0),
+        reports,
     });
     let store = Arc::new(SqliteStore::connect("sqlite::memory:").await.unwrap());
     let chat = ChatService::new_with_hooks(
@@ -60,6 +75,12 @@ async fn hooks_refuse_rewrite_and_observe_sends() {
     .await
     .unwrap();
     let server = TestServer::serve(chat, chat_axum::WsConfig::default()).await;
+    (server, hooks, observed, reported)
+}
+
+#[tokio::test]
+async fn hooks_refuse_rewrite_and_observe_sends() {
+    let (server, hooks, mut observed, _) = moderated().await;
     let cid = server.direct("alice", "bob").await;
     let path = format!("/conversations/{cid}/messages");
 
@@ -123,4 +144,48 @@ async fn hooks_refuse_rewrite_and_observe_sends() {
     let (message, _) = observed.recv().await.unwrap();
     assert_eq!(message.body, "next", "the retry was not reported");
     assert_eq!(*hooks.seen_by_before.lock().unwrap(), 6);
+}
+
+#[tokio::test]
+async fn reports_reach_the_host_with_the_message() {
+    let (server, _, _, mut reported) = moderated().await;
+    let cid = server.direct("alice", "bob").await;
+    let message = server.send("bob", &cid, "rude words").await;
+    let mid = message["id"].as_str().unwrap();
+    let body = json!({"message_id": mid, "reason": "rude"});
+    assert_eq!(server.post("alice", "/reports", body).await.0, 202);
+    let report = reported.recv().await.unwrap();
+    assert_eq!(
+        (
+            report.by.as_str(),
+            report.user_id.as_str(),
+            report.reason.as_str()
+        ),
+        ("alice", "bob", "rude")
+    );
+    assert_eq!(report.conversation_id.unwrap().as_str(), cid);
+    assert_eq!(report.message.unwrap().body, "rude words");
+
+    // Nobody reports a message of a conversation they are not in, nor
+    // learns that it exists; nor reports themselves, or with no reason.
+    let outsider = json!({"message_id": mid, "reason": "nosy"});
+    let (status, body) = server.post("eve", "/reports", outsider).await;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+    for body in [
+        json!({"user_id": "alice", "reason": "me"}),
+        json!({"user_id": "bob", "reason": "   "}),
+        json!({"user_id": "bob", "message_id": mid, "reason": "both"}),
+        json!({"reason": "neither"}),
+    ] {
+        let (status, answer) = server.post("alice", "/reports", body.clone()).await;
+        assert_eq!(
+            (status, &answer["error"]["code"]),
+            (400, &json!("invalid")),
+            "{body}"
+        );
+    }
+    let user = json!({"user_id": "mallory", "reason": "spam"});
+    assert_eq!(server.post("alice", "/reports", user).await.0, 202);
+    let report = reported.recv().await.unwrap();
+    assert_eq!((report.user_id.as_str(), report.message), ("mallory", None));
 }

@@ -1,6 +1,6 @@
 //! Every write is rate limited per user with its own setting: creating
 //! conversations, membership changes, read marks, typing notices, edits and
-//! deletes, reactions, pins and renames, over
+//! deletes, reactions, pins and renames, moderation, reports, over
 //! REST (429 with `Retry-After`) and over the socket (`error` frames); typing
 //! is throttled per conversation, and read marks that do not move are told
 //! to nobody.
@@ -25,6 +25,8 @@ fn tight() -> ChatConfig {
         .with_rate(Action::Edit, once)
         .with_rate(Action::React, once)
         .with_rate(Action::Manage, once)
+        .with_rate(Action::Moderate, once)
+        .with_rate(Action::Report, once)
 }
 
 async fn server(config: ChatConfig) -> TestServer {
@@ -409,4 +411,44 @@ async fn edits_reactions_pins_and_renames_are_limited_per_user() {
         ],
         "refused changes stored nothing"
     );
+}
+
+#[tokio::test]
+async fn moderation_and_reports_are_limited_per_user() {
+    let config = tight().with_rate(Action::Create, None);
+    let server = server(config).await;
+    let cid = server.group("alice", &["bob", "carol"]).await;
+    let put = reqwest::Method::PUT;
+    let mute = |user: &str| format!("/conversations/{cid}/mutes/{user}");
+    assert_eq!(
+        call(&server, put.clone(), "alice", &mute("bob"), None)
+            .await
+            .0,
+        200
+    );
+    let second = call(&server, put.clone(), "alice", &mute("carol"), None).await;
+    assert_limited(&second, "moderation changes");
+    let block = call(&server, put, "alice", "/blocks/mallory", None).await;
+    assert_limited(&block, "moderation changes");
+    let (_, conversation) = server.get("alice", &format!("/conversations/{cid}")).await;
+    assert_eq!(
+        conversation["muted"],
+        json!(["bob"]),
+        "refused mutes stored nothing"
+    );
+
+    let post = reqwest::Method::POST;
+    let report = || Some(json!({"user_id": "mallory", "reason": "spam"}));
+    assert_eq!(
+        call(&server, post.clone(), "bob", "/reports", report())
+            .await
+            .0,
+        202
+    );
+    assert_limited(
+        &call(&server, post.clone(), "bob", "/reports", report()).await,
+        "reports",
+    );
+    let other = call(&server, post, "carol", "/reports", report()).await;
+    assert_eq!(other.0, 202, "other users are not slowed");
 }

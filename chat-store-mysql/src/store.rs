@@ -116,12 +116,6 @@ impl MySqlStore {
         let mut tx = self.pool.begin().await?;
         let [low, high] = direct.pair.users();
         let other = if *low == direct.created_by { high } else { low };
-        if let Some(refusal) =
-            writes::refuse_direct::<MySqlDialect>(&mut tx, &direct.created_by, other).await?
-        {
-            tx.rollback().await?;
-            return Ok(Err(refusal));
-        }
         // INSERT IGNORE waits for a concurrent creator of the same pair to
         // commit, then ignores the duplicate: every caller sees one conversation.
         let created = sqlx::query(
@@ -138,6 +132,12 @@ impl MySqlStore {
         .await?
         .rows_affected()
             == 1;
+        if let Some(refusal) =
+            writes::refuse_direct::<MySqlDialect>(&mut tx, &direct.created_by, other).await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
         if created {
             for member in direct.pair.users() {
                 insert_member(&mut tx, direct.id.as_str(), member, 0, at).await?;
@@ -162,13 +162,6 @@ impl MySqlStore {
     ) -> Result<Result<Conversation, Refusal>, MySqlStoreError> {
         let at = time::to_millis(group.created_at);
         let mut tx = self.pool.begin().await?;
-        if let Some(refusal) =
-            writes::refuse_creation::<MySqlDialect>(&mut tx, &group.created_by, &group.members)
-                .await?
-        {
-            tx.rollback().await?;
-            return Ok(Err(refusal));
-        }
         sqlx::query(
             "INSERT INTO conversations \
              (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
@@ -184,6 +177,13 @@ impl MySqlStore {
         .bind(group.members_can_add)
         .execute(&mut *tx)
         .await?;
+        if let Some(refusal) =
+            writes::refuse_creation::<MySqlDialect>(&mut tx, &group.created_by, &group.members)
+                .await?
+        {
+            tx.rollback().await?;
+            return Ok(Err(refusal));
+        }
         if !group.members.is_empty() {
             let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
                 "INSERT INTO members (conversation_id, user_id, read_seq, joined_at) ",

@@ -20,6 +20,7 @@ mod error;
 pub mod probe;
 pub mod reads;
 pub mod rows;
+pub mod testing;
 pub mod writes;
 
 pub use dialect::{ConnectionOf, Dialect, Fetch, RowOf};

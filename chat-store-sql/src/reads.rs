@@ -84,7 +84,21 @@ pub async fn is_member<D: Dialect>(
     id: &ConversationId,
     user: &UserId,
 ) -> Result<bool, SqlError> {
-    let mut sql = QueryBuilder::new("SELECT 1 FROM members WHERE conversation_id = ");
+    listed::<D>(connection, "members", id, user).await
+}
+
+/// Whether `table` (keyed by `conversation_id, user_id`: members, bans)
+/// has a row for `user` in `id`.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn listed<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    table: &str,
+    id: &ConversationId,
+    user: &UserId,
+) -> Result<bool, SqlError> {
+    let mut sql = QueryBuilder::new(format!("SELECT 1 FROM {table} WHERE conversation_id = "));
     D::push_text(&mut sql, id.as_str());
     sql.push(" AND user_id = ");
     D::push_text(&mut sql, user.as_str());

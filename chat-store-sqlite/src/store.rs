@@ -230,13 +230,6 @@ impl Store for SqliteStore {
     async fn create_group(&self, group: NewGroup) -> StoreResult<Conversation> {
         let run = async {
             let mut tx = self.writer.begin().await?;
-            if let Some(refusal) =
-                writes::refuse_creation::<SqliteDialect>(&mut tx, &group.created_by, &group.members)
-                    .await?
-            {
-                tx.rollback().await?;
-                return Ok(Err(refusal));
-            }
             sqlx::query(
                 "INSERT INTO conversations \
                  (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
@@ -252,6 +245,16 @@ impl Store for SqliteStore {
             .bind(group.members_can_add)
             .execute(&mut *tx)
             .await?;
+            // The insert comes first: a transaction that reads before its first
+            // write cannot take the write lock once another connection (the
+            // append writer, the search indexer) has written meanwhile.
+            if let Some(refusal) =
+                writes::refuse_creation::<SqliteDialect>(&mut tx, &group.created_by, &group.members)
+                    .await?
+            {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
             for member in &group.members {
                 insert_member(&mut tx, group.id.as_str(), member, 0, group.created_at).await?;
             }
@@ -272,12 +275,6 @@ impl Store for SqliteStore {
             let mut tx = self.writer.begin().await?;
             let [low, high] = direct.pair.users();
             let other = if *low == direct.created_by { high } else { low };
-            if let Some(refusal) =
-                writes::refuse_direct::<SqliteDialect>(&mut tx, &direct.created_by, other).await?
-            {
-                tx.rollback().await?;
-                return Ok(Err(refusal));
-            }
             let created = sqlx::query(
                 "INSERT INTO conversations \
                  (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
@@ -292,6 +289,13 @@ impl Store for SqliteStore {
             .await?
             .rows_affected()
                 == 1;
+            // After the insert, for the reason given in `create_group`.
+            if let Some(refusal) =
+                writes::refuse_direct::<SqliteDialect>(&mut tx, &direct.created_by, other).await?
+            {
+                tx.rollback().await?;
+                return Ok(Err(refusal));
+            }
             if created {
                 for member in direct.pair.users() {
                     insert_member(&mut tx, direct.id.as_str(), member, 0, direct.created_at)

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::{ChatService, not_a_member, refusal};
+use super::{ChatService, refusal};
 use crate::config::Action;
 use crate::conversation::{Conversation, ConversationKind, Role};
 use crate::error::{ChatError, Result};
@@ -260,16 +260,7 @@ impl ChatService {
         change: Change,
     ) -> Result<Changed> {
         self.limit(Action::Moderate, me)?;
-        let conversation = self
-            .inner
-            .store
-            .conversation(id)
-            .await?
-            .ok_or_else(|| ChatError::not_found("conversation", id))?;
-        if !conversation.has_member(me) {
-            return Err(not_a_member(id));
-        }
-        require_group(&conversation)?;
+        require_group(&self.conversation(me, id).await?)?;
         if me == user {
             return Err(ChatError::invalid(
                 "user_id",

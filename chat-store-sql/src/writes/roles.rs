@@ -7,7 +7,7 @@ use sqlx::QueryBuilder;
 use super::change::Reserved;
 use crate::dialect::{ConnectionOf, Dialect};
 use crate::error::SqlError;
-use crate::rows;
+use crate::{reads, rows};
 
 /// A member as a change's checks see them.
 #[derive(Clone, Copy, Debug)]
@@ -76,7 +76,7 @@ pub(super) async fn refuse<D: Dialect>(
     Ok(match &change.change {
         Change::Renamed { .. } if !moderates => Some(Refusal::NotAnAdmin),
         Change::MemberAdded { user_id } => {
-            if banned::<D>(connection, &change.conversation_id, user_id).await? {
+            if reads::listed::<D>(connection, "bans", &change.conversation_id, user_id).await? {
                 Some(Refusal::Banned)
             } else if *user_id == change.by {
                 None
@@ -119,19 +119,6 @@ pub(super) async fn refuse<D: Dialect>(
         }
         _ => None,
     })
-}
-
-/// Whether `user` is banned from conversation `id`.
-async fn banned<D: Dialect>(
-    connection: &mut ConnectionOf<D>,
-    id: &ConversationId,
-    user: &UserId,
-) -> Result<bool, SqlError> {
-    let mut sql = QueryBuilder::new("SELECT 1 FROM bans WHERE conversation_id = ");
-    D::push_text(&mut sql, id.as_str());
-    sql.push(" AND user_id = ");
-    D::push_text(&mut sql, user.as_str());
-    Ok(D::fetch_optional(&mut sql, connection).await?.is_some())
 }
 
 /// Whether `blocker` blocks `user`: a locking read where the backend has

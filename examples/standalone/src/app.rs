@@ -100,6 +100,10 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             get(|| asset(SCRIPT, include_str!("../static/timeline.js"))),
         )
         .route(
+            "/moderation.js",
+            get(|| asset(SCRIPT, include_str!("../static/moderation.js"))),
+        )
+        .route(
             "/style.css",
             get(|| asset(STYLE, include_str!("../static/style.css"))),
         )

@@ -76,10 +76,12 @@ pub struct ServerArgs {
     /// Another write's rate per user, as `WRITE=N/s`, `WRITE=N/min`, with
     /// `:BURST` after it, or `WRITE=off`; WRITE is `create` (groups, rooms,
     /// direct conversations), `membership`, `read`, `typing`, `send`,
-    /// `edit` (edits and deletes), `react`, `manage` (pins and renames), or
-    /// `all`. Repeat the flag, or separate with commas. Defaults: create
+    /// `edit` (edits and deletes), `react`, `manage` (pins and renames),
+    /// `moderate` (roles, bans, mutes, blocks, deleting a group), `report`,
+    /// or `all`. Repeat the flag, or separate with commas. Defaults: create
     /// 30/min:10, membership 60/min:20, read 10/s:40, typing 5/s:10, edit
-    /// 60/min:20, react 2/s:30, manage 30/min:10.
+    /// 60/min:20, react 2/s:30, manage 30/min:10, moderate 60/min:20,
+    /// report 1/min:5.
     #[arg(long = "rate-limit", env = "CHAT_RATE_LIMITS", value_delimiter = ',', value_parser = parse_rate_limit)]
     pub rate_limits: Vec<RateLimitSetting>,
     /// How long a WebSocket holds a message that arrived ahead of an earlier

@@ -96,6 +96,7 @@ async function start(user, token) {
   $("app").hidden = false;
   $("me").textContent = user;
   loadServerInfo();
+  loadBlocks();
   await loadConversations();
   connect();
 }
@@ -368,9 +369,10 @@ function onMembership(event) {
     return;
   }
   const who = event.user_id === state.me ? "You" : event.user_id;
-  const text = joined
+  let text = joined
     ? event.by === event.user_id ? `${who} joined` : `${event.by} added ${who}`
     : event.by === event.user_id ? `${who} left` : `${event.by} removed ${who}`;
+  if (event.new_owner) text += `; ${event.new_owner === state.me ? "you own" : `${event.new_owner} owns`} the group now`;
   const notice = addNotice(event, text);
   const listed = state.conversations.has(cid);
   loadConversations().then(() => {
@@ -450,6 +452,7 @@ function showHeader(cid) {
   $("chat-title").textContent = summary ? conversationName(summary) : "";
   $("chat-members").textContent = summary ? summary.members.join(", ") : "";
   $("leave").hidden = !summary || summary.kind !== "group";
+  showModeration(cid);
 }
 
 // Whether a page came.
@@ -813,6 +816,17 @@ function onEvent(event) {
     case "renamed":
       onTimelineEvent(event);
       break;
+    case "role_changed":
+    case "owner_changed":
+    case "banned":
+    case "unbanned":
+    case "muted":
+    case "unmuted":
+      onModerationEvent(event);
+      break;
+    case "conversation_deleted":
+      onConversationDeleted(event);
+      break;
     default:
       break;
   }
@@ -820,6 +834,7 @@ function onEvent(event) {
 
 // ---------- boot ----------
 wireTimeline();
+wireModeration();
 const savedUser = localStorage.getItem("chat.user");
 const savedToken = localStorage.getItem("chat.token");
 if (savedUser && savedToken) start(savedUser, savedToken);

@@ -190,6 +190,8 @@ function actions(message) {
   if (message.sender === state.me) {
     action("✎", "Edit", () => startCompose("edit", message));
     action("🗑", "Delete", () => removeMessage(message));
+  } else if (!message.deleted) {
+    action("⚑", "Report", () => reportMessage(message));
   }
   return bar;
 }

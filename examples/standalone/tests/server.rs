@@ -63,6 +63,7 @@ async fn serves_the_page_its_assets_and_health() {
     for (path, file) in [
         ("app.js", include_str!("../static/app.js")),
         ("timeline.js", include_str!("../static/timeline.js")),
+        ("moderation.js", include_str!("../static/moderation.js")),
         ("style.css", include_str!("../static/style.css")),
     ] {
         let (status, served) = get(format!("http://{}/{path}", server.base), None).await;

@@ -38,6 +38,14 @@ async fn roles(store: &dyn Store, id: &ConversationId) -> (Option<UserId>, Vec<U
     (conversation.owner, conversation.admins)
 }
 
+/// `by` makes `change`, which must not be refused.
+async fn done(store: &dyn Store, id: &ConversationId, by: &str, change: Change) -> crate::Changed {
+    match make(store, id, by, change.clone(), None).await {
+        Ok(changed) => changed,
+        Err(error) => panic!("{by}: {change:?} refused: {error:?}"),
+    }
+}
+
 /// Refused with `expected`, writing nothing.
 async fn refused(
     store: &dyn Store,
@@ -91,16 +99,12 @@ pub async fn roles_decide_who_moderates(store: Arc<dyn Store>) {
     )
     .await;
 
-    make(store, id, "alice", role("bob", Role::Admin), None)
-        .await
-        .unwrap();
+    done(store, id, "alice", role("bob", Role::Admin)).await;
     assert_eq!(
         roles(store, id).await,
         (Some(user("alice")), vec![user("bob")])
     );
-    let again = make(store, id, "alice", role("bob", Role::Admin), None)
-        .await
-        .unwrap();
+    let again = done(store, id, "alice", role("bob", Role::Admin)).await;
     assert_eq!(again.outcome, Outcome::Unchanged, "already an admin");
     for change in [
         removed("alice"),
@@ -133,11 +137,9 @@ pub async fn roles_decide_who_moderates(store: Arc<dyn Store>) {
     .await;
 
     // An admin adds, renames and removes.
-    make(store, id, "bob", add_erin, None).await.unwrap();
-    make(store, id, "bob", rename, None).await.unwrap();
-    let gone = make(store, id, "bob", removed("carol"), None)
-        .await
-        .unwrap();
+    done(store, id, "bob", add_erin).await;
+    done(store, id, "bob", rename).await;
+    let gone = done(store, id, "bob", removed("carol")).await;
     assert!(
         gone.members.contains(&user("carol")),
         "the removed member hears it"
@@ -145,25 +147,21 @@ pub async fn roles_decide_who_moderates(store: Arc<dyn Store>) {
     assert!(!store.is_member(id, &user("carol")).await.unwrap());
 
     // The hand-over: bob owns it, alice stays an admin and may be moderated.
-    let event = make(
+    let event = done(
         store,
         id,
         "alice",
         Change::OwnerChanged {
             user_id: user("bob"),
         },
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert!(matches!(event.outcome, Outcome::Applied(_)));
     assert_eq!(
         roles(store, id).await,
         (Some(user("bob")), vec![user("alice")])
     );
-    make(store, id, "bob", role("alice", Role::Member), None)
-        .await
-        .unwrap();
+    done(store, id, "bob", role("alice", Role::Member)).await;
     assert_eq!(roles(store, id).await, (Some(user("bob")), vec![]));
     refused(
         store,
@@ -193,17 +191,15 @@ pub async fn members_add_where_the_group_allows_it(store: Arc<dyn Store>) {
         .unwrap();
     assert!(open.members_can_add);
     let id = &open.id;
-    make(
+    done(
         store,
         id,
         "bob",
         Change::MemberAdded {
             user_id: user("carol"),
         },
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert!(
         store
             .set_block(&user("dave"), &user("bob"), true)
@@ -214,10 +210,8 @@ pub async fn members_add_where_the_group_allows_it(store: Arc<dyn Store>) {
         user_id: user("dave"),
     };
     refused(store, id, "bob", blocked.clone(), Refusal::Blocked).await;
-    make(store, id, "alice", blocked, None).await.unwrap();
-    make(store, id, "alice", banned("erin"), None)
-        .await
-        .unwrap();
+    done(store, id, "alice", blocked).await;
+    done(store, id, "alice", banned("erin")).await;
     let erin = Change::MemberAdded {
         user_id: user("erin"),
     };
@@ -232,23 +226,17 @@ pub async fn the_owner_leaving_hands_the_group_on(store: Arc<dyn Store>) {
     let conversation = group(store, "g", &["alice", "bob"]).await;
     let id = &conversation.id;
     // carol joins after bob, but is an admin: she comes first.
-    make(
+    done(
         store,
         id,
         "alice",
         Change::MemberAdded {
             user_id: user("carol"),
         },
-        None,
     )
-    .await
-    .unwrap();
-    make(store, id, "alice", role("carol", Role::Admin), None)
-        .await
-        .unwrap();
-    let left = make(store, id, "alice", removed("alice"), None)
-        .await
-        .unwrap();
+    .await;
+    done(store, id, "alice", role("carol", Role::Admin)).await;
+    let left = done(store, id, "alice", removed("alice")).await;
     let Outcome::Applied(event) = left.outcome else {
         panic!("the owner left: {left:?}");
     };
@@ -267,15 +255,11 @@ pub async fn the_owner_leaving_hands_the_group_on(store: Arc<dyn Store>) {
         &crate::Entry::Change(event),
         "the heir is stored with the event"
     );
-    make(store, id, "carol", removed("carol"), None)
-        .await
-        .unwrap();
+    done(store, id, "carol", removed("carol")).await;
     assert_eq!(roles(store, id).await, (Some(user("bob")), vec![]));
 
     let lobby = room(store, "lobby", "alice").await;
-    make(store, &lobby.id, "alice", removed("alice"), None)
-        .await
-        .unwrap();
+    done(store, &lobby.id, "alice", removed("alice")).await;
     assert_eq!(roles(store, &lobby.id).await, (None, vec![]));
     assert!(
         add_member(store, &lobby.id, &user("zoe"), 10)
@@ -292,14 +276,14 @@ pub async fn bans_keep_users_out(store: Arc<dyn Store>) {
     let lobby = room(store, "lobby", "alice").await;
     let id = &lobby.id;
     assert!(add_member(store, id, &user("bob"), 10).await.unwrap());
-    let ban = make(store, id, "alice", banned("bob"), None).await.unwrap();
+    let ban = done(store, id, "alice", banned("bob")).await;
     assert!(
         ban.members.contains(&user("bob")),
         "the banned member hears it"
     );
     assert!(!store.is_member(id, &user("bob")).await.unwrap());
     assert_eq!(store.bans(id).await.unwrap(), [user("bob")]);
-    let again = make(store, id, "alice", banned("bob"), None).await.unwrap();
+    let again = done(store, id, "alice", banned("bob")).await;
     assert_eq!(again.outcome, Outcome::Unchanged);
     let join = add_member(store, id, &user("bob"), 10).await;
     assert!(
@@ -310,26 +294,22 @@ pub async fn bans_keep_users_out(store: Arc<dyn Store>) {
         user_id: user("bob"),
     };
     refused(store, id, "alice", add, Refusal::Banned).await;
-    make(store, id, "alice", banned("mallory"), None)
-        .await
-        .unwrap();
+    done(store, id, "alice", banned("mallory")).await;
     let join = add_member(store, id, &user("mallory"), 10).await;
     assert!(
         matches!(join, Err(StoreError::Refused(Refusal::Banned))),
         "{join:?}"
     );
 
-    make(
+    done(
         store,
         id,
         "alice",
         Change::Unbanned {
             user_id: user("bob"),
         },
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(store.bans(id).await.unwrap(), [user("mallory")]);
     assert!(add_member(store, id, &user("bob"), 10).await.unwrap());
 }
@@ -344,17 +324,15 @@ pub async fn mutes_silence_writes(store: Arc<dyn Store>) {
         .await
         .message
         .seq;
-    make(
+    done(
         store,
         id,
         "alice",
         Change::Muted {
             user_id: user("bob"),
         },
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         store.conversation(id).await.unwrap().unwrap().muted,
         [user("bob")]
@@ -377,26 +355,16 @@ pub async fn mutes_silence_writes(store: Arc<dyn Store>) {
         Refusal::Muted,
     )
     .await;
-    make(
-        store,
-        id,
-        "bob",
-        Change::Deleted { message_seq: mine },
-        None,
-    )
-    .await
-    .unwrap();
-    make(
+    done(store, id, "bob", Change::Deleted { message_seq: mine }).await;
+    done(
         store,
         id,
         "alice",
         Change::Unmuted {
             user_id: user("bob"),
         },
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     assert!(
         store
             .conversation(id)
@@ -515,9 +483,7 @@ pub async fn two_admins_removing_each_other_leave_one(store: Arc<dyn Store>) {
         let conversation = group(&*store, "g", &["alice", "bob", "carol"]).await;
         let id = conversation.id.clone();
         for admin in ["bob", "carol"] {
-            make(&*store, &id, "alice", role(admin, Role::Admin), None)
-                .await
-                .unwrap();
+            done(&*store, &id, "alice", role(admin, Role::Admin)).await;
         }
         let race = |by: &'static str, other: &'static str| {
             let (store, id) = (Arc::clone(&store), id.clone());
@@ -574,7 +540,7 @@ pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
         .await
         .message
         .seq;
-    make(
+    done(
         store,
         id,
         "alice",
@@ -582,19 +548,9 @@ pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
             message_seq: seq,
             reaction: "👍".to_owned(),
         },
-        None,
     )
-    .await
-    .unwrap();
-    make(
-        store,
-        id,
-        "alice",
-        Change::Pinned { message_seq: seq },
-        None,
-    )
-    .await
-    .unwrap();
+    .await;
+    done(store, id, "alice", Change::Pinned { message_seq: seq }).await;
     let by_member = store.delete_conversation(id, &user("bob")).await;
     assert!(
         matches!(by_member, Err(StoreError::Refused(Refusal::NotAnAdmin))),
