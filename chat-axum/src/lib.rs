@@ -51,7 +51,7 @@ pub use openapi::openapi;
 pub use rest::health::HealthReport;
 pub use rest::messages::ReadMark;
 pub use rest::timeline::{Pins, ReadMarks};
-pub use serve::{ServeConfig, ServeStats, Server};
+pub use serve::{ServeConfig, ServeStats, Server, metrics};
 pub use socket_schema::socket_schema;
 pub use ws::{
     CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG,

@@ -30,7 +30,9 @@
 
 mod codec;
 mod error;
+pub mod metrics;
 mod options;
+mod rates;
 mod subscriber;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -46,6 +48,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use codec::{DecodeError, decode, decode_for, encode, encode_copy};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
+pub use rates::RedisRates;
 /// The redis crate this adapter is built on.
 pub use redis;
 
@@ -109,6 +112,14 @@ impl RedisBus {
             next_probe: AtomicU64::new(0),
             task,
         })
+    }
+
+    /// Write rates counted in this Redis for every node under the bus's
+    /// prefix, on the bus's publishing connection: hand them to
+    /// [`ChatServiceBuilder::shared_rates`](chat_core::ChatServiceBuilder::shared_rates).
+    #[must_use]
+    pub fn rates(&self) -> RedisRates {
+        RedisRates::new(self.publisher.clone(), &self.shared.prefix)
     }
 
     /// This node's counters.

@@ -29,7 +29,7 @@ pub(crate) enum Command {
 /// State shared by the bus handle, the subscription task and the reader.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    prefix: String,
+    pub(crate) prefix: String,
     pub(crate) node_channel: String,
     pub(crate) timeout: Duration,
     ping_interval: Duration,
@@ -76,6 +76,7 @@ impl Shared {
 
     pub(crate) fn publish_failed(&self) {
         self.publish_failures.fetch_add(1, Relaxed);
+        ::metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
     }
 
     pub(crate) fn stats(&self) -> RedisBusStats {
@@ -139,6 +140,7 @@ impl Shared {
             Ok(envelope) => self.subscribers.deliver(&Delivery::Event(envelope)),
             Err(error) => {
                 self.decode_errors.fetch_add(1, Relaxed);
+                ::metrics::counter!(crate::metrics::DECODE_ERRORS).increment(1);
                 static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
                 if let Some(suppressed) = LOG.admit() {
                     tracing::warn!(channel, error = %error, suppressed, "dropping an undecodable bus message");
@@ -194,6 +196,7 @@ pub(crate) async fn run(
             None => match open(&client, &shared).await {
                 Ok(connection) => {
                     shared.reconnects.fetch_add(1, Relaxed);
+                    ::metrics::counter!(crate::metrics::RECONNECTS).increment(1);
                     tracing::info!(
                         "redis subscription re-established; clients resume from the store"
                     );

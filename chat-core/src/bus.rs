@@ -253,6 +253,7 @@ impl SubscriberSet {
                     Ok(()) => subscriber.lagging = false,
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         self.dropped.fetch_add(1, Ordering::Relaxed);
+                        ::metrics::counter!(crate::metrics::BUS_DROPPED).increment(1);
                         return true;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => return false,
@@ -265,6 +266,7 @@ impl SubscriberSet {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
+                    ::metrics::counter!(crate::metrics::BUS_DROPPED).increment(1);
                     subscriber.lagging = true;
                     true
                 }

@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use ::metrics::histogram;
+
 use crate::error::Refusal;
 use crate::ids::UserId;
 use crate::message::{Appended, Message, NewMessageRecord};
+use crate::metrics;
 
 /// A queue in front of one writing task.
 #[derive(Debug)]
@@ -89,9 +92,16 @@ impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
                                 Err(_) => break,
                             }
                         }
+                        #[allow(clippy::cast_precision_loss)] // counts far below 2^53
+                        histogram!(metrics::COMMIT_QUEUE_DEPTH).record(queue.len() as f64);
                     }
                     let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                    for (reply, result) in replies.into_iter().zip(write(records).await) {
+                    #[allow(clippy::cast_precision_loss)]
+                    histogram!(metrics::COMMIT_BATCH_SIZE).record(records.len() as f64);
+                    let started = std::time::Instant::now();
+                    let results = write(records).await;
+                    histogram!(metrics::COMMIT_SECONDS).record(started.elapsed());
+                    for (reply, result) in replies.into_iter().zip(results) {
                         // A caller that gave up needs no answer.
                         let _ = reply.send(result);
                     }

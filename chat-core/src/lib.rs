@@ -46,12 +46,14 @@ mod hub;
 mod ids;
 mod log_throttle;
 mod message;
+pub mod metrics;
 pub mod paging;
 pub mod protocol;
 mod room;
 pub mod search;
 mod service;
 pub mod session;
+mod shared_rates;
 mod store;
 pub mod time;
 mod timeline;
@@ -75,8 +77,11 @@ pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessag
 pub use protocol::Gap;
 pub use room::{Room, RoomPage, RoomQuery};
 pub use search::{SearchPage, SearchQuery};
-pub use service::{ChatService, Health, MAX_REACTION_BYTES, MAX_REPORT_REASON_BYTES, Reported};
+pub use service::{
+    ChatService, ChatServiceBuilder, Health, MAX_REACTION_BYTES, MAX_REPORT_REASON_BYTES, Reported,
+};
 pub use session::{Output, Session, SessionConfig};
+pub use shared_rates::SharedRates;
 pub use store::{ReadMarkUpdate, Store, StoreResult};
 pub use time::Timestamp;
 pub use timeline::{

@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
+use ::metrics::{counter, gauge};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::metrics;
 
 /// Why a connection was not admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +70,7 @@ impl ConnectionLimits {
             });
         if admitted.is_err() {
             self.stats.refused_node.fetch_add(1, Ordering::Relaxed);
+            counter!(metrics::HTTP_CONNECTIONS_REFUSED, "limit" => "node").increment(1);
             return Err(Refused::Node);
         }
         if let Some(limit) = self.max_per_peer {
@@ -76,11 +80,13 @@ impl ConnectionLimits {
                 drop(per_peer);
                 self.open.fetch_sub(1, Ordering::AcqRel);
                 self.stats.refused_peer.fetch_add(1, Ordering::Relaxed);
+                counter!(metrics::HTTP_CONNECTIONS_REFUSED, "limit" => "peer").increment(1);
                 return Err(Refused::Peer);
             }
             *count += 1;
         }
         self.stats.accepted.fetch_add(1, Ordering::Relaxed);
+        gauge!(metrics::HTTP_CONNECTIONS).increment(1.0);
         Ok(Permit {
             limits: Arc::clone(self),
             peer,
@@ -98,6 +104,7 @@ impl ConnectionLimits {
             }
         }
         self.open.fetch_sub(1, Ordering::AcqRel);
+        gauge!(metrics::HTTP_CONNECTIONS).decrement(1.0);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {

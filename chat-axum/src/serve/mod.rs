@@ -1,6 +1,7 @@
 //! The hardened HTTP server that runs the chat router: see [`Server`].
 
 mod limits;
+pub mod metrics;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -261,6 +262,7 @@ impl Server {
             if let Err(error) = result {
                 if error.is_timeout() {
                     limits.stats.header_timeouts.fetch_add(1, Ordering::Relaxed);
+                    ::metrics::counter!(metrics::HTTP_HEADER_TIMEOUTS).increment(1);
                 }
                 tracing::debug!(%error, "connection ended with an error");
             }

@@ -353,6 +353,7 @@ impl HubInner {
             }
             return;
         }
+        let started = std::time::Instant::now();
         let delivered = if !GROUPED.contains(&recipients.len()) {
             recipients
                 .iter()
@@ -368,6 +369,7 @@ impl HubInner {
         } else {
             self.deliver_grouped(recipients, envelope)
         };
+        ::metrics::histogram!(crate::metrics::FANOUT_SECONDS).record(started.elapsed());
         self.counters.delivered(delivered);
     }
 

@@ -1,7 +1,12 @@
 //! Counters of the hub: no drop is silent. Updated with relaxed atomics, once
-//! per event (not per recipient) on the delivery path.
+//! per event (not per recipient) on the delivery path, and recorded through
+//! the `metrics` facade at the same moment (see [`crate::metrics`]).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use ::metrics::{counter, gauge};
+
+use crate::metrics;
 
 /// A snapshot of a hub's counters (totals since start) and gauges.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,50 +56,64 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn connected(&self) {
         self.connections.fetch_add(1, Relaxed);
+        gauge!(metrics::CONNECTIONS).increment(1.0);
     }
     /// Counts a connection gone.
     pub(crate) fn disconnected(&self) {
         self.connections.fetch_sub(1, Relaxed);
+        gauge!(metrics::CONNECTIONS).decrement(1.0);
     }
 
     pub(crate) fn user_added(&self) {
         self.users.fetch_add(1, Relaxed);
+        gauge!(metrics::CONNECTED_USERS).increment(1.0);
     }
 
     pub(crate) fn user_removed(&self) {
         self.users.fetch_sub(1, Relaxed);
+        gauge!(metrics::CONNECTED_USERS).decrement(1.0);
     }
 
     pub(crate) fn set_watched_users(&self, count: usize) {
         self.watched_users
             .store(u64::try_from(count).unwrap_or(u64::MAX), Relaxed);
+        #[allow(clippy::cast_precision_loss)] // a gauge; exact below 2^53
+        gauge!(metrics::WATCHED_USERS).set(count as f64);
     }
     pub(crate) fn delivered(&self, count: u64) {
         if count > 0 {
             self.delivered.fetch_add(count, Relaxed);
+            counter!(metrics::EVENTS_DELIVERED).increment(count);
         }
     }
     pub(crate) fn dropped_message(&self) {
         self.dropped_messages.fetch_add(1, Relaxed);
+        counter!(metrics::EVENTS_DROPPED, "reason" => metrics::DROP_REASONS[0]).increment(1);
     }
     pub(crate) fn dropped_ephemeral(&self) {
         self.dropped_ephemeral.fetch_add(1, Relaxed);
+        counter!(metrics::EVENTS_DROPPED, "reason" => metrics::DROP_REASONS[1]).increment(1);
     }
     pub(crate) fn skipped_in_gap(&self) {
         self.skipped_in_gap.fetch_add(1, Relaxed);
+        counter!(metrics::EVENTS_DROPPED, "reason" => metrics::DROP_REASONS[2]).increment(1);
     }
     pub(crate) fn gaps_announced(&self, count: usize) {
-        self.gaps_announced
-            .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Relaxed);
+        let count = u64::try_from(count).unwrap_or(u64::MAX);
+        self.gaps_announced.fetch_add(count, Relaxed);
+        counter!(metrics::GAPS_ANNOUNCED).increment(count);
     }
     pub(crate) fn stuck_closed(&self) {
         self.stuck_closed.fetch_add(1, Relaxed);
+        counter!(metrics::SLOW_CONSUMER_CLOSES).increment(1);
     }
     pub(crate) fn bus_gap(&self) {
         self.bus_gaps.fetch_add(1, Relaxed);
+        counter!(metrics::BUS_GAPS).increment(1);
     }
     pub(crate) fn watch_failure(&self) {
         self.watch_failures.fetch_add(1, Relaxed);
+        counter!(metrics::BUS_WATCH_FAILURES).increment(1);
     }
 
     pub(crate) fn snapshot(&self) -> HubStats {

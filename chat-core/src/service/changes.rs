@@ -36,7 +36,7 @@ impl ChatService {
     ) -> Result<Changed> {
         self.validate_text(&body, content.as_ref())?;
         self.validate_client_id(client_id.as_deref())?;
-        self.limit(Action::Edit, me)?;
+        self.limit(Action::Edit, me).await?;
         let change = Change::Edited {
             message_seq: seq,
             body,
@@ -58,7 +58,7 @@ impl ChatService {
         client_id: Option<String>,
     ) -> Result<Changed> {
         self.validate_client_id(client_id.as_deref())?;
-        self.limit(Action::Edit, me)?;
+        self.limit(Action::Edit, me).await?;
         let change = Change::Deleted { message_seq: seq };
         self.apply(id, me, client_id, change).await
     }
@@ -111,7 +111,7 @@ impl ChatService {
     ) -> Result<Changed> {
         check_reaction(&reaction)?;
         self.validate_client_id(client_id.as_deref())?;
-        self.limit(Action::React, me)?;
+        self.limit(Action::React, me).await?;
         let change = if added {
             Change::ReactionAdded {
                 message_seq,
@@ -140,7 +140,7 @@ impl ChatService {
         seq: Seq,
         pinned: bool,
     ) -> Result<Changed> {
-        self.limit(Action::Manage, me)?;
+        self.limit(Action::Manage, me).await?;
         let change = if pinned {
             Change::Pinned { message_seq: seq }
         } else {
@@ -162,7 +162,7 @@ impl ChatService {
             return Err(ChatError::invalid("title", "must not be empty"));
         }
         self.check_title_length("title", title)?;
-        self.limit(Action::Manage, me)?;
+        self.limit(Action::Manage, me).await?;
         let conversation = self.conversation(me, id).await?;
         if conversation.kind == ConversationKind::Direct {
             return Err(ChatError::invalid(

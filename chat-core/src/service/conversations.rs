@@ -83,7 +83,7 @@ impl ChatService {
                 limit: config.max_group_members,
             });
         }
-        self.limit(Action::Create, creator)?;
+        self.limit(Action::Create, creator).await?;
         let conversation = self
             .inner
             .store
@@ -121,7 +121,7 @@ impl ChatService {
     /// (opening one that exists counts too: it cannot be told apart in advance).
     pub async fn open_direct(&self, me: &UserId, other: &UserId) -> Result<Conversation> {
         let pair = DirectPair::new(me.clone(), other.clone())?;
-        self.limit(Action::Create, me)?;
+        self.limit(Action::Create, me).await?;
         Ok(self
             .inner
             .store

@@ -20,7 +20,7 @@ impl ChatService {
     /// [`ChatError::RateLimited`] past [`RateLimits::typing`](crate::RateLimits::typing),
     /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
     pub async fn typing(&self, me: &UserId, id: &ConversationId) -> Result<()> {
-        self.limit(Action::Typing, me)?;
+        self.limit(Action::Typing, me).await?;
         let mut members = self.members_for(me, id).await?;
         let key = (me.clone(), id.clone());
         if let Some(throttle) = &self.inner.typing

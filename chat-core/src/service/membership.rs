@@ -26,7 +26,7 @@ impl ChatService {
         me: &UserId,
         id: &ConversationId,
     ) -> Result<(Conversation, bool)> {
-        self.limit(Action::Membership, me)?;
+        self.limit(Action::Membership, me).await?;
         let mut room = self
             .inner
             .store
@@ -82,7 +82,7 @@ impl ChatService {
         id: &ConversationId,
         user: &UserId,
     ) -> Result<bool> {
-        self.limit(Action::Membership, me)?;
+        self.limit(Action::Membership, me).await?;
         let conversation = self.conversation(me, id).await?;
         require_group(&conversation)?;
         if conversation.has_member(user) {
@@ -129,7 +129,7 @@ impl ChatService {
         id: &ConversationId,
         user: &UserId,
     ) -> Result<()> {
-        self.limit(Action::Membership, me)?;
+        self.limit(Action::Membership, me).await?;
         let conversation = self.conversation(me, id).await?;
         require_group(&conversation)?;
         if !conversation.has_member(user) {

@@ -33,12 +33,13 @@ impl ChatService {
         id: &ConversationId,
         new: NewMessage,
     ) -> Result<Appended> {
+        let started = std::time::Instant::now();
         // Validated first: a refused body costs no token of the rate.
         self.validate(&new)?;
         let mut mentions = new.mentions.clone();
         mentions.sort();
         mentions.dedup();
-        self.limit(Action::Send, me)?;
+        self.limit(Action::Send, me).await?;
         let new = match &self.inner.hooks {
             Some(hooks) => {
                 let rewritten = hooks
@@ -97,6 +98,7 @@ impl ChatService {
                 (Arc::clone(hooks), message.clone(), appended.members.clone());
             tokio::spawn(async move { hooks.after_send(message, members).await });
         }
+        ::metrics::histogram!(crate::metrics::SEND_SECONDS).record(started.elapsed());
         Ok(appended)
     }
 
@@ -180,7 +182,7 @@ impl ChatService {
     /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
     pub async fn mark_read(&self, me: &UserId, id: &ConversationId, seq: Seq) -> Result<Seq> {
         check_seq(seq)?;
-        self.limit(Action::Read, me)?;
+        self.limit(Action::Read, me).await?;
         let members = self.members_for(me, id).await?;
         let mark = self.inner.store.mark_read(id, me, seq).await?;
         if mark.moved {

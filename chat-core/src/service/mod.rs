@@ -23,6 +23,7 @@ use crate::hooks::SendHooks;
 use crate::hub::Hub;
 use crate::ids::{ConversationId, UserId};
 use crate::protocol::ServerEvent;
+use crate::shared_rates::SharedRates;
 use crate::store::Store;
 use crate::time;
 use crate::timeline::{Change, Changed, NewChange};
@@ -35,6 +36,8 @@ mod messages;
 mod moderation;
 mod rate;
 mod reading;
+#[cfg(test)]
+mod shared_rates_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -75,6 +78,57 @@ struct Inner {
     /// [`ChatConfig::typing_interval`]; `None` when the interval is zero.
     typing: Option<Buckets<(UserId, ConversationId)>>,
     hooks: Option<Arc<dyn SendHooks>>,
+    shared_rates: Option<Arc<dyn SharedRates>>,
+}
+
+/// A [`ChatService`] being set up: [`ChatService::builder`].
+#[derive(Debug)]
+#[must_use]
+pub struct ChatServiceBuilder {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    config: ChatConfig,
+    hooks: Option<Arc<dyn SendHooks>>,
+    shared_rates: Option<Arc<dyn SharedRates>>,
+}
+
+impl ChatServiceBuilder {
+    /// The host's code in the send flow.
+    pub fn hooks(mut self, hooks: Arc<dyn SendHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// Counts the per-user rates of [`ChatConfig::rates`] for the whole
+    /// cluster in `rates` instead of per node (this node's own limits
+    /// decide while `rates` cannot be reached).
+    pub fn shared_rates(mut self, rates: Arc<dyn SharedRates>) -> Self {
+        self.shared_rates = Some(rates);
+        self
+    }
+
+    /// Starts the service and this node's hub on the bus. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// [`ChatError::Unavailable`] when the bus cannot be subscribed to.
+    pub async fn start(self) -> Result<ChatService> {
+        let config = self.config;
+        let hub = Hub::start(Arc::clone(&self.bus), &config).await?;
+        Ok(ChatService {
+            inner: Arc::new(Inner {
+                store: self.store,
+                bus: self.bus,
+                hub,
+                limiter: RateLimiter::new(&config.rates),
+                typing: (!config.typing_interval.is_zero())
+                    .then(|| Buckets::with(1.0 / config.typing_interval.as_secs_f64(), 1.0)),
+                config,
+                publish_failures: AtomicU64::new(0),
+                hooks: self.hooks,
+                shared_rates: self.shared_rates,
+            }),
+        })
+    }
 }
 
 impl ChatService {
@@ -83,7 +137,7 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::Unavailable`] when the bus cannot be subscribed to.
     pub async fn new(store: Arc<dyn Store>, bus: Arc<dyn Bus>, config: ChatConfig) -> Result<Self> {
-        Self::start(store, bus, config, None).await
+        Self::builder(store, bus, config).start().await
     }
 
     /// Like [`ChatService::new`], with the host's [`SendHooks`] in the send
@@ -98,29 +152,23 @@ impl ChatService {
         config: ChatConfig,
         hooks: Arc<dyn SendHooks>,
     ) -> Result<Self> {
-        Self::start(store, bus, config, Some(hooks)).await
+        Self::builder(store, bus, config).hooks(hooks).start().await
     }
 
-    async fn start(
+    /// A service to set up beyond the config ([`SendHooks`],
+    /// [`SharedRates`]) before [`ChatServiceBuilder::start`].
+    pub fn builder(
         store: Arc<dyn Store>,
         bus: Arc<dyn Bus>,
         config: ChatConfig,
-        hooks: Option<Arc<dyn SendHooks>>,
-    ) -> Result<Self> {
-        let hub = Hub::start(Arc::clone(&bus), &config).await?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                store,
-                bus,
-                hub,
-                limiter: RateLimiter::new(&config.rates),
-                typing: (!config.typing_interval.is_zero())
-                    .then(|| Buckets::with(1.0 / config.typing_interval.as_secs_f64(), 1.0)),
-                config,
-                publish_failures: AtomicU64::new(0),
-                hooks,
-            }),
-        })
+    ) -> ChatServiceBuilder {
+        ChatServiceBuilder {
+            store,
+            bus,
+            config,
+            hooks: None,
+            shared_rates: None,
+        }
     }
 
     /// The limits in force.
@@ -147,16 +195,40 @@ impl ChatService {
         self.inner.limiter.refused(action)
     }
 
-    /// Takes one `action` from `me`'s rate, or refuses with
+    /// Takes one `action` from `me`'s rate (the cluster's, with
+    /// [`SharedRates`], else this node's), or refuses with
     /// [`ChatError::RateLimited`] saying when to retry.
-    fn limit(&self, action: Action, me: &UserId) -> Result<()> {
-        self.inner
-            .limiter
-            .take(action, me)
-            .map_err(|retry_after| ChatError::RateLimited {
+    async fn limit(&self, action: Action, me: &UserId) -> Result<()> {
+        let limiter = &self.inner.limiter;
+        let shared = self.inner.shared_rates.as_ref();
+        let verdict = match (shared, self.inner.config.rates.get(action)) {
+            (Some(shared), Some(rate)) => {
+                let key = format!("{}:{me}", action.as_str());
+                match shared.take(&key, rate).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(retry_after)) => {
+                        limiter.refused_elsewhere(action);
+                        Err(retry_after)
+                    }
+                    Err(error) => {
+                        static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
+                        if let Some(suppressed) = LOG.admit() {
+                            tracing::warn!(error = %error, suppressed, "shared rate limits unreachable; this node's limits apply");
+                        }
+                        limiter.take(action, me)
+                    }
+                }
+            }
+            _ => limiter.take(action, me),
+        };
+        verdict.map_err(|retry_after| {
+            ::metrics::counter!(crate::metrics::RATE_LIMITED, "action" => action.as_str())
+                .increment(1);
+            ChatError::RateLimited {
                 action,
                 retry_after,
-            })
+            }
+        })
     }
 
     /// Publishes that failed after their message was saved, since start.
@@ -283,6 +355,7 @@ impl ChatService {
         if let Err(error) = self.inner.bus.publish(envelope).await {
             // Counted, not lost: recipients recover the message from the store by seq.
             self.inner.publish_failures.fetch_add(1, Ordering::Relaxed);
+            ::metrics::counter!(crate::metrics::PUBLISH_FAILURES).increment(1);
             static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
             if let Some(suppressed) = LOG.admit() {
                 tracing::warn!(conversation = %id, ?seq, error = %error, suppressed, "publish failed after save");

@@ -148,7 +148,7 @@ impl ChatService {
     /// [`ChatError::Forbidden`] for a non-admin, [`ChatError::NotFound`],
     /// [`ChatError::RateLimited`] past [`RateLimits::moderate`](crate::RateLimits::moderate).
     pub async fn delete_conversation(&self, me: &UserId, id: &ConversationId) -> Result<()> {
-        self.limit(Action::Moderate, me)?;
+        self.limit(Action::Moderate, me).await?;
         require_group(&self.conversation(me, id).await?)?;
         let members = self
             .inner
@@ -176,7 +176,7 @@ impl ChatService {
         if me == user {
             return Err(ChatError::invalid("user_id", "one cannot block oneself"));
         }
-        self.limit(Action::Moderate, me)?;
+        self.limit(Action::Moderate, me).await?;
         Ok(self.inner.store.set_block(me, user, blocked).await?)
     }
 
@@ -243,7 +243,7 @@ impl ChatService {
         if report.user_id == *me {
             return Err(ChatError::invalid("user_id", "one cannot report oneself"));
         }
-        self.limit(Action::Report, me)?;
+        self.limit(Action::Report, me).await?;
         if let Some(hooks) = &self.inner.hooks {
             let hooks = Arc::clone(hooks);
             tokio::spawn(async move { hooks.reported(report).await });
@@ -259,7 +259,7 @@ impl ChatService {
         user: &UserId,
         change: Change,
     ) -> Result<Changed> {
-        self.limit(Action::Moderate, me)?;
+        self.limit(Action::Moderate, me).await?;
         require_group(&self.conversation(me, id).await?)?;
         if me == user {
             return Err(ChatError::invalid(

@@ -29,13 +29,21 @@ struct Bucket {
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     buckets: [Option<Buckets>; Action::ALL.len()],
+    /// Refusals the shared rates decided, by action.
+    refused_elsewhere: [AtomicU64; Action::ALL.len()],
 }
 
 impl RateLimiter {
     pub(crate) fn new(rates: &RateLimits) -> Self {
         Self {
             buckets: Action::ALL.map(|action| rates.get(action).map(Buckets::new)),
+            refused_elsewhere: Action::ALL.map(|_| AtomicU64::new(0)),
         }
+    }
+
+    /// Counts an `action` the shared rates refused.
+    pub(crate) fn refused_elsewhere(&self, action: Action) {
+        self.refused_elsewhere[action.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Takes one `action` from `user`'s bucket, or says how long until one
@@ -47,11 +55,12 @@ impl RateLimiter {
         }
     }
 
-    /// `action`s refused since start.
+    /// `action`s refused since start, here or by the shared rates.
     pub(crate) fn refused(&self, action: Action) -> u64 {
-        self.buckets[action.index()]
+        let here = self.buckets[action.index()]
             .as_ref()
-            .map_or(0, Buckets::refused)
+            .map_or(0, Buckets::refused);
+        here + self.refused_elsewhere[action.index()].load(Ordering::Relaxed)
     }
 }
 

@@ -110,7 +110,7 @@ async fn configured(store: MockStore, bus: &Arc<RecordingBus>, config: ChatConfi
         .unwrap()
 }
 
-fn stored(record: &NewMessageRecord, seq: Seq, members: &[&str]) -> Appended {
+pub(super) fn stored(record: &NewMessageRecord, seq: Seq, members: &[&str]) -> Appended {
     Appended {
         message: record.to_message(seq),
         duplicate: false,

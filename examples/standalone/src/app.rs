@@ -51,6 +51,9 @@ pub enum StartError {
     /// The chat service could not start.
     #[error("cannot start the chat service")]
     Chat(#[from] chat_core::ChatError),
+    /// The metrics recorder could not be installed.
+    #[error("cannot install the metrics recorder")]
+    Metrics(#[from] metrics_exporter_prometheus::BuildError),
 }
 
 /// Opens the store, starts the service and assembles the routes.
@@ -67,25 +70,25 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         .with_connection_queue(args.connection_queue)
         .with_max_connections_per_user(args.max_connections_per_user);
     let (bus, redis) = bus(args).await?;
+    let metrics = MetricsSource::install(redis.is_some())?;
     let store = store(args).await?;
     // The page offers a chat with the bot, if one runs.
     let bot = args.bot.clone();
+    let mut builder = ChatService::builder(store, bus, config);
+    if let (true, Some(redis)) = (args.shared_rate_limits, &redis) {
+        builder = builder.shared_rates(Arc::new(redis.rates()));
+    }
     let chat = match &args.bot {
         Some(bot) => {
             let bot = UserId::new(bot.as_str())?;
             let (hooks, inbox) = echo_bot::EchoBot::new(bot.clone());
-            let chat = ChatService::new_with_hooks(store, bus, config, hooks).await?;
+            let chat = builder.hooks(hooks).start().await?;
             tokio::spawn(echo_bot::run(chat.clone(), bot, inbox));
             chat
         }
-        None => ChatService::new(store, bus, config).await?,
+        None => builder.start().await?,
     };
     let http = chat_axum::Server::new(args.serve_config());
-    let metrics = MetricsSource {
-        chat: chat.clone(),
-        redis,
-        http: http.clone(),
-    };
     let router = Router::new()
         .route(
             "/",

@@ -84,6 +84,12 @@ pub struct ServerArgs {
     /// report 1/min:5.
     #[arg(long = "rate-limit", env = "CHAT_RATE_LIMITS", value_delimiter = ',', value_parser = parse_rate_limit)]
     pub rate_limits: Vec<RateLimitSetting>,
+    /// Count the rate limits for the whole cluster in Redis (needs
+    /// --redis-url) instead of per node: a user whose requests a load
+    /// balancer spreads over many nodes still gets the rate once. While
+    /// Redis cannot answer, each node's own limits apply.
+    #[arg(long, env = "CHAT_SHARED_RATE_LIMITS")]
+    pub shared_rate_limits: bool,
     /// How long a WebSocket holds a message that arrived ahead of an earlier
     /// one (messages from different nodes can cross) before telling the
     /// client about the gap, in milliseconds.
@@ -236,6 +242,9 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// `--shared-rate-limits` without `--redis-url`.
+    #[error("--shared-rate-limits counts in Redis: set --redis-url (REDIS_URL) too")]
+    SharedRatesNeedRedis,
     /// `standalone token` without a secret.
     #[error("minting needs the secret: CHAT_SECRET, --secret-file or --secret")]
     MintingNeedsTheSecret,
@@ -267,6 +276,9 @@ impl ServerArgs {
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
             return Err(ConfigError::UnsupportedDatabase(self.database_url.clone()));
+        }
+        if self.shared_rate_limits && self.redis_url.is_none() {
+            return Err(ConfigError::SharedRatesNeedRedis);
         }
         Ok(())
     }

@@ -1,27 +1,93 @@
-//! `GET /metrics`: the node's counters in Prometheus text format (0.0.4), so
-//! that no dropped event, gap, failed publish, slow-consumer close or Redis
-//! reconnect goes unseen. Values are read from the counters the hub, the
-//! service and the Redis bus keep anyway; rendering costs nothing until
-//! scraped.
+//! `GET /metrics`: every counter, gauge and histogram the library records
+//! through the `metrics` facade (`chat_core::metrics`, `chat_axum::metrics`,
+//! `chat_bus_redis::metrics`), in Prometheus text format, rendered by
+//! `metrics-exporter-prometheus`. Histograms are real Prometheus histograms
+//! (buckets), so they add up across nodes.
 
-use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use chat_bus_redis::RedisBus;
-use chat_core::ChatService;
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 
-/// What `/metrics` reads.
+/// Tasks alive in the server's async runtime (gauge, set when scraped).
+pub const RUNTIME_ALIVE_TASKS: &str = "chat_runtime_alive_tasks";
+
+/// Bucket bounds of the `_seconds` histograms: 50 µs to 5 s.
+const SECONDS: [f64; 14] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+    5.0,
+];
+
+/// Bucket bounds of the counting histograms (batch sizes, queue depths).
+const COUNTS: [f64; 11] = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
+
+/// What `/metrics` renders.
 #[derive(Clone, Debug)]
 pub struct MetricsSource {
-    /// The service (hub counters, publish failures).
-    pub chat: ChatService,
-    /// The Redis bus, when the node uses one.
-    pub redis: Option<Arc<RedisBus>>,
-    /// The listener's connection counters.
-    pub http: chat_axum::Server,
+    handle: PrometheusHandle,
+}
+
+impl MetricsSource {
+    /// Installs the Prometheus recorder as the process's `metrics` recorder
+    /// (once: a second call returns the same one) and describes every
+    /// metric, Redis's when `redis` is set. Call before the chat service
+    /// starts, so nothing it records is missed.
+    ///
+    /// # Errors
+    /// When the recorder cannot be built or another recorder is installed.
+    pub fn install(redis: bool) -> Result<Self, BuildError> {
+        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+        let handle = match HANDLE.get() {
+            Some(handle) => handle.clone(),
+            None => {
+                let handle = PrometheusBuilder::new()
+                    .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &SECONDS)?
+                    .set_buckets_for_metric(
+                        Matcher::Full(chat_core::metrics::COMMIT_BATCH_SIZE.to_owned()),
+                        &COUNTS,
+                    )?
+                    .set_buckets_for_metric(
+                        Matcher::Full(chat_core::metrics::COMMIT_QUEUE_DEPTH.to_owned()),
+                        &COUNTS,
+                    )?
+                    .install_recorder()?;
+                // Histograms keep samples until upkeep folds them in.
+                let upkeep = handle.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(Duration::from_secs(5));
+                    loop {
+                        every.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
+                HANDLE.get_or_init(|| handle).clone()
+            }
+        };
+        chat_core::metrics::describe();
+        chat_axum::metrics::describe();
+        if redis {
+            chat_bus_redis::metrics::describe();
+        }
+        metrics::describe_gauge!(
+            RUNTIME_ALIVE_TASKS,
+            "Tasks alive in the server's async runtime."
+        );
+        Ok(Self { handle })
+    }
+
+    /// The exposition text now.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let tasks = tokio::runtime::Handle::current()
+            .metrics()
+            .num_alive_tasks();
+        #[allow(clippy::cast_precision_loss)] // a task count, far below 2^53
+        metrics::gauge!(RUNTIME_ALIVE_TASKS).set(tasks as f64);
+        self.handle.render()
+    }
 }
 
 /// The handler.
@@ -31,167 +97,6 @@ pub(crate) async fn metrics(State(source): State<MetricsSource>) -> impl IntoRes
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        render(&source),
+        source.render(),
     )
-}
-
-/// The exposition text.
-#[must_use]
-pub fn render(source: &MetricsSource) -> String {
-    let hub = source.chat.hub().stats();
-    let mut text = Text::default();
-    text.one(
-        "chat_connections",
-        "gauge",
-        "Live WebSocket connections on this node.",
-        hub.connections,
-    );
-    text.one(
-        "chat_connected_users",
-        "gauge",
-        "Users with at least one live connection on this node.",
-        hub.users,
-    );
-    text.one(
-        "chat_bus_watched_users",
-        "gauge",
-        "Users the bus routes events to this node for.",
-        hub.watched_users,
-    );
-    text.one(
-        "chat_runtime_alive_tasks",
-        "gauge",
-        "Tasks alive in the server's async runtime.",
-        u64::try_from(
-            tokio::runtime::Handle::current()
-                .metrics()
-                .num_alive_tasks(),
-        )
-        .unwrap_or(u64::MAX),
-    );
-    text.one(
-        "chat_events_delivered_total",
-        "counter",
-        "Events queued to live connections.",
-        hub.delivered,
-    );
-    text.labelled(
-        "chat_events_dropped_total",
-        "Events not queued to a connection, by reason.",
-        "reason",
-        &[
-            ("message_queue_full", hub.dropped_messages),
-            ("ephemeral_queue_full", hub.dropped_ephemeral),
-            ("covered_by_gap", hub.skipped_in_gap),
-        ],
-    );
-    text.one(
-        "chat_gaps_announced_total",
-        "counter",
-        "Gap events handed to connections (clients refetch from them).",
-        hub.gaps_announced,
-    );
-    text.one(
-        "chat_slow_consumer_closes_total",
-        "counter",
-        "Connections closed because their queue stayed full too long.",
-        hub.stuck_closed,
-    );
-    text.one(
-        "chat_bus_gaps_total",
-        "counter",
-        "Times the bus reported lost events (every connection got a gap).",
-        hub.bus_gaps,
-    );
-    text.one(
-        "chat_bus_watch_failures_total",
-        "counter",
-        "Failed attempts to watch or unwatch a user on the bus.",
-        hub.watch_failures,
-    );
-    let refused: Vec<(&str, u64)> = chat_core::Action::ALL
-        .into_iter()
-        .map(|action| (action.as_str(), source.chat.rate_limited(action)))
-        .collect();
-    text.labelled(
-        "chat_rate_limited_total",
-        "Writes refused by a per-user rate limit, by kind of write.",
-        "action",
-        &refused,
-    );
-    text.one(
-        "chat_publish_failures_total",
-        "counter",
-        "Publishes that failed after their message was saved.",
-        source.chat.publish_failures(),
-    );
-    let http = source.http.stats();
-    text.one(
-        "chat_http_connections",
-        "gauge",
-        "TCP connections open on this node (WebSockets included).",
-        http.open,
-    );
-    text.labelled(
-        "chat_http_connections_refused_total",
-        "TCP connections refused because a connection limit was reached, by limit.",
-        "limit",
-        &[("node", http.refused_node), ("peer", http.refused_peer)],
-    );
-    text.one(
-        "chat_http_header_timeouts_total",
-        "counter",
-        "Connections closed for not sending complete request headers in time.",
-        http.header_timeouts,
-    );
-    if let Some(redis) = &source.redis {
-        let stats = redis.stats();
-        text.one(
-            "chat_redis_reconnects_total",
-            "counter",
-            "Times the Redis subscription connection was re-established.",
-            stats.reconnects,
-        );
-        text.one(
-            "chat_redis_publish_failures_total",
-            "counter",
-            "Redis publishes that failed.",
-            stats.publish_failures,
-        );
-        text.one(
-            "chat_redis_decode_errors_total",
-            "counter",
-            "Messages from Redis that did not decode and were dropped.",
-            stats.decode_errors,
-        );
-        text.one(
-            "chat_redis_dropped_total",
-            "counter",
-            "Deliveries dropped because this node's subscription queue was full.",
-            stats.dropped,
-        );
-    }
-    text.0
-}
-
-#[derive(Default)]
-struct Text(String);
-
-impl Text {
-    fn header(&mut self, name: &str, kind: &str, help: &str) {
-        // Writing to a String cannot fail.
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    fn one(&mut self, name: &str, kind: &str, help: &str, value: u64) {
-        self.header(name, kind, help);
-        let _ = writeln!(self.0, "{name} {value}");
-    }
-
-    fn labelled(&mut self, name: &str, help: &str, label: &str, values: &[(&str, u64)]) {
-        self.header(name, "counter", help);
-        for (key, value) in values {
-            let _ = writeln!(self.0, "{name}{{{label}=\"{key}\"}} {value}");
-        }
-    }
 }

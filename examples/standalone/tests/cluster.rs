@@ -16,6 +16,7 @@ use standalone::config::Cli;
 
 struct Node {
     base: String,
+    chat: chat_core::ChatService,
 }
 
 async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
@@ -39,10 +40,11 @@ async fn node_with(database: &TestDatabase, redis_url: &str, prefix: &str, extra
     ];
     let cli = Cli::try_parse_from(shared.iter().chain(extra)).unwrap();
     let server = app::build(&cli.server).await.unwrap();
+    let chat = server.chat.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = listener.local_addr().unwrap().to_string();
     tokio::spawn(app::serve(listener, server, std::future::pending()));
-    Node { base }
+    Node { base, chat }
 }
 
 /// Two nodes with `extra` flags on a fresh database and the shared Redis,
@@ -114,6 +116,46 @@ async fn messages_cross_nodes_and_reach_every_device() {
     assert_eq!(
         (got["body"].as_str(), got["seq"].as_u64()),
         (Some("from node two"), Some(2))
+    );
+    database.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_rate_limits_hold_for_the_cluster() {
+    let flags = ["--shared-rate-limits", "--rate-limit", "create=1/min:2"];
+    let (database, [one, two]) = two_nodes(&flags).await;
+    let create = |node: &Node, title: &str| {
+        let (base, body) = (node.base.clone(), json!({"title": title}));
+        async move {
+            call(
+                reqwest::Method::POST,
+                &base,
+                "alice",
+                "/conversations",
+                Some(body),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(create(&one, "first").await, 201);
+    assert_eq!(create(&two, "second").await, 201);
+    // Alice's burst of 2 is spent, on both nodes together; bob's is not.
+    assert_eq!(create(&one, "third").await, 429);
+    assert_eq!(create(&two, "fourth").await, 429);
+    let (status, _) = call(
+        reqwest::Method::POST,
+        &two.base,
+        "bob",
+        "/conversations",
+        Some(json!({"title": "bob's"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        one.chat.rate_limited(chat_core::Action::Create)
+            + two.chat.rate_limited(chat_core::Action::Create),
+        2
     );
     database.drop_database().await.unwrap();
 }
@@ -528,17 +570,24 @@ async fn acknowledged_messages_survive_a_redis_outage_under_load_and_resume_reco
             seen, acknowledged,
             "every acknowledged message reached the reader"
         );
-        for counter in [
-            "chat_redis_reconnects_total",
-            "chat_bus_gaps_total",
-            "chat_gaps_announced_total",
-        ] {
-            assert!(
-                common::metric(&node.base, counter).await >= 1,
-                "{counter} on {}",
-                node.base
-            );
-        }
+        let stats = node.chat.hub().stats();
+        assert!(
+            stats.bus_gaps >= 1 && stats.gaps_announced >= 1,
+            "{stats:?} on {}",
+            node.base
+        );
+    }
+    // Both nodes run in this test's process, so they share its metrics
+    // recorder: each reconnected, so the process counted at least two.
+    for (counter, least) in [
+        ("chat_redis_reconnects_total", 2),
+        ("chat_bus_gaps_total", 2),
+        ("chat_gaps_announced_total", 2),
+    ] {
+        assert!(
+            common::metric(&one.base, counter).await >= least,
+            "{counter}"
+        );
     }
     let stored = common::history(&two.base, "dave", &cid).await;
     assert_eq!(

@@ -248,7 +248,7 @@ fn help_lists_every_setting() {
 }
 
 #[tokio::test]
-async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
+async fn metrics_count_connections_and_deliveries_and_time_sends_in_prometheus_text() {
     let server = start(&[]).await;
     let url = format!("http://{}/metrics", server.base);
     let response = reqwest::get(&url).await.unwrap();
@@ -306,6 +306,26 @@ async fn metrics_count_connections_and_deliveries_in_prometheus_text() {
         .parse()
         .unwrap();
     assert!(delivered >= 1, "{after}");
+    // The steps of the send, timed: real histograms, with the send counted once.
+    for histogram in [
+        "chat_send_seconds",
+        "chat_commit_seconds",
+        "chat_commit_batch_size",
+        "chat_fanout_seconds",
+    ] {
+        assert!(
+            after.contains(&format!("# TYPE {histogram} histogram\n")),
+            "{histogram}: {after}"
+        );
+        let count: u64 = after
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{histogram}_count ")))
+            .unwrap_or_else(|| panic!("{histogram}_count missing: {after}"))
+            .parse()
+            .unwrap();
+        assert!(count >= 1, "{histogram}: {after}");
+    }
+    assert!(after.contains("chat_send_seconds_count 1\n"), "{after}");
 }
 
 #[tokio::test]
