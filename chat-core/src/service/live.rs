@@ -5,7 +5,8 @@
 use super::ChatService;
 use crate::bus::Envelope;
 use crate::config::Action;
-use crate::error::{ChatError, Result};
+use crate::conversation::ConversationKind;
+use crate::error::{ChatError, Refusal, Result, StoreError};
 use crate::hub::Connection;
 use crate::ids::{ConversationId, UserId};
 use crate::protocol::ServerEvent;
@@ -18,10 +19,22 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::RateLimited`] past [`RateLimits::typing`](crate::RateLimits::typing),
-    /// [`ChatError::NotFound`], [`ChatError::Forbidden`].
+    /// [`ChatError::NotFound`], [`ChatError::Forbidden`] for a non-member,
+    /// a muted member, or the blocked user of a direct conversation (a
+    /// typing notice is a write to the others' attention).
     pub async fn typing(&self, me: &UserId, id: &ConversationId) -> Result<()> {
         self.limit(Action::Typing, me).await?;
-        let mut members = self.members_for(me, id).await?;
+        let conversation = self.conversation(me, id).await?;
+        if conversation.muted.contains(me) {
+            return Err(StoreError::Refused(Refusal::Muted).into());
+        }
+        if conversation.kind == ConversationKind::Direct
+            && let Some(other) = conversation.members.iter().find(|member| *member != me)
+            && self.inner.store.blocked_by(other).await?.contains(me)
+        {
+            return Err(StoreError::Refused(Refusal::Blocked).into());
+        }
+        let mut members = conversation.members;
         let key = (me.clone(), id.clone());
         if let Some(throttle) = &self.inner.typing
             && throttle.take(&key).is_err()

@@ -423,8 +423,7 @@ async fn history_limits_are_capped_and_non_members_see_nothing() {
 
 #[tokio::test]
 async fn typing_is_published_to_the_other_members_only() {
-    let mut store = MockStore::new();
-    members_are(&mut store, &["alice", "bob", "carol"]);
+    let store = holding(room(false, &["alice", "bob", "carol"]));
     let bus = RecordingBus::new();
     let chat = service(store, &bus).await;
     chat.typing(&user("alice"), &conversation_id())
@@ -442,6 +441,45 @@ async fn typing_is_published_to_the_other_members_only() {
         .await
         .unwrap();
     assert_eq!(bus.published().len(), 1, "throttled");
+}
+
+#[tokio::test]
+async fn muted_and_blocked_members_type_to_nobody() {
+    let mut muted = room(false, &["alice", "bob"]);
+    muted.muted = vec![user("bob")];
+    let bus = RecordingBus::new();
+    let chat = service(holding(muted), &bus).await;
+    let error = chat
+        .typing(&user("bob"), &conversation_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ChatError::Forbidden(_)), "{error:?}");
+
+    let mut direct = room(false, &["alice", "bob"]);
+    (direct.kind, direct.owner) = (ConversationKind::Direct, None);
+    let mut store = holding(direct);
+    store.expect_blocked_by().returning(|by| {
+        Ok(if by.as_str() == "alice" {
+            vec![user("bob")]
+        } else {
+            vec![]
+        })
+    });
+    let chat = service(store, &bus).await;
+    let error = chat
+        .typing(&user("bob"), &conversation_id())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ChatError::Forbidden(_)), "{error:?}");
+    chat.typing(&user("alice"), &conversation_id())
+        .await
+        .unwrap();
+    let (envelope, _) = bus.only_event();
+    assert_eq!(
+        envelope.recipients(),
+        [user("bob")],
+        "the blocker still types"
+    );
 }
 
 #[tokio::test]

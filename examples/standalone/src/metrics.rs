@@ -22,7 +22,9 @@ const SECONDS: [f64; 14] = [
 ];
 
 /// Bucket bounds of the counting histograms (batch sizes, queue depths).
-const COUNTS: [f64; 11] = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
+const COUNTS: [f64; 11] = [
+    0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0,
+];
 
 /// What `/metrics` renders.
 #[derive(Clone, Debug)]
