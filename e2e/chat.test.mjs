@@ -346,6 +346,8 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await bobsRow.locator("button", { hasText: "Unmute" }).click();
     await bob.locator("#body:not([disabled])").waitFor();
     await say(bob, "free again");
+    await alice.check("#members-can-add");
+    await bob.locator("#message-list .notice", { hasText: "alice let every member add others" }).waitFor();
 
     // alice blocks bob in their direct conversation: his next message is refused.
     await conversationNamed(alice, "bob").click();

@@ -71,6 +71,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(timeline::search))
         .routes(routes!(moderation::set_role))
         .routes(routes!(moderation::transfer_ownership))
+        .routes(routes!(moderation::set_settings))
         .routes(routes!(moderation::bans))
         .routes(routes!(moderation::ban, moderation::unban))
         .routes(routes!(moderation::mute, moderation::unmute))

@@ -95,6 +95,7 @@ DELETE member zoe          | 204       204       403       403       403       4
 DELETE member owner        | 204       403       403       403       403       403       400
 PUT role                   | 200       403       403       403       403       403       400
 PUT owner                  | 200       403       403       403       403       403       400
+PUT settings               | 200       200       403       403       403       403       400
 GET bans                   | 200       200       403       403       403       403       403
 PUT ban                    | 200       200       403       403       403       403       400
 DELETE ban                 | 200       200       403       403       403       403       400
@@ -186,6 +187,14 @@ async fn outcome(action: &str, person: &str) -> String {
             .await
         }
         "PUT owner" => with_body(Method::PUT, at("/owner"), json!({"user_id": "zoe"})).await,
+        "PUT settings" => {
+            with_body(
+                Method::PUT,
+                at("/settings"),
+                json!({"members_can_add": true}),
+            )
+            .await
+        }
         "GET bans" => server.get(person, &at("/bans")).await,
         "PUT ban" => server.put(person, &at("/bans/zoe")).await,
         "DELETE ban" => server.delete(person, &at("/bans/banned")).await,

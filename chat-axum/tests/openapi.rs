@@ -58,6 +58,7 @@ fn the_document_lists_every_route() {
         ("DELETE", "/conversations/{cid}"),
         ("PUT", "/conversations/{cid}/members/{uid}/role"),
         ("PUT", "/conversations/{cid}/owner"),
+        ("PUT", "/conversations/{cid}/settings"),
         ("GET", "/conversations/{cid}/bans"),
         ("PUT", "/conversations/{cid}/bans/{uid}"),
         ("DELETE", "/conversations/{cid}/bans/{uid}"),

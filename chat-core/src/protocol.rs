@@ -149,6 +149,17 @@ pub enum ServerEvent {
         /// The admin.
         by: UserId,
     },
+    /// An admin changed whether plain members may add others (a timeline event).
+    SettingsChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// Its place in the timeline.
+        seq: Seq,
+        /// Whether plain members may add others now.
+        members_can_add: bool,
+        /// The admin.
+        by: UserId,
+    },
     /// An admin deleted the group or room, with its history: it is gone for
     /// every member, and every call on it answers `not_found`. Not a
     /// timeline event (there is no timeline left to place it in).
@@ -482,6 +493,7 @@ impl ServerEvent {
             | Self::Unbanned { .. }
             | Self::Muted { .. }
             | Self::Unmuted { .. }
+            | Self::SettingsChanged { .. }
             | Self::ConversationDeleted { .. } => Some(EventKind::Change),
             Self::Ready { .. }
             | Self::Gap(_)
@@ -509,7 +521,8 @@ impl ServerEvent {
             | Self::Banned { seq, .. }
             | Self::Unbanned { seq, .. }
             | Self::Muted { seq, .. }
-            | Self::Unmuted { seq, .. } => Some(*seq),
+            | Self::Unmuted { seq, .. }
+            | Self::SettingsChanged { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -646,6 +659,12 @@ impl From<&TimelineEvent> for ServerEvent {
                 conversation_id,
                 seq,
                 user_id: user_id.clone(),
+                by,
+            },
+            Change::SettingsChanged { members_can_add } => Self::SettingsChanged {
+                conversation_id,
+                seq,
+                members_can_add: *members_can_add,
                 by,
             },
             Change::Renamed { title } => Self::Renamed {

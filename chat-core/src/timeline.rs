@@ -29,7 +29,8 @@ use crate::time::Timestamp;
 /// What a change does. On the wire each kind is an event of its own type
 /// (`edited`, `deleted`, `reaction_added`, `reaction_removed`,
 /// `member_added`, `member_removed`, `renamed`, `pinned`, `unpinned`,
-/// `role_changed`, `owner_changed`, `banned`, `unbanned`, `muted`, `unmuted`; see
+/// `role_changed`, `owner_changed`, `banned`, `unbanned`, `muted`, `unmuted`,
+/// `settings_changed`; see
 /// [`ServerEvent`](crate::protocol::ServerEvent)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -109,6 +110,11 @@ pub enum Change {
     Unmuted {
         /// Who.
         user_id: UserId,
+    },
+    /// An admin changed whether plain members may add others.
+    SettingsChanged {
+        /// See [`Conversation::members_can_add`](crate::Conversation::members_can_add).
+        members_can_add: bool,
     },
     /// The group was renamed.
     Renamed {
@@ -195,6 +201,7 @@ impl Change {
             Self::Unbanned { .. } => "unbanned",
             Self::Muted { .. } => "muted",
             Self::Unmuted { .. } => "unmuted",
+            Self::SettingsChanged { .. } => "settings_changed",
         }
     }
 }

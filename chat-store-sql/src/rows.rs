@@ -321,6 +321,9 @@ pub fn event<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<TimelineEvent, Sql
         "unmuted" => Change::Unmuted {
             user_id: subject()?,
         },
+        "settings_changed" => Change::SettingsChanged {
+            members_can_add: label()? == "true",
+        },
         "renamed" => Change::Renamed { title: label()? },
         "pinned" => Change::Pinned {
             message_seq: message_seq()?,

@@ -31,6 +31,14 @@ pub(crate) struct OwnerBody {
     user_id: UserId,
 }
 
+/// `PUT /conversations/{cid}/settings` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SettingsBody {
+    /// Whether plain members may add others (else only admins may).
+    members_can_add: bool,
+}
+
 /// A list of users: the bans of a group, or the caller's blocks.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UserList {
@@ -95,6 +103,30 @@ pub(crate) async fn transfer_ownership(
         state
             .chat
             .transfer_ownership(&me, &id, &body.user_id)
+            .await?,
+    ))
+}
+
+/// Sets whether plain members may add others (admins only): a `settings_changed` event.
+#[utoipa::path(put, path = "/conversations/{cid}/settings", operation_id = "set_settings", tag = "moderation",
+    params(("cid" = String, Path, description = "Conversation id")),
+    request_body = SettingsBody,
+    responses((status = 200, description = "The `settings_changed` event", body = ServerEvent),
+        (status = 204, description = "Already so"),
+        (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, description = "Not a member, or not an admin", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+        (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
+pub(crate) async fn set_settings(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<SettingsBody>,
+) -> Result<Response, ApiError> {
+    Ok(answer(
+        state
+            .chat
+            .set_members_can_add(&me, &id, body.members_can_add)
             .await?,
     ))
 }

@@ -123,6 +123,28 @@ impl ChatService {
         self.moderate(me, id, user, change).await
     }
 
+    /// Lets plain members of group `id` add others (`allowed: true`), or
+    /// only its admins: admins only. A `settings_changed` event every member
+    /// gets; setting what is already set changes nothing.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a direct conversation,
+    /// [`ChatError::Forbidden`] for a non-admin, [`ChatError::NotFound`],
+    /// [`ChatError::RateLimited`] past [`RateLimits::moderate`](crate::RateLimits::moderate).
+    pub async fn set_members_can_add(
+        &self,
+        me: &UserId,
+        id: &ConversationId,
+        allowed: bool,
+    ) -> Result<Changed> {
+        self.limit(Action::Moderate, me).await?;
+        require_group(&self.conversation(me, id).await?)?;
+        let change = Change::SettingsChanged {
+            members_can_add: allowed,
+        };
+        self.apply(id, me, None, change).await
+    }
+
     /// The users banned from group `id`, for its admins.
     ///
     /// # Errors

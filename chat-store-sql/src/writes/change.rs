@@ -231,6 +231,13 @@ async fn insert_event<D: Dialect>(
             None,
             None,
         ),
+        Change::SettingsChanged { members_can_add } => (
+            None,
+            None,
+            Some(if *members_can_add { "true" } else { "false" }),
+            None,
+            None,
+        ),
         Change::Renamed { title } => (None, None, Some(title.as_str()), None, None),
         other => (
             other.message_seq(),

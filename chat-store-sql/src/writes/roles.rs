@@ -74,7 +74,9 @@ pub(super) async fn refuse<D: Dialect>(
     }
     let on_owner = target.is_some_and(|seat| seat.role == Role::Owner);
     Ok(match &change.change {
-        Change::Renamed { .. } if !moderates => Some(Refusal::NotAnAdmin),
+        Change::Renamed { .. } | Change::SettingsChanged { .. } if !moderates => {
+            Some(Refusal::NotAnAdmin)
+        }
         Change::MemberAdded { user_id } => {
             if reads::listed::<D>(connection, "bans", &change.conversation_id, user_id).await? {
                 Some(Refusal::Banned)

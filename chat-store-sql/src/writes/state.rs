@@ -171,6 +171,16 @@ pub(super) async fn apply<D: Dialect>(
             D::push_text(&mut sql, user_id.as_str());
             D::execute(&mut sql, connection).await? == 1
         }
+        Change::SettingsChanged { members_can_add } => {
+            let allowed = i64::from(*members_can_add);
+            let mut sql = QueryBuilder::new("UPDATE conversations SET members_can_add = ");
+            D::push_integer(&mut sql, allowed);
+            sql.push(" WHERE id = ");
+            D::push_text(&mut sql, id);
+            sql.push(" AND members_can_add <> ");
+            D::push_integer(&mut sql, allowed);
+            D::execute(&mut sql, connection).await? == 1
+        }
         Change::Muted { user_id } | Change::Unmuted { user_id } => {
             let (from, to) = if matches!(change.change, Change::Muted { .. }) {
                 (0, rows::MUTED)

@@ -822,6 +822,7 @@ function onEvent(event) {
     case "unbanned":
     case "muted":
     case "unmuted":
+    case "settings_changed":
       onModerationEvent(event);
       break;
     case "conversation_deleted":

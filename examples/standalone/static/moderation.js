@@ -109,6 +109,8 @@ function renderMembers(cid) {
   }
   $("member-add").hidden = !(moderates(summary) || summary.members_can_add);
   $("delete-group").hidden = !moderates(summary);
+  $("members-can-add-row").hidden = !moderates(summary);
+  $("members-can-add").checked = Boolean(summary.members_can_add);
 }
 
 /** A moderation call; its event (if any) is applied as any live one is. */
@@ -137,6 +139,8 @@ function onModerationEvent(event) {
     unbanned: () => `${by} lifted the ban on ${user}`,
     muted: () => `${by} muted ${user}`,
     unmuted: () => `${by} unmuted ${user}`,
+    settings_changed: () =>
+      event.members_can_add ? `${by} let every member add others` : `${by} made adding members admins-only`,
   };
   if (event.type === "banned" && event.user_id === state.me) {
     toast("You were banned from this group");
@@ -208,6 +212,8 @@ function wireModeration() {
     if (!$("members-panel").hidden) renderMembers(state.current);
   });
   $("block").addEventListener("click", toggleBlock);
+  $("members-can-add").addEventListener("change", (event) =>
+    moderate("PUT", `conversations/${state.current}/settings`, { members_can_add: event.target.checked }));
   $("member-add").addEventListener("submit", async (event) => {
     event.preventDefault();
     const user = $("member-add-user").value.trim();

@@ -191,6 +191,10 @@ pub async fn members_add_where_the_group_allows_it(store: Arc<dyn Store>) {
         .unwrap();
     assert!(open.members_can_add);
     let id = &open.id;
+    let closed = Change::SettingsChanged {
+        members_can_add: false,
+    };
+    refused(store, id, "bob", closed.clone(), Refusal::NotAnAdmin).await;
     done(
         store,
         id,
@@ -216,6 +220,24 @@ pub async fn members_add_where_the_group_allows_it(store: Arc<dyn Store>) {
         user_id: user("erin"),
     };
     refused(store, id, "bob", erin, Refusal::Banned).await;
+
+    // Closed again by an admin: plain members add nobody, and saying it
+    // twice changes nothing.
+    done(store, id, "alice", closed.clone()).await;
+    assert!(
+        !store
+            .conversation(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .members_can_add
+    );
+    let again = done(store, id, "alice", closed).await;
+    assert_eq!(again.outcome, Outcome::Unchanged);
+    let frank = Change::MemberAdded {
+        user_id: user("frank"),
+    };
+    refused(store, id, "bob", frank, Refusal::NotAnAdmin).await;
 }
 
 /// When the owner leaves, the longest-standing admin owns the group (else
