@@ -16,6 +16,9 @@ use redis::aio::ConnectionManager;
 /// burst), both in microseconds. Answers 0 when allowed, else the
 /// microseconds until a write will be.
 const TAKE: &str = r"
+-- Redis before 7 replicates a script by its effects only when asked, and
+-- refuses a write after TIME otherwise.
+if redis.replicate_commands then redis.replicate_commands() end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])

@@ -196,6 +196,13 @@ pub enum Refusal {
     /// The other user blocked the writer.
     #[error("blocked by the other user")]
     Blocked,
+    /// Moderators act on others: nobody bans, mutes or changes the role of
+    /// themselves (they leave, or hand the group over).
+    #[error("a moderator acts on others")]
+    OnOneself,
+    /// A group has one owner: it is handed over, not given as a role.
+    #[error("a group has one owner")]
+    OneOwner,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -271,6 +278,14 @@ impl From<StoreError> for ChatError {
             StoreError::Refused(Refusal::Blocked) => {
                 Self::Forbidden("the other user does not accept this from you".to_owned())
             }
+            StoreError::Refused(Refusal::OnOneself) => Self::invalid(
+                "user_id",
+                "moderators act on others: leave, or hand the group over, instead",
+            ),
+            StoreError::Refused(Refusal::OneOwner) => Self::invalid(
+                "role",
+                "there is one owner: hand the group over (PUT …/owner) instead",
+            ),
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
             StoreError::Backend(_) => Self::Backend(Box::new(error)),

@@ -47,17 +47,11 @@ impl ChatService {
         user: &UserId,
         role: Role,
     ) -> Result<Changed> {
-        if role == Role::Owner {
-            return Err(ChatError::invalid(
-                "role",
-                "there is one owner: hand the group over (PUT …/owner) instead",
-            ));
-        }
         let change = Change::RoleChanged {
             user_id: user.clone(),
             role,
         };
-        self.moderate(me, id, user, change).await
+        self.moderate(me, id, change).await
     }
 
     /// Hands group `id` over to member `user`: the owner only, who stays an
@@ -74,7 +68,7 @@ impl ChatService {
         let change = Change::OwnerChanged {
             user_id: user.clone(),
         };
-        self.moderate(me, id, user, change).await
+        self.moderate(me, id, change).await
     }
 
     /// Bans `user` from group `id` (`banned: true`): removed if a member,
@@ -97,7 +91,7 @@ impl ChatService {
         } else {
             Change::Unbanned { user_id }
         };
-        self.moderate(me, id, user, change).await
+        self.moderate(me, id, change).await
     }
 
     /// Mutes member `user` of group `id` (`muted: true`): they read but
@@ -120,7 +114,7 @@ impl ChatService {
         } else {
             Change::Unmuted { user_id }
         };
-        self.moderate(me, id, user, change).await
+        self.moderate(me, id, change).await
     }
 
     /// Lets plain members of group `id` add others (`allowed: true`), or
@@ -273,22 +267,11 @@ impl ChatService {
         Ok(())
     }
 
-    /// Makes a moderation `change` about `user` in group `id`.
-    async fn moderate(
-        &self,
-        me: &UserId,
-        id: &ConversationId,
-        user: &UserId,
-        change: Change,
-    ) -> Result<Changed> {
+    /// Makes a moderation `change` in group `id`.
+    async fn moderate(&self, me: &UserId, id: &ConversationId, change: Change) -> Result<Changed> {
         self.limit(Action::Moderate, me).await?;
         require_group(&self.conversation(me, id).await?)?;
-        if me == user {
-            return Err(ChatError::invalid(
-                "user_id",
-                "moderators act on others: leave, or hand the group over, instead",
-            ));
-        }
+        // Acting on oneself, or making a second owner, the store refuses.
         self.apply(id, me, None, change).await
     }
 }

@@ -91,8 +91,18 @@ pub async fn set_block<D: Dialect>(
         D::push_text(&mut sql, user.as_str());
         sql
     };
+    // The direct conversation's row lock first, as a change or a batch of
+    // sends takes it: none of them reads the member's flag before this
+    // block commits, and a conversation opened meanwhile waits too.
+    let pair = DirectPair::new(by.clone(), user.clone()).ok();
+    if let Some(pair) = &pair {
+        let mut lock =
+            QueryBuilder::new("UPDATE conversations SET last_seq = last_seq WHERE direct_key = ");
+        D::push_text(&mut lock, &pair.key());
+        D::execute(&mut lock, connection).await?;
+    }
     let changed = D::execute(&mut sql, connection).await? == 1;
-    if changed && let Ok(pair) = DirectPair::new(by.clone(), user.clone()) {
+    if changed && let Some(pair) = pair {
         let mut sql = QueryBuilder::new("UPDATE members SET silenced = ");
         D::push_integer(&mut sql, if blocked { rows::BLOCKED } else { 0 });
         sql.push(" WHERE user_id = ");

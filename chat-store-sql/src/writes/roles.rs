@@ -73,18 +73,20 @@ pub(super) async fn refuse<D: Dialect>(
         return Ok(Some(refusal));
     }
     let on_owner = target.is_some_and(|seat| seat.role == Role::Owner);
+    let on_oneself = change.change.subject() == Some(&change.by);
     Ok(match &change.change {
         Change::Renamed { .. } | Change::SettingsChanged { .. } if !moderates => {
+            Some(Refusal::NotAnAdmin)
+        }
+        // Whether a user is banned is the admins' to know: a member who may
+        // not add learns only that.
+        Change::MemberAdded { .. } if !on_oneself && !moderates && !reserved.members_can_add => {
             Some(Refusal::NotAnAdmin)
         }
         Change::MemberAdded { user_id } => {
             if reads::listed::<D>(connection, "bans", &change.conversation_id, user_id).await? {
                 Some(Refusal::Banned)
-            } else if *user_id == change.by {
-                None
-            } else if !moderates && !reserved.members_can_add {
-                Some(Refusal::NotAnAdmin)
-            } else if blocks::<D>(connection, user_id, &change.by).await? {
+            } else if !on_oneself && blocks::<D>(connection, user_id, &change.by).await? {
                 Some(Refusal::Blocked)
             } else {
                 None
@@ -98,6 +100,8 @@ pub(super) async fn refuse<D: Dialect>(
         | Change::Unmuted { .. } => {
             if !moderates {
                 Some(Refusal::NotAnAdmin)
+            } else if on_oneself {
+                Some(Refusal::OnOneself)
             } else if on_owner {
                 Some(Refusal::OwnerProtected)
             } else if target.is_none()
@@ -111,6 +115,16 @@ pub(super) async fn refuse<D: Dialect>(
         Change::RoleChanged { .. } | Change::OwnerChanged { .. } => {
             if role != Some(Role::Owner) {
                 Some(Refusal::NotTheOwner)
+            } else if on_oneself {
+                Some(Refusal::OnOneself)
+            } else if matches!(
+                change.change,
+                Change::RoleChanged {
+                    role: Role::Owner,
+                    ..
+                }
+            ) {
+                Some(Refusal::OneOwner)
             } else if target.is_none() {
                 Some(Refusal::UnknownMember)
             } else if on_owner {

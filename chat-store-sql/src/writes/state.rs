@@ -260,7 +260,8 @@ async fn remove_member<D: Dialect>(
     Ok(D::execute(&mut sql, connection).await? == 1)
 }
 
-/// Gives member `user` of `id` `role`; whether they are a member.
+/// Gives member `user` of `id` `role` (an owner is never muted); whether
+/// they are a member.
 pub(super) async fn set_role<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     id: &str,
@@ -269,6 +270,11 @@ pub(super) async fn set_role<D: Dialect>(
 ) -> Result<bool, SqlError> {
     let mut sql = QueryBuilder::new("UPDATE members SET role = ");
     D::push_text(&mut sql, role.as_str());
+    if role == Role::Owner {
+        // Nobody could unmute an owner (admins never act on the owner, and
+        // the owner does not moderate themselves): owning lifts a mute.
+        sql.push(", silenced = 0");
+    }
     sql.push(" WHERE conversation_id = ");
     D::push_text(&mut sql, id);
     sql.push(" AND user_id = ");

@@ -135,6 +135,19 @@ pub async fn roles_decide_who_moderates(store: Arc<dyn Store>) {
         Refusal::UnknownMember,
     )
     .await;
+    // Nobody moderates themselves, and the one owner is handed over, not
+    // given as a role.
+    for change in [role("alice", Role::Admin), banned("alice")] {
+        refused(store, id, "alice", change, Refusal::OnOneself).await;
+    }
+    refused(
+        store,
+        id,
+        "alice",
+        role("carol", Role::Owner),
+        Refusal::OneOwner,
+    )
+    .await;
 
     // An admin adds, renames and removes.
     done(store, id, "bob", add_erin).await;
@@ -238,6 +251,11 @@ pub async fn members_add_where_the_group_allows_it(store: Arc<dyn Store>) {
         user_id: user("frank"),
     };
     refused(store, id, "bob", frank, Refusal::NotAnAdmin).await;
+    // A member who may not add learns nothing of the bans.
+    let erin = Change::MemberAdded {
+        user_id: user("erin"),
+    };
+    refused(store, id, "bob", erin, Refusal::NotAnAdmin).await;
 }
 
 /// When the owner leaves, the longest-standing admin owns the group (else
@@ -398,6 +416,29 @@ pub async fn mutes_silence_writes(store: Arc<dyn Store>) {
     );
     store
         .append(record(id, "bob", "thanks", None))
+        .await
+        .unwrap();
+
+    // A muted member who comes to own the group is muted no more: nobody
+    // could unmute an owner.
+    done(
+        store,
+        id,
+        "alice",
+        Change::Muted {
+            user_id: user("bob"),
+        },
+    )
+    .await;
+    let left = done(store, id, "alice", removed("alice")).await;
+    assert!(matches!(left.outcome, Outcome::Applied(_)));
+    let conversation = store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(
+        (conversation.owner, conversation.muted),
+        (Some(user("bob")), vec![])
+    );
+    store
+        .append(record(id, "bob", "mine now", None))
         .await
         .unwrap();
 }
