@@ -102,6 +102,8 @@ pub struct ChatRouter {
     ws: WsConfig,
     origins: Vec<String>,
     request_timeout: Duration,
+    documents: bool,
+    body_limit: Option<usize>,
 }
 
 impl ChatRouter {
@@ -113,7 +115,37 @@ impl ChatRouter {
             ws: WsConfig::default(),
             origins: Vec::new(),
             request_timeout: Duration::from_secs(30),
+            documents: true,
+            body_limit: None,
         }
+    }
+
+    /// Whether the router serves its API documents, `/openapi.json` and
+    /// `/socket.schema.json` (the default). A host that publishes its own
+    /// document switches them off and merges ours into it:
+    ///
+    /// ```no_run
+    /// # fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
+    /// let mut document = utoipa::openapi::OpenApiBuilder::new().build(); // the host's
+    /// document.merge(chat_axum::openapi());
+    /// let router: axum::Router = chat_axum::ChatRouter::new(chat, auth)
+    ///     .with_documents(false)
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn with_documents(mut self, served: bool) -> Self {
+        self.documents = served;
+        self
+    }
+
+    /// The largest REST body and WebSocket frame (unless
+    /// [`WsConfig`] sets the frame's own). Defaults to
+    /// [`max_request_bytes`] of the service's config, which fits any legal
+    /// message however it is escaped; a smaller limit refuses some legal
+    /// messages with 413 (socket: close 1009).
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
+        self
     }
 
     /// Origins (`https://app.example.com`) whose pages may use the API from
@@ -148,7 +180,9 @@ impl ChatRouter {
     where
         S: Clone + Send + Sync + 'static,
     {
-        let body_limit = max_request_bytes(self.chat.config());
+        let body_limit = self
+            .body_limit
+            .unwrap_or_else(|| max_request_bytes(self.chat.config()));
         let origins = Origins::new(self.origins);
         let cors = origins.cors();
         let state = AppState {
@@ -157,22 +191,26 @@ impl ChatRouter {
             ws: self.ws.with_frame_limit_default(body_limit),
             origins: Arc::new(origins),
         };
-        let (router, document) = openapi::routes().split_for_parts();
-        // Serialized once; every request shares the bytes.
-        let document = bytes::Bytes::from(document.to_pretty_json().unwrap_or_default());
-        let frames =
-            bytes::Bytes::from(serde_json::to_string_pretty(&socket_schema()).unwrap_or_default());
-        let json = |bytes: bytes::Bytes| {
-            get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    bytes,
-                )
-            })
-        };
+        let (mut router, document) = openapi::routes().split_for_parts();
+        if self.documents {
+            // Serialized once; every request shares the bytes.
+            let document = bytes::Bytes::from(document.to_pretty_json().unwrap_or_default());
+            let frames = bytes::Bytes::from(
+                serde_json::to_string_pretty(&socket_schema()).unwrap_or_default(),
+            );
+            let json = |bytes: bytes::Bytes| {
+                get(move || async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        bytes,
+                    )
+                })
+            };
+            router = router
+                .route("/openapi.json", json(document))
+                .route("/socket.schema.json", json(frames));
+        }
         router
-            .route("/openapi.json", json(document))
-            .route("/socket.schema.json", json(frames))
             .layer(DefaultBodyLimit::max(body_limit))
             .layer(axum::middleware::from_fn_with_state(
                 self.request_timeout,

@@ -209,3 +209,27 @@ fn the_socket_schema_names_every_frame_type_with_its_required_fields() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_host_can_switch_the_documents_off_and_set_the_body_limit() {
+    let chat = common::memory_chat(chat_core::ChatConfig::default()).await;
+    let router = TestServer::router(&chat)
+        .with_documents(false)
+        .with_body_limit(1024);
+    let server = TestServer::serve_router(chat, router).await;
+    for path in ["/openapi.json", "/socket.schema.json"] {
+        let (status, _) = server.request(reqwest::Method::GET, None, path, None).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let cid = server.direct("alice", "bob").await;
+    let path = format!("/conversations/{cid}/messages");
+    let (status, refused) = server
+        .post(
+            "alice",
+            &path,
+            serde_json::json!({"body": "x".repeat(2000)}),
+        )
+        .await;
+    assert_eq!(status, 413, "{refused}");
+    server.send("alice", &cid, "short enough").await;
+}
