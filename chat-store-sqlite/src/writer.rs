@@ -146,9 +146,14 @@ fn write(
     // senders' read marks; count thread replies on their roots; note mentions.
     {
         // Each message's number in the search index, which the indexer adds
-        // it under later (search_index.rs): one past the newest.
+        // it under later (search_index.rs): one past the newest, and past
+        // what the indexer has reached, so a number freed by deleting a
+        // group is never given again (the indexer would never add it).
         let mut text_rowid: i64 = tx
-            .prepare_cached("SELECT COALESCE(MAX(text_rowid), 0) FROM messages")?
+            .prepare_cached(
+                "SELECT MAX((SELECT COALESCE(MAX(text_rowid), 0) FROM messages), \
+                            (SELECT indexed_upto FROM search_progress))",
+            )?
             .query_row([], |row| row.get(0))?;
         let mut insert = tx.prepare_cached(
             "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \

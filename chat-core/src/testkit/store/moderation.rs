@@ -597,6 +597,8 @@ pub async fn a_ban_racing_a_join_keeps_the_user_out(store: Arc<dyn Store>) {
 pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
     let store = fixture.store();
     let store = &*store;
+    let kept = group(store, "kept", &["alice", "bob"]).await;
+    append(store, &kept.id, "alice", "an older message").await;
     let conversation = group(store, "g", &["alice", "bob"]).await;
     let id = &conversation.id;
     let seq = append(store, id, "bob", "wombatquill secret plans")
@@ -614,6 +616,15 @@ pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
     )
     .await;
     done(store, id, "alice", Change::Pinned { message_seq: seq }).await;
+    // Searched (so indexed) before the delete.
+    let search = |word: &str| crate::SearchQuery {
+        user: user("alice"),
+        words: vec![word.to_owned()],
+        before: None,
+        limit: 10,
+    };
+    let found = store.search(search("wombatquill")).await.unwrap();
+    assert_eq!(found.messages.len(), 1, "{found:?}");
     let by_member = store.delete_conversation(id, &user("bob")).await;
     assert!(
         matches!(by_member, Err(StoreError::Refused(Refusal::NotAnAdmin))),
@@ -646,7 +657,11 @@ pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
             .entries
             .is_empty()
     );
-    assert!(super::listed(store, "bob", 10).await.is_empty());
+    let listed = super::listed(store, "bob", 10).await;
+    assert!(
+        listed.iter().all(|summary| summary.conversation.id != *id),
+        "{listed:?}"
+    );
     assert_eq!(
         fixture.where_stored("wombatquill").await,
         Vec::<String>::new()
@@ -675,4 +690,11 @@ pub async fn deleting_a_group_deletes_its_history(fixture: &impl StoreFixture) {
         ),
         "{again:?}"
     );
+    // The deleted group held the newest messages: messages sent after it
+    // are still found by search (no store reuses what the index saw).
+    append(store, &kept.id, "bob", "platypuslark after the delete").await;
+    let found = store.search(search("platypuslark")).await.unwrap();
+    assert_eq!(found.messages.len(), 1, "{found:?}");
+    let gone = store.search(search("wombatquill")).await.unwrap();
+    assert!(gone.messages.is_empty(), "{gone:?}");
 }
