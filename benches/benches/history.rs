@@ -44,17 +44,17 @@ fn history(c: &mut Criterion) {
         // Bulk-load a million messages in each (setup, not measured).
         for conversation in [&plain, &reacted] {
             sql(&pool, "WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n WHERE seq < ?1) \
-                 INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, updated_seq) \
+                 INSERT INTO chat_messages (conversation_id, seq, id, sender, body, client_id, created_at, updated_seq) \
                  SELECT ?2, seq, ?2 || '-' || seq, 'alice', 'message number ' || seq, NULL, 1700000000000 + seq, seq FROM n",
                 conversation).await;
-            sql(&pool, "UPDATE conversations SET last_seq = ?1, last_message_seq = ?1 WHERE id = ?2", conversation).await;
+            sql(&pool, "UPDATE chat_conversations SET last_seq = ?1, last_message_seq = ?1 WHERE id = ?2", conversation).await;
         }
         sql(&pool, "WITH RECURSIVE n(seq) AS (SELECT 3 UNION ALL SELECT seq + 3 FROM n WHERE seq + 3 <= ?1) \
-             INSERT INTO reactions (conversation_id, message_seq, reaction, user_id, seq) \
+             INSERT INTO chat_reactions (conversation_id, message_seq, reaction, user_id, seq) \
              SELECT ?2, seq, r.reaction, r.user_id, seq FROM n \
              CROSS JOIN (SELECT '👍' AS reaction, 'alice' AS user_id UNION ALL SELECT '🎉', 'carol') AS r",
             &reacted).await;
-        sql(&pool, "UPDATE messages SET reply_count = 4, last_reply_seq = seq + 1 \
+        sql(&pool, "UPDATE chat_messages SET reply_count = 4, last_reply_seq = seq + 1 \
              WHERE conversation_id = ?2 AND seq % 10 = 0 AND seq < ?1", &reacted).await;
         (chat, alice, plain, reacted)
     });

@@ -21,7 +21,7 @@ async fn load(pool: &chat_store_sqlite::sqlx::SqlitePool) {
     for (prefix, public) in [("room", 1), ("private", 0)] {
         chat_store_sqlite::sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
-             INSERT INTO conversations (id, kind, title, created_by, direct_key, created_at, \
+             INSERT INTO chat_conversations (id, kind, title, created_by, direct_key, created_at, \
                 last_seq, last_activity_at, is_public) \
              SELECT printf('%s-%06d', ?, i), 'group', ? || ' number ' || i, 'user-1', NULL, \
                 1700000000000 + i, 0, 1700000000000 + i, ? FROM n",
@@ -36,7 +36,7 @@ async fn load(pool: &chat_store_sqlite::sqlx::SqlitePool) {
         chat_store_sqlite::sqlx::query(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?), \
                 m(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM m WHERE j < ?) \
-             INSERT INTO members (conversation_id, user_id, read_seq, joined_at) \
+             INSERT INTO chat_members (conversation_id, user_id, read_seq, joined_at) \
              SELECT printf('%s-%06d', ?, i), 'user-' || j, 0, 0 FROM n, m",
         )
         .bind(ROOMS)

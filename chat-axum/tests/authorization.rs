@@ -136,7 +136,7 @@ async fn user_ids_with_odd_bytes_are_exact_and_separate() {
         "zoë 🦀",
         "../etc/passwd",
         "a/b",
-        "o'neil\"; DROP TABLE messages; --",
+        "o'neil\"; DROP TABLE chat_messages; --",
         "100%_\\",
         "tab\there",
     ];

@@ -1,7 +1,7 @@
 //! Where a text is stored, for checking that deletes wipe it: the message
 //! and edit columns. InnoDB's FULLTEXT index drops a deleted row's words
 //! from search at once but keeps them on disk until `OPTIMIZE TABLE
-//! messages` runs with `innodb_optimize_fulltext_only=ON` (see
+//! chat_messages` runs with `innodb_optimize_fulltext_only=ON` (see
 //! docs/timeline.md), so it is not probed here.
 
 use chat_store_sql::probe;

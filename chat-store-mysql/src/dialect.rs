@@ -56,6 +56,13 @@ impl Dialect for MySqlDialect {
 
     const LOCK_SHARED: &'static str = " LOCK IN SHARE MODE";
 
+    const TABLE_NAMED: &'static str =
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ";
+
+    fn run_script<'a>(connection: &'a mut ConnectionOf<Self>, sql: &'a str) -> Fetch<'a, ()> {
+        Box::pin(async move { sqlx::Executor::execute(connection, sql).await.map(drop) })
+    }
+
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, MySql>,
         connection: &'a mut ConnectionOf<Self>,

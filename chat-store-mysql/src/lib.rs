@@ -27,7 +27,7 @@ pub mod testing;
 mod writer;
 
 pub use error::MySqlStoreError;
-pub use store::{MySqlStore, migrations};
+pub use store::{MySqlStore, legacy_migrations, migrations};
 
 /// The sqlx version this crate is built on, so hosts need not pin their own.
 pub use sqlx;

@@ -86,9 +86,13 @@ impl MySqlStore {
         if locked != Some(1) {
             return Err(MySqlStoreError::MigrationLock);
         }
-        let mut migrator = migrations();
-        migrator.set_locking(false);
-        let migrated = migrator.run_direct(&mut *connection).await;
+        let migrations = chat_store_sql::migrate::Migrations {
+            schema: migrations(),
+            legacy: legacy_migrations(),
+            rename: include_str!("../legacy/rename.sql"),
+        };
+        let migrated =
+            chat_store_sql::migrate::run::<MySqlDialect>(&mut connection, migrations).await;
         sqlx::query("SELECT RELEASE_LOCK(CONCAT('chat_migrations:', DATABASE()))")
             .execute(&mut *connection)
             .await?;
@@ -119,7 +123,7 @@ impl MySqlStore {
         // INSERT IGNORE waits for a concurrent creator of the same pair to
         // commit, then ignores the duplicate: every caller sees one conversation.
         let created = sqlx::query(
-            "INSERT IGNORE INTO conversations \
+            "INSERT IGNORE INTO chat_conversations \
              (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
              VALUES (?, 'direct', NULL, ?, ?, ?, 0, ?)",
         )
@@ -144,7 +148,7 @@ impl MySqlStore {
             }
             writes::silence_blocked::<MySqlDialect>(&mut tx, &direct.id, &direct.pair).await?;
         }
-        let row = sqlx::query("SELECT id FROM conversations WHERE direct_key = ?")
+        let row = sqlx::query("SELECT id FROM chat_conversations WHERE direct_key = ?")
             .bind(&key)
             .fetch_one(&mut *tx)
             .await?;
@@ -163,7 +167,7 @@ impl MySqlStore {
         let at = time::to_millis(group.created_at);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO conversations \
+            "INSERT INTO chat_conversations \
              (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
               is_public, members_can_add) \
              VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?, ?)",
@@ -186,7 +190,7 @@ impl MySqlStore {
         }
         if !group.members.is_empty() {
             let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
-                "INSERT INTO members (conversation_id, user_id, read_seq, joined_at) ",
+                "INSERT INTO chat_members (conversation_id, user_id, read_seq, joined_at) ",
             );
             insert.push_values(&group.members, |mut row, member| {
                 row.push_bind(group.id.as_str())
@@ -248,7 +252,7 @@ impl MySqlStore {
     ) -> Result<ReadMarkUpdate, MySqlStoreError> {
         let mut tx = self.pool.begin().await?;
         let raised = sqlx::query(
-            "UPDATE members m JOIN conversations c ON c.id = m.conversation_id \
+            "UPDATE chat_members m JOIN chat_conversations c ON c.id = m.conversation_id \
              SET m.read_seq = LEAST(?, c.last_seq) \
              WHERE m.conversation_id = ? AND m.user_id = ? AND m.read_seq < LEAST(?, c.last_seq)",
         )
@@ -260,7 +264,7 @@ impl MySqlStore {
         .await?
         .rows_affected();
         let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+            "SELECT read_seq FROM chat_members WHERE conversation_id = ? AND user_id = ?",
         )
         .bind(id.as_str())
         .bind(user.as_str())
@@ -274,10 +278,22 @@ impl MySqlStore {
     }
 }
 
-/// The embedded migrations of this store, for hosts that run them themselves.
+/// The embedded migrations of this store's schema. [`MySqlStore::migrate`]
+/// applies them and records them in `chat_migrations` (not sqlx's
+/// `_sqlx_migrations`, which stays the host's): do not run them with
+/// sqlx's `Migrator::run`.
 #[must_use]
 pub fn migrations() -> sqlx::migrate::Migrator {
     sqlx::migrate!("./migrations")
+}
+
+/// The migrations of releases before the `chat_` table names, recorded by
+/// sqlx in `_sqlx_migrations`: what a database made by such a release has
+/// (for tests that build one; the store moves such a database over by
+/// itself).
+#[must_use]
+pub fn legacy_migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./legacy-migrations")
 }
 
 /// Runs `attempt` again while it fails with a deadlock or lock-wait timeout.
@@ -307,7 +323,7 @@ async fn insert_member(
     at: i64,
 ) -> Result<bool, MySqlStoreError> {
     let result = sqlx::query(
-        "INSERT IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
+        "INSERT IGNORE INTO chat_members (conversation_id, user_id, read_seq, joined_at) \
          VALUES (?, ?, ?, ?)",
     )
     .bind(id)

@@ -74,7 +74,7 @@ async fn write(
         .map(|record| record.conversation_id.as_str())
         .collect();
     let mut lock: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT id, last_seq FROM conversations WHERE deleted_at IS NULL AND id IN (",
+        "SELECT id, last_seq FROM chat_conversations WHERE deleted_at IS NULL AND id IN (",
     );
     let mut separated = lock.separated(", ");
     for id in &ids {
@@ -96,7 +96,7 @@ async fn write(
     //    and a member removed before it is refused); then retries and seqs.
     if !members.is_empty() {
         let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "SELECT conversation_id, user_id, silenced FROM members WHERE conversation_id IN (",
+            "SELECT conversation_id, user_id, silenced FROM chat_members WHERE conversation_id IN (",
         );
         let mut separated = query.separated(", ");
         for id in members.keys() {
@@ -134,7 +134,7 @@ async fn write(
             entry.1 = entry.1.max(time::to_millis(record.created_at));
         }
         let mut advance: QueryBuilder<'_, MySql> =
-            QueryBuilder::new("UPDATE conversations c JOIN (");
+            QueryBuilder::new("UPDATE chat_conversations c JOIN (");
         derived_table(&mut advance, 4, &last, |row, (id, (seq, at))| {
             let message = listed.get(id).copied().unwrap_or(0);
             row.push_bind(*id)
@@ -150,7 +150,7 @@ async fn write(
         advance.build().execute(&mut *tx).await?;
 
         let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
+            "INSERT INTO chat_messages (conversation_id, seq, id, sender, body, client_id, created_at, \
              content_kind, content_payload, reply_to, thread_root, mentions) ",
         );
         insert.push_values(&new, |mut row, (record, seq)| {
@@ -183,7 +183,7 @@ async fn write(
             .collect();
         if !mentions.is_empty() {
             let mut insert: QueryBuilder<'_, MySql> =
-                QueryBuilder::new("INSERT INTO mentions (conversation_id, user_id, seq) ");
+                QueryBuilder::new("INSERT INTO chat_mentions (conversation_id, user_id, seq) ");
             insert.push_values(&mentions, |mut row, (conversation, user, seq)| {
                 row.push_bind(*conversation)
                     .push_bind(*user)
@@ -193,7 +193,8 @@ async fn write(
         }
         let threads = plan.thread_replies();
         if !threads.is_empty() {
-            let mut count: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE messages m JOIN (");
+            let mut count: QueryBuilder<'_, MySql> =
+                QueryBuilder::new("UPDATE chat_messages m JOIN (");
             derived_table(
                 &mut count,
                 4,
@@ -215,7 +216,7 @@ async fn write(
         }
 
         let marks = plan.read_marks();
-        let mut raise: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE members m JOIN (");
+        let mut raise: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE chat_members m JOIN (");
         derived_table(
             &mut raise,
             3,
@@ -265,7 +266,7 @@ async fn referenced(
         return Ok(found);
     }
     let mut query: QueryBuilder<'_, MySql> =
-        QueryBuilder::new("SELECT conversation_id, seq, thread_root FROM messages WHERE ");
+        QueryBuilder::new("SELECT conversation_id, seq, thread_root FROM chat_messages WHERE ");
     for (index, (conversation, seq)) in wanted.iter().enumerate() {
         if index > 0 {
             query.push(" OR ");
@@ -302,7 +303,7 @@ async fn stored_retries<'a>(
         return Ok(stored);
     }
     let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(format!(
-        "SELECT {} FROM messages m WHERE ",
+        "SELECT {} FROM chat_messages m WHERE ",
         rows::message_columns("m")
     ));
     for (index, (conversation, sender, client_id)) in keys.iter().enumerate() {

@@ -75,6 +75,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// whose writer is alone).
     const LOCK_SHARED: &'static str;
 
+    /// The start of a query that returns a row when the bound table name
+    /// (pushed after it) names a table of the database.
+    const TABLE_NAMED: &'static str;
+
+    /// Runs a script of one or more statements, without parameters (a
+    /// migration).
+    fn run_script<'a>(connection: &'a mut ConnectionOf<Self>, sql: &'a str) -> Fetch<'a, ()>;
+
     /// Runs a statement; the rows it changed.
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, Self::Db>,

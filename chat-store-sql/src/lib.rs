@@ -17,6 +17,7 @@
 
 mod dialect;
 mod error;
+pub mod migrate;
 pub mod probe;
 pub mod reads;
 pub mod rows;

@@ -9,10 +9,10 @@ use crate::error::SqlError;
 
 /// Every column that holds a message's text, as `table.column`.
 pub const TEXT_COLUMNS: [&str; 4] = [
-    "messages.body",
-    "messages.content_payload",
-    "events.body",
-    "events.content_payload",
+    "chat_messages.body",
+    "chat_messages.content_payload",
+    "chat_events.body",
+    "chat_events.content_payload",
 ];
 
 /// The [`TEXT_COLUMNS`] in which some row contains `text`.

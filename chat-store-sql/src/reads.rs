@@ -31,8 +31,8 @@ pub async fn conversation<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Option<Conversation>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {}, {} FROM conversations c \
-         LEFT JOIN members m ON m.conversation_id = c.id \
+        "SELECT {}, {} FROM chat_conversations c \
+         LEFT JOIN chat_members m ON m.conversation_id = c.id \
          WHERE c.deleted_at IS NULL AND c.id = ",
         conversation_columns("c"),
         member_columns("m"),
@@ -59,8 +59,8 @@ pub async fn members<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Option<Vec<UserId>>, SqlError> {
     let mut sql = QueryBuilder::new(
-        "SELECT m.user_id FROM conversations c \
-         LEFT JOIN members m ON m.conversation_id = c.id \
+        "SELECT m.user_id FROM chat_conversations c \
+         LEFT JOIN chat_members m ON m.conversation_id = c.id \
          WHERE c.deleted_at IS NULL AND c.id = ",
     );
     D::push_text(&mut sql, id.as_str());
@@ -84,10 +84,11 @@ pub async fn is_member<D: Dialect>(
     id: &ConversationId,
     user: &UserId,
 ) -> Result<bool, SqlError> {
-    listed::<D>(connection, "members", id, user).await
+    listed::<D>(connection, "chat_members", id, user).await
 }
 
-/// Whether `table` (keyed by `conversation_id, user_id`: members, bans)
+/// Whether `table` (keyed by `conversation_id, user_id`: `chat_members`,
+/// `chat_bans`)
 /// has a row for `user` in `id`.
 ///
 /// # Errors
@@ -115,7 +116,7 @@ pub async fn message<D: Dialect>(
     viewer: &UserId,
 ) -> Result<Option<Message>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM messages m WHERE m.id = ",
+        "SELECT {} FROM chat_messages m WHERE m.id = ",
         message_columns("m")
     ));
     D::push_text(&mut sql, id.as_str());
@@ -144,7 +145,7 @@ pub async fn history<D: Dialect>(
     query: HistoryQuery,
 ) -> Result<Page, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM messages m WHERE m.conversation_id = ",
+        "SELECT {} FROM chat_messages m WHERE m.conversation_id = ",
         message_columns("m")
     ));
     D::push_text(&mut sql, id.as_str());
@@ -213,7 +214,7 @@ async fn with_reactions<D: Dialect>(
     ));
     D::push_text(&mut sql, viewer.as_str());
     sql.push(format!(
-        "{close}) FROM reactions r WHERE r.conversation_id = "
+        "{close}) FROM chat_reactions r WHERE r.conversation_id = "
     ));
     D::push_text(&mut sql, id.as_str());
     sql.push(" AND r.message_seq IN (");
@@ -256,7 +257,7 @@ pub async fn timeline<D: Dialect>(
 ) -> Result<TimelinePage, SqlError> {
     let after = rows::to_sql(after);
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM messages m WHERE m.conversation_id = ",
+        "SELECT {} FROM chat_messages m WHERE m.conversation_id = ",
         message_columns("m")
     ));
     D::push_text(&mut sql, id.as_str());
@@ -268,7 +269,7 @@ pub async fn timeline<D: Dialect>(
     with_reactions::<D>(connection, id, viewer, &mut messages).await?;
 
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM events e WHERE e.conversation_id = ",
+        "SELECT {} FROM chat_events e WHERE e.conversation_id = ",
         event_columns("e")
     ));
     D::push_text(&mut sql, id.as_str());
@@ -301,7 +302,7 @@ pub async fn read_marks<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Vec<ReadMark>, SqlError> {
     let mut sql =
-        QueryBuilder::new("SELECT user_id, read_seq FROM members WHERE conversation_id = ");
+        QueryBuilder::new("SELECT user_id, read_seq FROM chat_members WHERE conversation_id = ");
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY user_id");
     D::fetch_all(&mut sql, connection)
@@ -326,7 +327,7 @@ pub async fn pins<D: Dialect>(
     viewer: &UserId,
 ) -> Result<Vec<Message>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM pins p JOIN messages m \
+        "SELECT {} FROM chat_pins p JOIN chat_messages m \
             ON m.conversation_id = p.conversation_id AND m.seq = p.message_seq \
          WHERE p.conversation_id = ",
         message_columns("m")
@@ -348,7 +349,7 @@ pub async fn search<D: Dialect>(
     query: SearchQuery,
 ) -> Result<SearchPage, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM messages m JOIN members me \
+        "SELECT {} FROM chat_messages m JOIN chat_members me \
             ON me.conversation_id = m.conversation_id AND me.user_id = ",
         message_columns("m")
     ));
@@ -378,16 +379,16 @@ pub async fn conversations<D: Dialect>(
 ) -> Result<ConversationPage, SqlError> {
     let mut sql = QueryBuilder::new(format!(
         "SELECT {}, m.read_seq, \
-            (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id \
+            (SELECT COUNT(*) FROM chat_messages x WHERE x.conversation_id = c.id \
                 AND x.seq > m.read_seq AND x.sender <> m.user_id \
                 AND x.deleted_at IS NULL AND x.thread_root IS NULL), \
             c.last_activity_at, \
-            (SELECT COUNT(*) FROM mentions n WHERE n.conversation_id = c.id \
+            (SELECT COUNT(*) FROM chat_mentions n WHERE n.conversation_id = c.id \
                 AND n.user_id = m.user_id AND n.seq > m.read_seq), \
             {} \
-         FROM members m \
-         JOIN conversations c ON c.id = m.conversation_id \
-         LEFT JOIN messages l ON l.conversation_id = c.id AND l.seq = c.last_message_seq \
+         FROM chat_members m \
+         JOIN chat_conversations c ON c.id = m.conversation_id \
+         LEFT JOIN chat_messages l ON l.conversation_id = c.id AND l.seq = c.last_message_seq \
          WHERE m.user_id = ",
         conversation_columns("c"),
         message_columns("l"),
@@ -446,7 +447,7 @@ async fn rosters_of_each<D: Dialect>(
     ids: &[ConversationId],
 ) -> Result<HashMap<ConversationId, Roster>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT m.conversation_id, {} FROM members m WHERE m.conversation_id IN (",
+        "SELECT m.conversation_id, {} FROM chat_members m WHERE m.conversation_id IN (",
         member_columns("m")
     ));
     for (index, id) in ids.iter().enumerate() {
@@ -479,12 +480,12 @@ pub async fn rooms<D: Dialect>(
     let (open, close) = D::INTEGER_OF_BOOLEAN;
     let mut sql = QueryBuilder::new(format!(
         "SELECT c.id, c.title, c.created_by, c.created_at, c.last_seq, \
-            (SELECT COUNT(*) FROM members n WHERE n.conversation_id = c.id), \
-            {open}EXISTS (SELECT 1 FROM members j WHERE j.conversation_id = c.id AND j.user_id = "
+            (SELECT COUNT(*) FROM chat_members n WHERE n.conversation_id = c.id), \
+            {open}EXISTS (SELECT 1 FROM chat_members j WHERE j.conversation_id = c.id AND j.user_id = "
     ));
     D::push_text(&mut sql, query.viewer.as_str());
     sql.push(format!(
-        "){close} FROM conversations c WHERE c.is_public = 1 AND c.deleted_at IS NULL"
+        "){close} FROM chat_conversations c WHERE c.is_public = 1 AND c.deleted_at IS NULL"
     ));
     if let Some(before) = &query.before {
         sql.push(" AND c.id < ");
@@ -509,7 +510,7 @@ pub async fn bans<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     id: &ConversationId,
 ) -> Result<Vec<UserId>, SqlError> {
-    let mut sql = QueryBuilder::new("SELECT user_id FROM bans WHERE conversation_id = ");
+    let mut sql = QueryBuilder::new("SELECT user_id FROM chat_bans WHERE conversation_id = ");
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY user_id");
     users::<D>(&mut sql, connection).await
@@ -523,7 +524,7 @@ pub async fn blocked_by<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     by: &UserId,
 ) -> Result<Vec<UserId>, SqlError> {
-    let mut sql = QueryBuilder::new("SELECT blocked FROM blocks WHERE blocker = ");
+    let mut sql = QueryBuilder::new("SELECT blocked FROM chat_blocks WHERE blocker = ");
     D::push_text(&mut sql, by.as_str());
     sql.push(" ORDER BY blocked");
     users::<D>(&mut sql, connection).await

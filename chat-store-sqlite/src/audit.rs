@@ -9,12 +9,12 @@ use crate::{SqliteStore, SqliteStoreError};
 
 /// The index's words, one row per distinct word (`fts5vocab` lives in the
 /// connection's temp schema, so each connection creates it once).
-const VOCABULARY: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_words USING fts5vocab(main, message_text, row)";
+const VOCABULARY: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_words USING fts5vocab(main, chat_message_text, row)";
 
 impl SqliteStore {
     /// Every place still holding `text`: the `table.column`s of
     /// [`probe::TEXT_COLUMNS`] with a row containing it, and
-    /// `message_text` when the search index has it as a word (`text`
+    /// `chat_message_text` when the search index has it as a word (`text`
     /// being one lower-case word then).
     ///
     /// # Errors
@@ -29,7 +29,7 @@ impl SqliteStore {
                 .fetch_optional(&mut *connection)
                 .await?;
         if indexed.is_some() {
-            found.push("message_text".to_owned());
+            found.push("chat_message_text".to_owned());
         }
         Ok(found)
     }

@@ -33,9 +33,11 @@ impl Dialect for SqliteDialect {
     fn push_search(sql: &mut QueryBuilder<'_, Sqlite>, words: &[String]) {
         // Each word a quoted prefix term; terms side by side must all match.
         let terms: Vec<String> = words.iter().map(|word| format!("\"{word}\"*")).collect();
-        sql.push("m.text_rowid IN (SELECT rowid FROM message_text WHERE message_text MATCH ")
-            .push_bind(terms.join(" "))
-            .push(")");
+        sql.push(
+            "m.text_rowid IN (SELECT rowid FROM chat_message_text WHERE chat_message_text MATCH ",
+        )
+        .push_bind(terms.join(" "))
+        .push(")");
     }
 
     fn reindex<'a>(
@@ -49,7 +51,7 @@ impl Dialect for SqliteDialect {
             // round reads the text as it is then, see search_index.rs);
             // indexing it here too would give it a second entry.
             let rowid: Option<i64> = sqlx::query_scalar(
-                "SELECT m.text_rowid FROM messages m, search_progress p \
+                "SELECT m.text_rowid FROM chat_messages m, chat_search_progress p \
                  WHERE m.conversation_id = ? AND m.seq = ? AND m.text_rowid <= p.indexed_upto",
             )
             .bind(conversation_id)
@@ -58,12 +60,12 @@ impl Dialect for SqliteDialect {
             .await?
             .flatten();
             let Some(rowid) = rowid else { return Ok(()) };
-            sqlx::query("DELETE FROM message_text WHERE rowid = ?")
+            sqlx::query("DELETE FROM chat_message_text WHERE rowid = ?")
                 .bind(rowid)
                 .execute(&mut *connection)
                 .await?;
             if let Some(body) = body {
-                sqlx::query("INSERT INTO message_text (rowid, body) VALUES (?, ?)")
+                sqlx::query("INSERT INTO chat_message_text (rowid, body) VALUES (?, ?)")
                     .bind(rowid)
                     .bind(body)
                     .execute(&mut *connection)
@@ -80,8 +82,8 @@ impl Dialect for SqliteDialect {
         Box::pin(async move {
             // As in `reindex`: what the indexer has not reached is never indexed.
             sqlx::query(
-                "DELETE FROM message_text WHERE rowid IN (SELECT m.text_rowid \
-                 FROM messages m, search_progress p \
+                "DELETE FROM chat_message_text WHERE rowid IN (SELECT m.text_rowid \
+                 FROM chat_messages m, chat_search_progress p \
                  WHERE m.conversation_id = ? AND m.text_rowid <= p.indexed_upto)",
             )
             .bind(conversation_id)
@@ -93,6 +95,13 @@ impl Dialect for SqliteDialect {
 
     // One writer at a time: what a transaction reads cannot change under it.
     const LOCK_SHARED: &'static str = "";
+
+    const TABLE_NAMED: &'static str =
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ";
+
+    fn run_script<'a>(connection: &'a mut ConnectionOf<Self>, sql: &'a str) -> Fetch<'a, ()> {
+        Box::pin(async move { sqlx::Executor::execute(connection, sql).await.map(drop) })
+    }
 
     fn execute<'a>(
         sql: &'a mut QueryBuilder<'_, Sqlite>,

@@ -31,7 +31,7 @@ mod store;
 mod writer;
 
 pub use error::SqliteStoreError;
-pub use store::{SqliteStore, migrations};
+pub use store::{SqliteStore, legacy_migrations, migrations};
 
 /// The sqlx version this crate is built on, so hosts need not pin their own.
 pub use sqlx;

@@ -93,8 +93,8 @@ pub(crate) fn read(
     id: &ConversationId,
 ) -> Result<Option<Roll>, SqliteStoreError> {
     let mut query = connection.prepare_cached(
-        "SELECT m.user_id, m.silenced FROM conversations c \
-         LEFT JOIN members m ON m.conversation_id = c.id \
+        "SELECT m.user_id, m.silenced FROM chat_conversations c \
+         LEFT JOIN chat_members m ON m.conversation_id = c.id \
          WHERE c.id = ?1 AND c.deleted_at IS NULL ORDER BY m.user_id",
     )?;
     let mut rows = query.query([id.as_str()])?;

@@ -8,7 +8,7 @@
 //! before every search, so a search sees every message acknowledged before
 //! it began.
 //!
-//! `search_progress.indexed_upto` says how far the index reaches. An edit
+//! `chat_search_progress.indexed_upto` says how far the index reaches. An edit
 //! or delete of a message beyond it leaves the index alone (the round that
 //! adds the message reads its current text, and skips a deleted one); see
 //! `SqliteDialect::reindex`.
@@ -87,8 +87,8 @@ async fn round(connection: WriteConnection) -> Result<(), SqliteStoreError> {
 fn index_pending(connection: &mut Connection) -> Result<bool, rusqlite::Error> {
     let (upto, last): (i64, i64) = connection
         .prepare_cached(
-            "SELECT indexed_upto, (SELECT COALESCE(MAX(text_rowid), 0) FROM messages) \
-             FROM search_progress",
+            "SELECT indexed_upto, (SELECT COALESCE(MAX(text_rowid), 0) FROM chat_messages) \
+             FROM chat_search_progress",
         )?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
     if last <= upto {
@@ -97,18 +97,18 @@ fn index_pending(connection: &mut Connection) -> Result<bool, rusqlite::Error> {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut pending = tx.prepare_cached(
-            "SELECT text_rowid, body FROM messages \
+            "SELECT text_rowid, body FROM chat_messages \
              WHERE text_rowid > ?1 AND deleted_at IS NULL ORDER BY text_rowid",
         )?;
         let mut add =
-            tx.prepare_cached("INSERT INTO message_text (rowid, body) VALUES (?1, ?2)")?;
+            tx.prepare_cached("INSERT INTO chat_message_text (rowid, body) VALUES (?1, ?2)")?;
         let mut rows = pending.query(params![upto])?;
         while let Some(row) = rows.next()? {
             add.execute(params![row.get::<_, i64>(0)?, row.get::<_, String>(1)?])?;
         }
         tx.prepare_cached(
-            "UPDATE search_progress SET indexed_upto = \
-             (SELECT COALESCE(MAX(text_rowid), 0) FROM messages)",
+            "UPDATE chat_search_progress SET indexed_upto = \
+             (SELECT COALESCE(MAX(text_rowid), 0) FROM chat_messages)",
         )?
         .execute([])?;
     }

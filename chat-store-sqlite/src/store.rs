@@ -113,7 +113,7 @@ impl SqliteStore {
             .max_connections(READERS)
             .connect_with(options.clone())
             .await?;
-        migrations().run(&writer).await?;
+        migrate(&writer).await?;
         let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(&writer)
             .await?;
@@ -134,8 +134,7 @@ impl SqliteStore {
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> Result<(), SqliteStoreError> {
-        migrations().run(&self.writer).await?;
-        Ok(())
+        migrate(&self.writer).await
     }
 
     /// The write pool (one connection), for the host's own queries.
@@ -159,9 +158,9 @@ impl SqliteStore {
     ) -> Result<ReadMarkUpdate, SqliteStoreError> {
         let mut connection = self.writer.acquire().await?;
         let raised: Option<i64> = sqlx::query_scalar(
-            "UPDATE members SET read_seq = MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)) \
+            "UPDATE chat_members SET read_seq = MIN(?, (SELECT last_seq FROM chat_conversations WHERE id = ?)) \
              WHERE conversation_id = ? AND user_id = ? \
-                AND read_seq < MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)) \
+                AND read_seq < MIN(?, (SELECT last_seq FROM chat_conversations WHERE id = ?)) \
              RETURNING read_seq",
         )
         .bind(to_sql(seq))
@@ -179,7 +178,7 @@ impl SqliteStore {
             });
         }
         let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
+            "SELECT read_seq FROM chat_members WHERE conversation_id = ? AND user_id = ?",
         )
         .bind(id.as_str())
         .bind(user.as_str())
@@ -199,10 +198,35 @@ fn is_in_memory(options: &SqliteConnectOptions) -> bool {
     name == ":memory:" || name.starts_with("file:sqlx-in-memory-")
 }
 
-/// The embedded migrations of this store, for hosts that run them themselves.
+/// The embedded migrations of this store's schema. [`SqliteStore::migrate`]
+/// applies them and records them in `chat_migrations` (not sqlx's
+/// `_sqlx_migrations`, which stays the host's): do not run them with
+/// sqlx's `Migrator::run`.
 #[must_use]
 pub fn migrations() -> sqlx::migrate::Migrator {
     sqlx::migrate!("./migrations")
+}
+
+/// The migrations of releases before the `chat_` table names, recorded by
+/// sqlx in `_sqlx_migrations`: what a database made by such a release has
+/// (for tests that build one; the store moves such a database over by
+/// itself).
+#[must_use]
+pub fn legacy_migrations() -> sqlx::migrate::Migrator {
+    sqlx::migrate!("./legacy-migrations")
+}
+
+/// Moves a legacy database over and applies the schema's migrations, on the
+/// writer (the one connection that writes, so two runs cannot interleave).
+async fn migrate(writer: &SqlitePool) -> Result<(), SqliteStoreError> {
+    let mut connection = writer.acquire().await?;
+    let migrations = chat_store_sql::migrate::Migrations {
+        schema: migrations(),
+        legacy: legacy_migrations(),
+        rename: include_str!("../legacy/rename.sql"),
+    };
+    chat_store_sql::migrate::run::<SqliteDialect>(&mut connection, migrations).await?;
+    Ok(())
 }
 
 async fn insert_member(
@@ -213,7 +237,7 @@ async fn insert_member(
     at: Timestamp,
 ) -> Result<bool, SqliteStoreError> {
     let result = sqlx::query(
-        "INSERT OR IGNORE INTO members (conversation_id, user_id, read_seq, joined_at) \
+        "INSERT OR IGNORE INTO chat_members (conversation_id, user_id, read_seq, joined_at) \
          VALUES (?, ?, ?, ?)",
     )
     .bind(id)
@@ -231,7 +255,7 @@ impl Store for SqliteStore {
         let run = async {
             let mut tx = self.writer.begin().await?;
             sqlx::query(
-                "INSERT INTO conversations \
+                "INSERT INTO chat_conversations \
                  (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at, \
                   is_public, members_can_add) \
                  VALUES (?, 'group', ?, ?, NULL, ?, 0, ?, ?, ?)",
@@ -276,7 +300,7 @@ impl Store for SqliteStore {
             let [low, high] = direct.pair.users();
             let other = if *low == direct.created_by { high } else { low };
             let created = sqlx::query(
-                "INSERT INTO conversations \
+                "INSERT INTO chat_conversations \
                  (id, kind, title, created_by, direct_key, created_at, last_seq, last_activity_at) \
                  VALUES (?, 'direct', NULL, ?, ?, ?, 0, ?) ON CONFLICT (direct_key) DO NOTHING",
             )
@@ -304,7 +328,7 @@ impl Store for SqliteStore {
                 writes::silence_blocked::<SqliteDialect>(&mut tx, &direct.id, &direct.pair).await?;
             }
             let id: String =
-                sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = ?")
+                sqlx::query_scalar("SELECT id FROM chat_conversations WHERE direct_key = ?")
                     .bind(&key)
                     .fetch_one(&mut *tx)
                     .await?;

@@ -127,7 +127,7 @@ fn write(
     let mut first_seq: HashMap<String, u64> = HashMap::new();
     {
         let mut reserve = tx.prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + ?1, \
+            "UPDATE chat_conversations SET last_seq = last_seq + ?1, \
              last_activity_at = MAX(last_activity_at, ?2) WHERE id = ?3 RETURNING last_seq",
         )?;
         for (id, count) in plan.wanted() {
@@ -151,17 +151,17 @@ fn write(
         // group is never given again (the indexer would never add it).
         let mut text_rowid: i64 = tx
             .prepare_cached(
-                "SELECT MAX((SELECT COALESCE(MAX(text_rowid), 0) FROM messages), \
-                            (SELECT indexed_upto FROM search_progress))",
+                "SELECT MAX((SELECT COALESCE(MAX(text_rowid), 0) FROM chat_messages), \
+                            (SELECT indexed_upto FROM chat_search_progress))",
             )?
             .query_row([], |row| row.get(0))?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO messages (conversation_id, seq, id, sender, body, client_id, created_at, \
+            "INSERT INTO chat_messages (conversation_id, seq, id, sender, body, client_id, created_at, \
                 content_kind, content_payload, reply_to, thread_root, mentions, text_rowid) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut mention = tx.prepare_cached(
-            "INSERT INTO mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)",
+            "INSERT INTO chat_mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)",
         )?;
         for (record, seq) in plan.new_messages() {
             text_rowid += 1;
@@ -189,7 +189,7 @@ fn write(
             }
         }
         let mut reply = tx.prepare_cached(
-            "UPDATE messages SET reply_count = reply_count + ?1, \
+            "UPDATE chat_messages SET reply_count = reply_count + ?1, \
                 last_reply_seq = MAX(COALESCE(last_reply_seq, 0), ?2), \
                 updated_seq = MAX(updated_seq, ?2) \
              WHERE conversation_id = ?3 AND seq = ?4",
@@ -203,13 +203,13 @@ fn write(
             ])?;
         }
         let mut listed = tx.prepare_cached(
-            "UPDATE conversations SET last_message_seq = MAX(last_message_seq, ?1) WHERE id = ?2",
+            "UPDATE chat_conversations SET last_message_seq = MAX(last_message_seq, ?1) WHERE id = ?2",
         )?;
         for (conversation, seq) in plan.last_messages() {
             listed.execute(params![rows::to_sql(seq), conversation])?;
         }
         let mut raise = tx.prepare_cached(
-            "UPDATE members SET read_seq = ?1 \
+            "UPDATE chat_members SET read_seq = ?1 \
              WHERE conversation_id = ?2 AND user_id = ?3 AND read_seq < ?1",
         )?;
         for ((conversation, sender), seq) in plan.read_marks() {
@@ -237,7 +237,7 @@ fn referenced(
         return Ok(found);
     }
     let mut find = tx.prepare_cached(
-        "SELECT thread_root FROM messages WHERE conversation_id = ?1 AND seq = ?2",
+        "SELECT thread_root FROM chat_messages WHERE conversation_id = ?1 AND seq = ?2",
     )?;
     for (conversation, seq) in wanted {
         let root: Option<Option<i64>> = find
@@ -264,7 +264,7 @@ fn stored_retries<'a>(
         "SELECT id, seq, body, created_at, content_kind, content_payload, reply_to, \
             thread_root, mentions, updated_seq, edited_at, deleted_at, reply_count, \
             last_reply_seq \
-         FROM messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
+         FROM chat_messages WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3",
     )?;
     for key @ (conversation, sender, client_id) in keys {
         let found = find

@@ -13,7 +13,7 @@ async fn indexed(store: &SqliteStore, word: &str) {
             .where_stored(word)
             .await
             .unwrap()
-            .contains(&"message_text".to_owned())
+            .contains(&"chat_message_text".to_owned())
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

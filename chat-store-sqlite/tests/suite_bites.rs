@@ -68,7 +68,7 @@ impl StoreLayer for Flawed {
 
 async fn sqlx_set_read(store: &SqliteStore, id: &ConversationId, user: &UserId, seq: Seq) {
     chat_store_sqlite::sqlx::query(
-        "UPDATE members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
+        "UPDATE chat_members SET read_seq = ? WHERE conversation_id = ? AND user_id = ?",
     )
     .bind(i64::try_from(seq).unwrap())
     .bind(id.as_str())

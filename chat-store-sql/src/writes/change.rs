@@ -120,14 +120,14 @@ async fn reserve_seq<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Option<Reserved>, SqlError> {
     let mut sql = QueryBuilder::new(
-        "UPDATE conversations SET last_seq = last_seq + 1 WHERE deleted_at IS NULL AND id = ",
+        "UPDATE chat_conversations SET last_seq = last_seq + 1 WHERE deleted_at IS NULL AND id = ",
     );
     D::push_text(&mut sql, id.as_str());
     if D::execute(&mut sql, connection).await? == 0 {
         return Ok(None);
     }
     let mut sql =
-        QueryBuilder::new("SELECT last_seq, members_can_add FROM conversations WHERE id = ");
+        QueryBuilder::new("SELECT last_seq, members_can_add FROM chat_conversations WHERE id = ");
     D::push_text(&mut sql, id.as_str());
     let Some(row) = D::fetch_optional(&mut sql, connection).await? else {
         return Ok(None);
@@ -145,7 +145,7 @@ async fn stored_event<D: Dialect>(
     client_id: &str,
 ) -> Result<Option<TimelineEvent>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
-        "SELECT {} FROM events e WHERE e.conversation_id = ",
+        "SELECT {} FROM chat_events e WHERE e.conversation_id = ",
         event_columns("e")
     ));
     D::push_text(&mut sql, id.as_str());
@@ -171,7 +171,7 @@ async fn message_state<D: Dialect>(
     seq: u64,
 ) -> Result<Option<MessageState>, SqlError> {
     let mut sql =
-        QueryBuilder::new("SELECT sender, deleted_at FROM messages WHERE conversation_id = ");
+        QueryBuilder::new("SELECT sender, deleted_at FROM chat_messages WHERE conversation_id = ");
     D::push_text(&mut sql, id.as_str());
     sql.push(" AND seq = ");
     D::push_integer(&mut sql, rows::to_sql(seq));
@@ -248,7 +248,7 @@ async fn insert_event<D: Dialect>(
         ),
     };
     let mut sql = QueryBuilder::new(
-        "INSERT INTO events (conversation_id, seq, kind, actor, message_seq, subject, label, \
+        "INSERT INTO chat_events (conversation_id, seq, kind, actor, message_seq, subject, label, \
          body, content_kind, content_payload, client_id, created_at) VALUES (",
     );
     D::push_text(&mut sql, change.conversation_id.as_str());

@@ -26,7 +26,7 @@ pub async fn delete_conversation<D: Dialect>(
     at: i64,
 ) -> Result<Written<Vec<UserId>>, SqlError> {
     // The row's write lock first, as for every change.
-    let mut sql = QueryBuilder::new("UPDATE conversations SET deleted_at = ");
+    let mut sql = QueryBuilder::new("UPDATE chat_conversations SET deleted_at = ");
     D::push_integer(&mut sql, at);
     sql.push(", last_message_seq = 0, title = NULL WHERE deleted_at IS NULL AND id = ");
     D::push_text(&mut sql, id.as_str());
@@ -43,13 +43,13 @@ pub async fn delete_conversation<D: Dialect>(
     }
     D::unindex_conversation(connection, id.as_str()).await?;
     for table in [
-        "messages",
-        "events",
-        "reactions",
-        "mentions",
-        "pins",
-        "bans",
-        "members",
+        "chat_messages",
+        "chat_events",
+        "chat_reactions",
+        "chat_mentions",
+        "chat_pins",
+        "chat_bans",
+        "chat_members",
     ] {
         let mut sql = QueryBuilder::new(format!("DELETE FROM {table} WHERE conversation_id = "));
         D::push_text(&mut sql, id.as_str());
@@ -74,7 +74,7 @@ pub async fn set_block<D: Dialect>(
 ) -> Result<bool, SqlError> {
     let mut sql = if blocked {
         let mut sql = QueryBuilder::new(format!(
-            "{} INTO blocks (blocker, blocked, blocked_at) VALUES (",
+            "{} INTO chat_blocks (blocker, blocked, blocked_at) VALUES (",
             D::INSERT_IGNORE
         ));
         D::push_text(&mut sql, by.as_str());
@@ -85,7 +85,7 @@ pub async fn set_block<D: Dialect>(
         sql.push(")");
         sql
     } else {
-        let mut sql = QueryBuilder::new("DELETE FROM blocks WHERE blocker = ");
+        let mut sql = QueryBuilder::new("DELETE FROM chat_blocks WHERE blocker = ");
         D::push_text(&mut sql, by.as_str());
         sql.push(" AND blocked = ");
         D::push_text(&mut sql, user.as_str());
@@ -96,18 +96,19 @@ pub async fn set_block<D: Dialect>(
     // block commits, and a conversation opened meanwhile waits too.
     let pair = DirectPair::new(by.clone(), user.clone()).ok();
     if let Some(pair) = &pair {
-        let mut lock =
-            QueryBuilder::new("UPDATE conversations SET last_seq = last_seq WHERE direct_key = ");
+        let mut lock = QueryBuilder::new(
+            "UPDATE chat_conversations SET last_seq = last_seq WHERE direct_key = ",
+        );
         D::push_text(&mut lock, &pair.key());
         D::execute(&mut lock, connection).await?;
     }
     let changed = D::execute(&mut sql, connection).await? == 1;
     if changed && let Some(pair) = pair {
-        let mut sql = QueryBuilder::new("UPDATE members SET silenced = ");
+        let mut sql = QueryBuilder::new("UPDATE chat_members SET silenced = ");
         D::push_integer(&mut sql, if blocked { rows::BLOCKED } else { 0 });
         sql.push(" WHERE user_id = ");
         D::push_text(&mut sql, user.as_str());
-        sql.push(" AND conversation_id = (SELECT id FROM conversations WHERE direct_key = ");
+        sql.push(" AND conversation_id = (SELECT id FROM chat_conversations WHERE direct_key = ");
         D::push_text(&mut sql, &pair.key());
         sql.push(")");
         D::execute(&mut sql, connection).await?;
@@ -129,7 +130,7 @@ pub async fn refuse_creation<D: Dialect>(
     if others.is_empty() {
         return Ok(None);
     }
-    let mut sql = QueryBuilder::new("SELECT 1 FROM blocks WHERE blocked = ");
+    let mut sql = QueryBuilder::new("SELECT 1 FROM chat_blocks WHERE blocked = ");
     D::push_text(&mut sql, by.as_str());
     sql.push(" AND blocker IN (");
     for (index, member) in others.iter().enumerate() {
@@ -186,7 +187,7 @@ pub async fn silence_blocked<D: Dialect>(
     let [low, high] = pair.users();
     for (user, other) in [(low, high), (high, low)] {
         if blocks::<D>(connection, other, user).await? {
-            let mut sql = QueryBuilder::new("UPDATE members SET silenced = ");
+            let mut sql = QueryBuilder::new("UPDATE chat_members SET silenced = ");
             D::push_integer(&mut sql, rows::BLOCKED);
             sql.push(" WHERE conversation_id = ");
             D::push_text(&mut sql, id.as_str());

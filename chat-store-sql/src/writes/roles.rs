@@ -26,7 +26,7 @@ pub(super) async fn seats<D: Dialect>(
     id: &ConversationId,
 ) -> Result<Vec<(UserId, Seat)>, SqlError> {
     let mut sql = QueryBuilder::new(
-        "SELECT user_id, role, silenced, joined_at FROM members WHERE conversation_id = ",
+        "SELECT user_id, role, silenced, joined_at FROM chat_members WHERE conversation_id = ",
     );
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY user_id");
@@ -84,7 +84,8 @@ pub(super) async fn refuse<D: Dialect>(
             Some(Refusal::NotAnAdmin)
         }
         Change::MemberAdded { user_id } => {
-            if reads::listed::<D>(connection, "bans", &change.conversation_id, user_id).await? {
+            if reads::listed::<D>(connection, "chat_bans", &change.conversation_id, user_id).await?
+            {
                 Some(Refusal::Banned)
             } else if !on_oneself && blocks::<D>(connection, user_id, &change.by).await? {
                 Some(Refusal::Blocked)
@@ -144,7 +145,7 @@ pub(super) async fn blocks<D: Dialect>(
     blocker: &UserId,
     user: &UserId,
 ) -> Result<bool, SqlError> {
-    let mut sql = QueryBuilder::new("SELECT 1 FROM blocks WHERE blocker = ");
+    let mut sql = QueryBuilder::new("SELECT 1 FROM chat_blocks WHERE blocker = ");
     D::push_text(&mut sql, blocker.as_str());
     sql.push(" AND blocked = ");
     D::push_text(&mut sql, user.as_str());

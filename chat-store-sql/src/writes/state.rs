@@ -27,7 +27,7 @@ pub(super) async fn apply<D: Dialect>(
             content,
         } => {
             let message_seq = rows::to_sql(*message_seq);
-            let mut sql = QueryBuilder::new("UPDATE messages SET body = ");
+            let mut sql = QueryBuilder::new("UPDATE chat_messages SET body = ");
             D::push_text(&mut sql, body);
             sql.push(", content_kind = ");
             push_optional_text::<D>(&mut sql, content.as_ref().map(|c| c.kind.as_str()));
@@ -55,7 +55,7 @@ pub(super) async fn apply<D: Dialect>(
         } => {
             let message_seq = rows::to_sql(*message_seq);
             let mut sql = QueryBuilder::new(format!(
-                "{} INTO reactions (conversation_id, message_seq, reaction, user_id, seq) VALUES (",
+                "{} INTO chat_reactions (conversation_id, message_seq, reaction, user_id, seq) VALUES (",
                 D::INSERT_IGNORE
             ));
             D::push_text(&mut sql, id);
@@ -79,7 +79,7 @@ pub(super) async fn apply<D: Dialect>(
             reaction,
         } => {
             let message_seq = rows::to_sql(*message_seq);
-            let mut sql = QueryBuilder::new("DELETE FROM reactions WHERE conversation_id = ");
+            let mut sql = QueryBuilder::new("DELETE FROM chat_reactions WHERE conversation_id = ");
             D::push_text(&mut sql, id);
             sql.push(" AND message_seq = ");
             D::push_integer(&mut sql, message_seq);
@@ -105,7 +105,7 @@ pub(super) async fn apply<D: Dialect>(
                 let role = if ownerless { Role::Owner } else { Role::Member };
                 // The new member's read mark starts at this very event.
                 let mut sql = QueryBuilder::new(
-                    "INSERT INTO members (conversation_id, user_id, read_seq, joined_at, role) VALUES (",
+                    "INSERT INTO chat_members (conversation_id, user_id, read_seq, joined_at, role) VALUES (",
                 );
                 D::push_text(&mut sql, id);
                 sql.push(", ");
@@ -150,7 +150,7 @@ pub(super) async fn apply<D: Dialect>(
         }
         Change::Banned { user_id } => {
             let mut sql = QueryBuilder::new(format!(
-                "{} INTO bans (conversation_id, user_id, banned_by, banned_at) VALUES (",
+                "{} INTO chat_bans (conversation_id, user_id, banned_by, banned_at) VALUES (",
                 D::INSERT_IGNORE
             ));
             D::push_text(&mut sql, id);
@@ -165,7 +165,7 @@ pub(super) async fn apply<D: Dialect>(
             remove_member::<D>(connection, id, user_id).await? || banned
         }
         Change::Unbanned { user_id } => {
-            let mut sql = QueryBuilder::new("DELETE FROM bans WHERE conversation_id = ");
+            let mut sql = QueryBuilder::new("DELETE FROM chat_bans WHERE conversation_id = ");
             D::push_text(&mut sql, id);
             sql.push(" AND user_id = ");
             D::push_text(&mut sql, user_id.as_str());
@@ -173,7 +173,7 @@ pub(super) async fn apply<D: Dialect>(
         }
         Change::SettingsChanged { members_can_add } => {
             let allowed = i64::from(*members_can_add);
-            let mut sql = QueryBuilder::new("UPDATE conversations SET members_can_add = ");
+            let mut sql = QueryBuilder::new("UPDATE chat_conversations SET members_can_add = ");
             D::push_integer(&mut sql, allowed);
             sql.push(" WHERE id = ");
             D::push_text(&mut sql, id);
@@ -187,7 +187,7 @@ pub(super) async fn apply<D: Dialect>(
             } else {
                 (rows::MUTED, 0)
             };
-            let mut sql = QueryBuilder::new("UPDATE members SET silenced = ");
+            let mut sql = QueryBuilder::new("UPDATE chat_members SET silenced = ");
             D::push_integer(&mut sql, to);
             sql.push(" WHERE conversation_id = ");
             D::push_text(&mut sql, id);
@@ -198,7 +198,7 @@ pub(super) async fn apply<D: Dialect>(
             D::execute(&mut sql, connection).await? == 1
         }
         Change::Renamed { title } => {
-            let mut sql = QueryBuilder::new("UPDATE conversations SET title = ");
+            let mut sql = QueryBuilder::new("UPDATE chat_conversations SET title = ");
             D::push_text(&mut sql, title);
             sql.push(" WHERE id = ");
             D::push_text(&mut sql, id);
@@ -209,7 +209,7 @@ pub(super) async fn apply<D: Dialect>(
         }
         Change::Pinned { message_seq } => {
             let mut sql = QueryBuilder::new(format!(
-                "{} INTO pins (conversation_id, message_seq, pinned_by, pinned_at) VALUES (",
+                "{} INTO chat_pins (conversation_id, message_seq, pinned_by, pinned_at) VALUES (",
                 D::INSERT_IGNORE
             ));
             D::push_text(&mut sql, id);
@@ -223,7 +223,7 @@ pub(super) async fn apply<D: Dialect>(
             D::execute(&mut sql, connection).await? == 1
         }
         Change::Unpinned { message_seq } => {
-            let mut sql = QueryBuilder::new("DELETE FROM pins WHERE conversation_id = ");
+            let mut sql = QueryBuilder::new("DELETE FROM chat_pins WHERE conversation_id = ");
             D::push_text(&mut sql, id);
             sql.push(" AND message_seq = ");
             D::push_integer(&mut sql, rows::to_sql(*message_seq));
@@ -253,7 +253,7 @@ async fn remove_member<D: Dialect>(
     id: &str,
     user: &UserId,
 ) -> Result<bool, SqlError> {
-    let mut sql = QueryBuilder::new("DELETE FROM members WHERE conversation_id = ");
+    let mut sql = QueryBuilder::new("DELETE FROM chat_members WHERE conversation_id = ");
     D::push_text(&mut sql, id);
     sql.push(" AND user_id = ");
     D::push_text(&mut sql, user.as_str());
@@ -268,7 +268,7 @@ pub(super) async fn set_role<D: Dialect>(
     user: &UserId,
     role: Role,
 ) -> Result<bool, SqlError> {
-    let mut sql = QueryBuilder::new("UPDATE members SET role = ");
+    let mut sql = QueryBuilder::new("UPDATE chat_members SET role = ");
     D::push_text(&mut sql, role.as_str());
     if role == Role::Owner {
         // Nobody could unmute an owner (admins never act on the owner, and
@@ -292,7 +292,7 @@ async fn delete_message<D: Dialect>(
     at: i64,
 ) -> Result<(), SqlError> {
     let mut sql = QueryBuilder::new(
-        "UPDATE messages SET body = '', content_kind = NULL, content_payload = NULL, \
+        "UPDATE chat_messages SET body = '', content_kind = NULL, content_payload = NULL, \
          mentions = NULL, deleted_at = ",
     );
     D::push_integer(&mut sql, at);
@@ -301,21 +301,21 @@ async fn delete_message<D: Dialect>(
     push_message_key::<D>(&mut sql, id, message_seq);
     D::execute(&mut sql, connection).await?;
     let mut sql = QueryBuilder::new(
-        "UPDATE events SET body = NULL, content_kind = NULL, content_payload = NULL \
+        "UPDATE chat_events SET body = NULL, content_kind = NULL, content_payload = NULL \
          WHERE kind = 'edited' AND conversation_id = ",
     );
     D::push_text(&mut sql, id);
     sql.push(" AND message_seq = ");
     D::push_integer(&mut sql, message_seq);
     D::execute(&mut sql, connection).await?;
-    for table in ["reactions", "pins"] {
+    for table in ["chat_reactions", "chat_pins"] {
         let mut sql = QueryBuilder::new(format!("DELETE FROM {table} WHERE conversation_id = "));
         D::push_text(&mut sql, id);
         sql.push(" AND message_seq = ");
         D::push_integer(&mut sql, message_seq);
         D::execute(&mut sql, connection).await?;
     }
-    let mut sql = QueryBuilder::new("DELETE FROM mentions WHERE conversation_id = ");
+    let mut sql = QueryBuilder::new("DELETE FROM chat_mentions WHERE conversation_id = ");
     D::push_text(&mut sql, id);
     sql.push(" AND seq = ");
     D::push_integer(&mut sql, message_seq);
@@ -331,7 +331,7 @@ async fn touch_message<D: Dialect>(
     message_seq: i64,
     seq: i64,
 ) -> Result<(), SqlError> {
-    let mut sql = QueryBuilder::new("UPDATE messages SET updated_seq = ");
+    let mut sql = QueryBuilder::new("UPDATE chat_messages SET updated_seq = ");
     D::push_integer(&mut sql, seq);
     push_message_key::<D>(&mut sql, id, message_seq);
     D::execute(&mut sql, connection).await?;

@@ -717,7 +717,8 @@ pub async fn bodies_round_trip_byte_for_byte(store: Arc<dyn Store>) {
         &["o'brien", "%_\\", "\u{1f600}"],
     )
     .await;
-    let tricky = "'; DROP TABLE messages; --\n\"%_\\\0\u{1f469}\u{200d}\u{1f4bb} \u{65e5}\u{672c}";
+    let tricky =
+        "'; DROP TABLE chat_messages; --\n\"%_\\\0\u{1f469}\u{200d}\u{1f4bb} \u{65e5}\u{672c}";
     let big = "x".repeat(16 * 1024);
     for (i, body) in [tricky, big.as_str()].into_iter().enumerate() {
         let client_id = format!("'\0%{i}");
