@@ -29,6 +29,7 @@ mod openapi;
 mod origin;
 mod rest;
 mod serve;
+mod shutdown;
 mod socket_schema;
 mod state;
 mod ws;
@@ -52,6 +53,7 @@ pub use rest::health::HealthReport;
 pub use rest::messages::ReadMark;
 pub use rest::timeline::{Pins, ReadMarks};
 pub use serve::{ServeConfig, ServeStats, Server, metrics};
+pub use shutdown::graceful_shutdown;
 pub use socket_schema::socket_schema;
 pub use ws::{
     CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, CLOSE_SLOW_CONSUMER, CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG,

@@ -51,14 +51,16 @@ pub(super) async fn run(
     expires_at: Option<SystemTime>,
     config: WsConfig,
 ) {
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let mut socket = Socket { sink, config };
     let settings = SessionConfig::default().with_reorder_window(config.reorder_window);
     let mut session = match Session::open(chat, me.clone(), settings).await {
         Ok(session) => session,
         Err(ChatError::TooManyConnections { .. }) => {
             let reason = "too many connections for this user";
-            socket.close(CLOSE_TOO_MANY_CONNECTIONS, reason).await;
+            socket
+                .close(&mut stream, CLOSE_TOO_MANY_CONNECTIONS, reason)
+                .await;
             return;
         }
         Err(error) => {
@@ -67,7 +69,7 @@ pub(super) async fn run(
                 tracing::warn!(user = %me, error = %error, suppressed, "cannot register connection");
             }
             socket
-                .close(CLOSE_UNAVAILABLE, "unavailable, retry later")
+                .close(&mut stream, CLOSE_UNAVAILABLE, "unavailable, retry later")
                 .await;
             return;
         }
@@ -75,7 +77,7 @@ pub(super) async fn run(
     // The wall clock's expiry as a monotonic deadline.
     let expiry = expires_at
         .map(|at| Instant::now() + at.duration_since(SystemTime::now()).unwrap_or_default());
-    let served = socket.serve(&mut session, stream, expiry).await;
+    let served = socket.serve(&mut session, &mut stream, expiry).await;
     if matches!(served, Err(End::WriteTimedOut)) && session.stopped_reading() {
         tracing::debug!(user = %me, "peer stopped reading; dropping");
     }
@@ -86,16 +88,27 @@ pub(super) async fn run(
         Ok(()) | Err(End::WriteFailed | End::WriteTimedOut) => {}
         Err(End::Closed(CloseReason::Stuck)) => {
             socket
-                .close(CLOSE_SLOW_CONSUMER, "too slow: reconnect and resume")
+                .close(
+                    &mut stream,
+                    CLOSE_SLOW_CONSUMER,
+                    "too slow: reconnect and resume",
+                )
                 .await;
         }
         Err(End::Closed(CloseReason::SignedOut)) => {
-            socket.close(CLOSE_SIGNED_OUT, "signed out").await;
+            socket
+                .close(&mut stream, CLOSE_SIGNED_OUT, "signed out")
+                .await;
         }
-        Err(End::Closed(_)) => socket.close(CLOSE_GOING_AWAY, "server going away").await,
+        Err(End::Closed(_)) => {
+            socket
+                .close(&mut stream, CLOSE_GOING_AWAY, "server going away")
+                .await
+        }
         Err(End::TokenExpired) => {
             socket
                 .close(
+                    &mut stream,
                     CLOSE_TOKEN_EXPIRED,
                     "token expired: reconnect with a fresh token",
                 )
@@ -106,7 +119,7 @@ pub(super) async fn run(
                 "frame too large: the limit is {} bytes",
                 socket.config.frame_limit()
             );
-            socket.close(CLOSE_TOO_BIG, reason).await;
+            socket.close(&mut stream, CLOSE_TOO_BIG, reason).await;
         }
     }
     drop(session);
@@ -116,7 +129,7 @@ impl Socket {
     async fn serve(
         &mut self,
         session: &mut Session,
-        mut stream: SplitStream<WebSocket>,
+        stream: &mut SplitStream<WebSocket>,
         expiry: Option<Instant>,
     ) -> Result<(), End> {
         let expired = async {
@@ -203,16 +216,32 @@ impl Socket {
         }
     }
 
-    async fn close(&mut self, code: u16, reason: impl Into<Utf8Bytes>) {
+    /// Closes the socket with `code`: writes the close frame, then reads
+    /// (dropping what comes) until the client answers with its own, within
+    /// the write timeout. Dropping the connection right after the frame
+    /// would make the kernel reset it if the client had sent anything
+    /// meanwhile, and the client would see "connection reset" instead of
+    /// the code that tells it what to do.
+    async fn close(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+        code: u16,
+        reason: impl Into<Utf8Bytes>,
+    ) {
         let frame = CloseFrame {
             code,
             reason: reason.into(),
         };
         // Best effort: the peer may already be gone.
-        let _ = timeout(
-            self.config.write_timeout,
-            self.sink.send(Message::Close(Some(frame))),
-        )
+        let _ = timeout(self.config.write_timeout, async {
+            if self.sink.send(Message::Close(Some(frame))).await.is_ok() {
+                while let Some(Ok(message)) = stream.next().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+            }
+        })
         .await;
     }
 }

@@ -1,56 +1,55 @@
-//! A host axum app that already has users, a login route and bearer
-//! sessions, and adds chat by mounting `chat_axum` under `/chat` behind the
-//! same sessions. `cargo run -p example-embed`, then:
+//! A host axum app that already has its own users table and sqlx
+//! migrations in its SQLite database, cookie sessions (tower-sessions) and
+//! a login route, and adds chat: the store in the same database (chat's
+//! tables are named `chat_…` and its migrations are recorded in
+//! `chat_migrations`, so the host's own `conversations` table and its sqlx
+//! history stay its own), chat's router under `/chat` behind the same
+//! cookie, and chat's graceful shutdown inside `axum::serve`'s (see
+//! `main.rs`). The lines marked `// chat` are all it takes.
+//!
+//! `cargo run -p example-embed`, then:
 //!
 //! ```sh
-//! TOKEN=$(curl -s -d '{"username":"alice","password":"alice-pw"}' -H 'content-type: application/json' localhost:3000/login | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-//! curl -s -X PUT -H "Authorization: Bearer $TOKEN" localhost:3000/chat/direct/bob
+//! curl -s -c jar -H 'content-type: application/json' -d '{"username":"alice","password":"alice-pw"}' localhost:3000/login
+//! curl -s -b jar -X PUT localhost:3000/chat/direct/bob
 //! ```
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use chat_axum::{AuthRejection, Authenticate, bearer_token};
+use chat_axum::{AuthRejection, Authenticate};
 use chat_bus_memory::MemoryBus;
 use chat_core::{ChatConfig, ChatService, UserId};
 use chat_store_sqlite::SqliteStore;
+use sqlx::SqlitePool;
+use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 
-/// The host's sessions: bearer token → user. (A real app would keep them in
-/// its database or a signed cookie; the shape is the same.)
-#[derive(Debug, Clone, Default)]
-pub struct Sessions(Arc<Mutex<HashMap<String, UserId>>>);
+/// The session key holding the signed-in user's name.
+const USER: &str = "user";
 
-impl Sessions {
-    fn start(&self, user: UserId) -> String {
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(token.clone(), user);
-        token
-    }
+/// Chat signs users in from the host's cookie session: the session layer
+/// wraps the whole app, chat's routes included, so the session is in every
+/// request's extensions.
+#[derive(Debug)]
+pub struct SessionUser;
 
-    fn user(&self, token: &str) -> Option<UserId> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(token)
-            .cloned()
-    }
-}
-
-/// Chat authenticates with the host's own sessions.
 #[async_trait::async_trait]
-impl Authenticate for Sessions {
+impl Authenticate for SessionUser {
     async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
-        let token = bearer_token(parts).ok_or_else(|| AuthRejection::new("log in first"))?;
-        self.user(&token)
-            .ok_or_else(|| AuthRejection::new("unknown or expired session"))
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .ok_or_else(|| AuthRejection::new("no session layer"))?;
+        let user: Option<String> = session
+            .get(USER)
+            .await
+            .map_err(|_| AuthRejection::new("session unavailable"))?;
+        user.and_then(|user| UserId::new(user).ok())
+            .ok_or_else(|| AuthRejection::new("log in first"))
     }
 }
 
@@ -60,44 +59,77 @@ struct Login {
     password: String,
 }
 
-/// The host's login: a fixed user table, for the example.
+/// The host's login: checks its users table and starts a cookie session.
 async fn login(
-    State(sessions): State<Sessions>,
+    State(users): State<SqlitePool>,
+    session: Session,
     axum::Json(login): axum::Json<Login>,
-) -> Result<axum::Json<serde_json::Value>, StatusCode> {
-    let known = matches!(
-        (login.username.as_str(), login.password.as_str()),
-        ("alice", "alice-pw") | ("bob", "bob-pw")
-    );
-    if !known {
+) -> Result<StatusCode, StatusCode> {
+    let known: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = ? AND password = ?")
+            .bind(&login.username)
+            .bind(&login.password)
+            .fetch_optional(&users)
+            .await
+            .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    if known.is_none() {
         return Err(StatusCode::UNAUTHORIZED);
     }
-    let user = UserId::new(login.username).map_err(|_| StatusCode::BAD_REQUEST)?;
-    Ok(axum::Json(
-        serde_json::json!({ "token": sessions.start(user) }),
+    session
+        .cycle_id()
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    session
+        .insert(USER, login.username)
+        .await
+        .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A page of the host app: the signed-in user's own support threads, from
+/// the host's `conversations` table.
+async fn me(State(users): State<SqlitePool>, session: Session) -> Result<String, StatusCode> {
+    let user: String = session
+        .get(USER)
+        .await
+        .ok()
+        .flatten()
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let topics: Vec<String> = sqlx::query_scalar(
+        "SELECT c.topic FROM conversations c JOIN users u ON u.id = c.user_id WHERE u.username = ?",
+    )
+    .bind(&user)
+    .fetch_all(&users)
+    .await
+    .map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    Ok(format!(
+        "hello {user}; your support threads: {}",
+        topics.join(", ")
     ))
 }
 
-/// A page of the host app that needs a session.
-async fn me(State(sessions): State<Sessions>, parts: Parts) -> Result<String, StatusCode> {
-    let user = sessions
-        .authenticate(&parts)
-        .await
-        .map_err(|_| StatusCode::UNAUTHORIZED)?;
-    Ok(format!("hello {user}"))
-}
-
-/// The host app with chat mounted under `/chat`.
+/// The host app with chat mounted under `/chat`, and the chat service (for
+/// the graceful shutdown), on the SQLite database at `database_url`.
 ///
 /// # Errors
-/// When the database cannot be opened or the chat service cannot start.
-pub async fn app(database_url: &str) -> Result<Router, Box<dyn std::error::Error>> {
-    let sessions = Sessions::default();
-    let store = Arc::new(SqliteStore::connect(database_url).await?);
-    let chat = ChatService::new(store, Arc::new(MemoryBus::new()), ChatConfig::default()).await?;
-    Ok(Router::new()
+/// When the database cannot be opened, a migration fails, or the chat
+/// service cannot start.
+pub async fn app(database_url: &str) -> Result<(Router, ChatService), Box<dyn std::error::Error>> {
+    let users = SqlitePool::connect(database_url).await?;
+    sqlx::migrate!("./migrations").run(&users).await?;
+    let store = Arc::new(SqliteStore::connect(database_url).await?); // chat
+    let bus = Arc::new(MemoryBus::new()); // chat
+    let chat = ChatService::builder(store, bus, ChatConfig::default())
+        .start()
+        .await?; // chat
+    let router = Router::new()
         .route("/login", post(login))
         .route("/me", get(me))
-        .with_state(sessions.clone())
-        .nest("/chat", chat_axum::router(chat, Arc::new(sessions))))
+        .with_state(users)
+        .nest(
+            "/chat",
+            chat_axum::router(chat.clone(), Arc::new(SessionUser)),
+        ) // chat
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    Ok((router, chat))
 }

@@ -1,71 +1,48 @@
-//! The host app's own login and sessions guard its pages and its chat alike.
+//! The host app's own login, cookie sessions, users table and sqlx
+//! migrations guard and share its pages and its chat alike.
+
+mod common;
+
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-
-async fn serve() -> String {
-    let app = example_embed::app("sqlite::memory:").await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    address
-}
-
-async fn login(
-    http: &reqwest::Client,
-    base: &str,
-    user: &str,
-    password: &str,
-) -> reqwest::Response {
-    http.post(format!("http://{base}/login"))
-        .json(&json!({ "username": user, "password": password }))
-        .send()
-        .await
-        .unwrap()
-}
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
-async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
-    let base = serve().await;
+async fn the_host_cookie_session_signs_users_in_to_chat_beside_its_own_tables() {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let host = common::serve(async {
+        let _ = stopped.await;
+    })
+    .await;
+    let base = &host.address;
+    assert_eq!(common::login(base, "alice", "wrong").await, Err(401));
+    let alice = common::login(base, "alice", "alice-pw").await.unwrap();
+    let bob = common::login(base, "bob", "bob-pw").await.unwrap();
     let http = reqwest::Client::new();
-    assert_eq!(login(&http, &base, "alice", "wrong").await.status(), 401);
-    let alice: Value = login(&http, &base, "alice", "alice-pw")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let bob: Value = login(&http, &base, "bob", "bob-pw")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let (alice, bob) = (
-        alice["token"].as_str().unwrap(),
-        bob["token"].as_str().unwrap(),
-    );
 
     let me = http
         .get(format!("http://{base}/me"))
-        .bearer_auth(alice)
+        .header("cookie", &alice)
         .send()
         .await
         .unwrap();
-    assert_eq!(me.text().await.unwrap(), "hello alice");
-
+    assert_eq!(
+        me.text().await.unwrap(),
+        "hello alice; your support threads: my order has not arrived"
+    );
     let refused = http
         .get(format!("http://{base}/chat/conversations"))
-        .bearer_auth("forged")
+        .header("cookie", "id=forged")
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
 
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{base}/chat/ws?token={bob}"))
-            .await
-            .unwrap();
+    let mut socket = common::socket(base, &bob).await;
     let mut next_event = async || -> Value {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .unwrap()
             .unwrap()
@@ -76,7 +53,7 @@ async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
     assert_eq!(next_event().await["type"], "ready");
     let direct: Value = http
         .put(format!("http://{base}/chat/direct/bob"))
-        .bearer_auth(alice)
+        .header("cookie", &alice)
         .send()
         .await
         .unwrap()
@@ -86,7 +63,7 @@ async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
     let cid = direct["id"].as_str().unwrap();
     let sent = http
         .post(format!("http://{base}/chat/conversations/{cid}/messages"))
-        .bearer_auth(alice)
+        .header("cookie", &alice)
         .json(&json!({ "body": "hi bob, from the host app" }))
         .send()
         .await
@@ -94,4 +71,27 @@ async fn sessions_from_the_host_login_work_for_chat_under_its_prefix() {
     assert_eq!(sent.status(), 201);
     let event = next_event().await;
     assert_eq!(event["message"]["body"], "hi bob, from the host app");
+
+    // The host's sqlx history holds the host's migration only, and runs again.
+    let pool = sqlx::SqlitePool::connect(&host.database_url).await.unwrap();
+    let host_versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(host_versions, [1]);
+    sqlx::migrate!("./migrations").run(&pool).await.unwrap();
+
+    // Shut down: bob's socket is told the server is going away.
+    stop.send(()).unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(60), socket.next())
+        .await
+        .expect("the shutdown closes the socket");
+    match closed {
+        Some(Ok(Message::Close(Some(close)))) => assert_eq!(u16::from(close.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    // The client ends its side of the handshake (a browser answers the
+    // close frame; here the socket goes), and the shutdown completes.
+    drop(socket);
+    host.served.await.unwrap();
 }
