@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chat_benches::message_envelope;
 use chat_bus_memory::MemoryBus;
-use chat_core::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
+use chat_engine::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tokio::runtime::Runtime;

@@ -1,8 +1,8 @@
 //! The wire protocol's hot spots: encoding a message event (once per
 //! message, shared by every recipient) and decoding a client `send` frame.
 
-use chat_core::protocol::{ClientFrame, encode_message_event};
-use chat_core::{ConversationId, Message, MessageId, UserId, time};
+use chat_engine::protocol::{ClientFrame, encode_message_event};
+use chat_engine::{ConversationId, Message, MessageId, UserId, time};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn message() -> Message {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use chat_benches::message_envelope;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
+use chat_engine::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 

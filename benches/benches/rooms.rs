@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, ConversationId, UserId};
+use chat_engine::{ChatConfig, ChatService, ConversationId, UserId};
 use chat_store_sqlite::SqliteStore;
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{
+use chat_engine::{
     ChatConfig, ChatService, ConversationId, MessageId, NewMessage, NewMessageRecord, Store,
     UserId, time,
 };
@@ -36,7 +36,7 @@ fn world(rt: &Runtime, store: Arc<dyn Store>) -> World {
             store,
             Arc::new(MemoryBus::new()),
             // Benchmarks send far faster than a person may.
-            ChatConfig::default().with_rates(chat_core::RateLimits::none()),
+            ChatConfig::default().with_rates(chat_engine::RateLimits::none()),
         )
         .await
         .unwrap();

@@ -3,8 +3,8 @@
 //! `cargo bench -p chat-benches`; BENCHMARKS.md holds the numbers. This
 //! library holds what several of them share.
 
-use chat_core::protocol::encode_message_event;
-use chat_core::{ConversationId, Envelope, Message, MessageId, UserId, time};
+use chat_engine::protocol::encode_message_event;
+use chat_engine::{ConversationId, Envelope, Message, MessageId, UserId, time};
 
 /// The event of one 150-byte message from the first recipient, encoded once,
 /// addressed to `recipients`.
@@ -26,7 +26,7 @@ pub fn message_envelope(recipients: Vec<UserId>) -> Envelope {
         recipients,
         message.conversation_id,
         Some(1),
-        chat_core::EventKind::Message,
+        chat_engine::EventKind::Message,
         payload,
     )
 }

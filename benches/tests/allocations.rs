@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chat_benches::message_envelope;
 use chat_bus_memory::MemoryBus;
-use chat_core::{Bus, ChatConfig, Connection, Hub, Outbound, UserId};
+use chat_engine::{Bus, ChatConfig, Connection, Hub, Outbound, UserId};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]

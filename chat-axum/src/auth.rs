@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chat_core::UserId;
+use chat_engine::UserId;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,7 +22,7 @@ use crate::state::AppState;
 ///
 /// ```
 /// use chat_axum::{Authenticate, AuthRejection, bearer_token};
-/// use chat_core::UserId;
+/// use chat_engine::UserId;
 ///
 /// /// Accepts `Bearer <user id>` as is: fit for a loopback demo only.
 /// #[derive(Debug)]
@@ -59,7 +59,7 @@ pub struct Identity {
     /// The user.
     pub user: UserId,
     /// When the credential expires; `None`: it does not (a session the host
-    /// ends itself, see [`ChatService::disconnect`](chat_core::ChatService::disconnect)).
+    /// ends itself, see [`ChatService::disconnect`](chat_engine::ChatService::disconnect)).
     pub expires_at: Option<SystemTime>,
 }
 

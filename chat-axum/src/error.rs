@@ -9,8 +9,8 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use chat_core::ChatError;
-use chat_core::protocol::ErrorBody;
+use chat_engine::ChatError;
+use chat_engine::protocol::ErrorBody;
 use serde::de::DeserializeOwned;
 
 use crate::auth::AuthRejection;
@@ -119,7 +119,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         if status.is_server_error() {
             // Once per interval: an outage fails every request the same way.
-            static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+            static LOG: chat_engine::LogThrottle = chat_engine::LogThrottle::every_ten_seconds();
             if let Some(suppressed) = LOG.admit() {
                 tracing::error!(error = ?self, suppressed, "request failed");
             }

@@ -3,7 +3,7 @@
 //! any prefix, behind the host's own authentication.
 //!
 //! ```no_run
-//! # async fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
+//! # async fn example(chat: chat_engine::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
 //! let app: axum::Router = axum::Router::new()
 //!     .nest("/chat", chat_axum::router(chat, auth));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
@@ -20,6 +20,8 @@
 //! at `GET /openapi.json`.
 //! Errors are `{"error": {"code", "message", "retryable"}}` with 400, 401,
 //! 403, 404, 409, 413, 429 or 503 (with `Retry-After`).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod error;
@@ -42,11 +44,12 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chat_core::{ChatConfig, ChatService};
+use chat_engine::{ChatConfig, ChatService};
 
 pub use auth::{AuthRejection, Authenticate, Identity, bearer_token};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 #[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub use jwt::{JwtAuth, JwtKeyError, JwtMinter, MIN_HS256_SECRET_BYTES};
 pub use openapi::openapi;
 pub use rest::health::HealthReport;
@@ -88,7 +91,7 @@ where
 /// Builds the chat [`Router`] with non-default settings.
 ///
 /// ```no_run
-/// # fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
+/// # fn example(chat: chat_engine::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
 /// use std::time::Duration;
 /// use chat_axum::{ChatRouter, WsConfig};
 /// let router: axum::Router = ChatRouter::new(chat, auth)
@@ -127,7 +130,7 @@ impl ChatRouter {
     /// document switches them off and merges ours into it:
     ///
     /// ```no_run
-    /// # fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
+    /// # fn example(chat: chat_engine::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) {
     /// let mut document = utoipa::openapi::OpenApiBuilder::new().build(); // the host's
     /// document.merge(chat_axum::openapi());
     /// let router: axum::Router = chat_axum::ChatRouter::new(chat, auth)
@@ -230,3 +233,8 @@ async fn deadline(State(timeout): State<Duration>, request: Request, next: Next)
         Err(_) => ApiError::TimedOut(timeout).into_response(),
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -13,7 +13,7 @@
 
 use axum::http::header::{HOST, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use chat_core::ChatError;
+use chat_engine::ChatError;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The origins allowed besides the server's own, normalised

@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chat_core::ChatService;
+use chat_engine::ChatService;
 
 /// Resolves once `signal` has fired and chat's WebSockets are closed:
 /// refuses new ones (a late upgrade is told "unavailable, retry"), closes
@@ -19,7 +19,7 @@ use chat_core::ChatService;
 /// before `serve` returns.
 ///
 /// ```no_run
-/// # async fn example(chat: chat_core::ChatService, app: axum::Router) -> std::io::Result<()> {
+/// # async fn example(chat: chat_engine::ChatService, app: axum::Router) -> std::io::Result<()> {
 /// use std::time::Duration;
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 /// let stop = async { tokio::signal::ctrl_c().await.ok(); };

@@ -5,7 +5,7 @@
 //! `/openapi.json` as `/socket.schema.json`; the committed copy is
 //! `chat-axum/socket.schema.json`.
 
-use chat_core::protocol::{ClientFrame, ServerEvent};
+use chat_engine::protocol::{ClientFrame, ServerEvent};
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chat_core::ChatService;
+use chat_engine::ChatService;
 
 use crate::Authenticate;
 use crate::origin::Origins;

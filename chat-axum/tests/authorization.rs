@@ -186,7 +186,7 @@ async fn user_ids_with_odd_bytes_are_exact_and_separate() {
 #[tokio::test]
 async fn over_long_ids_are_refused_not_truncated() {
     let server = TestServer::start().await;
-    let long = "x".repeat(chat_core::MAX_ID_BYTES + 1);
+    let long = "x".repeat(chat_engine::MAX_ID_BYTES + 1);
     let (status, body) = server
         .request(
             reqwest::Method::GET,

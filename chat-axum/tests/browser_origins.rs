@@ -4,7 +4,7 @@
 
 mod common;
 
-use chat_core::ChatConfig;
+use chat_engine::ChatConfig;
 use common::{TestServer, memory_chat};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;

@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{
+use chat_engine::{
     ChatConfig, ChatService, ConversationId, Message, NewMessage, Report, SendHooks, UserId,
 };
 use chat_store_sqlite::SqliteStore;

@@ -6,7 +6,7 @@ mod common;
 
 use std::cell::{Cell, RefCell};
 
-use chat_core::ChatConfig;
+use chat_engine::ChatConfig;
 use common::TestServer;
 use futures::StreamExt;
 use proptest::prelude::*;
@@ -51,7 +51,7 @@ fn body_strategy() -> impl Strategy<Value = String> {
 /// A server without the send rate limit, so valid generated sends succeed.
 async fn unlimited() -> TestServer {
     TestServer::start_configured(
-        ChatConfig::default().with_rates(chat_core::RateLimits::none()),
+        ChatConfig::default().with_rates(chat_engine::RateLimits::none()),
         chat_axum::WsConfig::default(),
     )
     .await

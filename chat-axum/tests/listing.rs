@@ -4,7 +4,7 @@
 
 mod common;
 
-use chat_core::{ChatConfig, RateLimits};
+use chat_engine::{ChatConfig, RateLimits};
 use common::TestServer;
 use serde_json::{Value, json};
 

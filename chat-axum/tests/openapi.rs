@@ -212,7 +212,7 @@ fn the_socket_schema_names_every_frame_type_with_its_required_fields() {
 
 #[tokio::test]
 async fn a_host_can_switch_the_documents_off_and_set_the_body_limit() {
-    let chat = common::memory_chat(chat_core::ChatConfig::default()).await;
+    let chat = common::memory_chat(chat_engine::ChatConfig::default()).await;
     let router = TestServer::router(&chat)
         .with_documents(false)
         .with_body_limit(1024);

@@ -263,9 +263,9 @@ async fn bad_input_gets_the_right_status_and_envelope() {
 
 #[tokio::test]
 async fn sends_past_the_rate_limit_get_429_with_retry_after_and_a_socket_error() {
-    let config = chat_core::ChatConfig::default().with_rate(
-        chat_core::Action::Send,
-        Some(chat_core::Rate::per_second(1, 2)),
+    let config = chat_engine::ChatConfig::default().with_rate(
+        chat_engine::Action::Send,
+        Some(chat_engine::Rate::per_second(1, 2)),
     );
     let server = TestServer::start_configured(config, chat_axum::WsConfig::default()).await;
     let cid = server.direct("alice", "bob").await;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::testkit::faults::{BusFaults, FaultyBus, FaultyStore};
-use chat_core::{ChatConfig, Store};
+use chat_engine::testkit::faults::{BusFaults, FaultyBus, FaultyStore};
+use chat_engine::{ChatConfig, Store};
 use chat_store_sqlite::SqliteStore;
 use common::{TestServer, WsClient};
 use serde_json::{Value, json};
@@ -175,8 +175,8 @@ async fn scenario(seed: u64, totals: &mut Totals) {
     let server = Arc::new(
         TestServer::start_on(
             Arc::clone(&store) as Arc<dyn Store>,
-            Arc::clone(&bus) as Arc<dyn chat_core::Bus>,
-            ChatConfig::default().with_rates(chat_core::RateLimits::none()),
+            Arc::clone(&bus) as Arc<dyn chat_engine::Bus>,
+            ChatConfig::default().with_rates(chat_engine::RateLimits::none()),
             chat_axum::WsConfig::default().with_reorder_window(Duration::from_millis(50)),
         )
         .await,

@@ -1,4 +1,4 @@
-//! `chat_core::Session` is the protocol without a transport: a bot or a test
+//! `chat_engine::Session` is the protocol without a transport: a bot or a test
 //! in the same process drives it directly, frames in and events out, with
 //! the same order, resume and answers a WebSocket client gets.
 
@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::protocol::ClientFrame;
-use chat_core::{
+use chat_engine::protocol::ClientFrame;
+use chat_engine::{
     ChatConfig, ChatService, NewMessage, Output, RateLimits, Session, SessionConfig, UserId,
 };
 use chat_store_sqlite::SqliteStore;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::http::request::Parts;
 use chat_axum::{AuthRejection, Authenticate, Identity, bearer_token};
-use chat_core::{ChatConfig, UserId};
+use chat_engine::{ChatConfig, UserId};
 use common::{TestServer, memory_chat};
 
 /// Test auth: the token is the user id, and it expires in a second

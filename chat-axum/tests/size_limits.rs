@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use chat_core::ChatConfig;
+use chat_engine::ChatConfig;
 use common::{TestServer, WAIT, memory_chat};
 use futures::StreamExt;
 use serde_json::json;

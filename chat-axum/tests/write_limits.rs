@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use chat_core::{Action, ChatConfig, Rate, RateLimits};
+use chat_engine::{Action, ChatConfig, Rate, RateLimits};
 use common::TestServer;
 use serde_json::{Value, json};
 

@@ -161,7 +161,7 @@ async fn a_silent_peer_is_dropped_and_unregistered() {
     let keepalive =
         WsConfig::default().with_keepalive(Duration::from_millis(50), Duration::from_millis(150));
     let server = TestServer::start_with(keepalive).await;
-    let bob = chat_core::UserId::new("bob").unwrap();
+    let bob = chat_engine::UserId::new("bob").unwrap();
     let silent = server.ws("bob").await;
     assert!(server.chat.hub().is_connected(&bob));
     // A client that never reads never answers pings: the server must drop it.
@@ -174,13 +174,13 @@ async fn a_silent_peer_is_dropped_and_unregistered() {
 
 /// Sends `count` messages of `size` bytes from alice in-process (no socket).
 async fn flood(server: &TestServer, cid: &str, count: u64, size: usize) {
-    let alice = chat_core::UserId::new("alice").unwrap();
-    let cid = chat_core::ConversationId::new(cid).unwrap();
+    let alice = chat_engine::UserId::new("alice").unwrap();
+    let cid = chat_engine::ConversationId::new(cid).unwrap();
     for i in 1..=count {
         let body = format!("{i:06} {}", "x".repeat(size));
         server
             .chat
-            .send(&alice, &cid, chat_core::NewMessage::text(body))
+            .send(&alice, &cid, chat_engine::NewMessage::text(body))
             .await
             .unwrap();
     }
@@ -191,9 +191,9 @@ async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
     // A tiny hub queue, and more bytes than the loopback socket buffers hold,
     // so the session blocks on the socket and the hub records a gap.
     // The flood is one sender far above a person's send rate.
-    let config = chat_core::ChatConfig::default()
+    let config = chat_engine::ChatConfig::default()
         .with_connection_queue(4)
-        .with_rates(chat_core::RateLimits::none());
+        .with_rates(chat_engine::RateLimits::none());
     let server = TestServer::start_configured(config, WsConfig::default()).await;
     let cid = server.direct("alice", "bob").await;
     let mut bob = server.ws("bob").await;
@@ -237,14 +237,14 @@ async fn a_slow_reader_gets_a_gap_and_recovers_everything_by_resume() {
 
 #[tokio::test]
 async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
-    let config = chat_core::ChatConfig::default()
+    let config = chat_engine::ChatConfig::default()
         .with_connection_queue(4)
         .with_stuck_timeout(Duration::from_millis(100))
-        .with_rates(chat_core::RateLimits::none());
+        .with_rates(chat_engine::RateLimits::none());
     let ws = WsConfig::default().with_write_timeout(Duration::from_secs(1));
     let server = TestServer::start_configured(config, ws).await;
     let cid = server.direct("alice", "bob").await;
-    let bob_id = chat_core::UserId::new("bob").unwrap();
+    let bob_id = chat_engine::UserId::new("bob").unwrap();
     let stuck = server.ws("bob").await; // never reads
     flood(&server, &cid, 1_000, 15 * 1024).await;
     assert!(
@@ -274,7 +274,7 @@ async fn a_reader_stuck_past_the_timeout_is_closed_and_unregistered() {
 
 #[tokio::test]
 async fn connections_past_the_per_user_limit_are_refused_with_429() {
-    let config = chat_core::ChatConfig::default().with_max_connections_per_user(2);
+    let config = chat_engine::ChatConfig::default().with_max_connections_per_user(2);
     let server = TestServer::start_configured(config, WsConfig::default()).await;
     let phone = server.ws("alice").await;
     let _laptop = server.ws("alice").await;
@@ -290,7 +290,7 @@ async fn connections_past_the_per_user_limit_are_refused_with_429() {
     }
     let _other_user = server.ws("bob").await; // the limit is per user
     drop(phone);
-    let alice = chat_core::UserId::new("alice").unwrap();
+    let alice = chat_engine::UserId::new("alice").unwrap();
     let hub = server.chat.hub();
     tokio::time::timeout(
         common::WAIT,

@@ -12,16 +12,18 @@
 //! ```
 //! use std::sync::Arc;
 //! use chat_bus_memory::MemoryBus;
-//! use chat_core::Bus;
+//! use chat_engine::Bus;
 //!
 //! let bus: Arc<dyn Bus> = Arc::new(MemoryBus::new());
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use async_trait::async_trait;
-use chat_core::{Bus, BusError, Delivery, Envelope, SubscriberSet, Subscription, UserId};
+use chat_engine::{Bus, BusError, Delivery, Envelope, SubscriberSet, Subscription, UserId};
 
 /// Deliveries buffered per subscription by default.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -149,7 +151,7 @@ mod tests {
     use super::*;
 
     fn envelope(to: &str, seq: u64) -> Envelope {
-        chat_core::testkit::bus::envelope(&[to], &seq.to_string())
+        chat_engine::testkit::bus::envelope(&[to], &seq.to_string())
     }
 
     #[tokio::test]
@@ -193,3 +195,8 @@ mod tests {
         drop(three);
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

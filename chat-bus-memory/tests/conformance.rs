@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::Bus;
-use chat_core::testkit::BusFixture;
+use chat_engine::Bus;
+use chat_engine::testkit::BusFixture;
 
 struct Network(MemoryBus);
 
@@ -21,4 +21,4 @@ async fn memory() -> Network {
     Network(MemoryBus::new())
 }
 
-chat_core::bus_conformance!(memory);
+chat_engine::bus_conformance!(memory);

@@ -9,7 +9,7 @@
 //! (u32 count, each u16 length + bytes); the payload (the rest).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use chat_core::{ConversationId, Envelope, EventKind, UserId};
+use chat_engine::{ConversationId, Envelope, EventKind, UserId};
 
 const VERSION: u8 = 2;
 
@@ -25,7 +25,7 @@ pub enum DecodeError {
     Version(u8),
     /// An id is not valid.
     #[error("invalid id in envelope: {0}")]
-    Id(#[from] chat_core::ChatError),
+    Id(#[from] chat_engine::ChatError),
     /// An id is not UTF-8.
     #[error("id is not UTF-8")]
     Utf8(#[from] std::string::FromUtf8Error),
@@ -35,7 +35,7 @@ pub enum DecodeError {
 }
 
 fn put_str16(out: &mut BytesMut, value: &str) {
-    // Ids are at most 128 bytes (`chat_core::MAX_ID_BYTES`).
+    // Ids are at most 128 bytes (`chat_engine::MAX_ID_BYTES`).
     out.put_u16(u16::try_from(value.len()).unwrap_or(u16::MAX));
     out.put_slice(value.as_bytes());
 }

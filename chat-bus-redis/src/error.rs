@@ -1,7 +1,7 @@
 //! The adapter's own error, converted into the core's [`BusError`] by
 //! classifying, never by stringifying.
 
-use chat_core::BusError;
+use chat_engine::BusError;
 
 /// What the Redis bus can fail with.
 #[derive(Debug, thiserror::Error)]

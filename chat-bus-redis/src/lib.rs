@@ -12,7 +12,7 @@
 //!   event once even while subscriptions change.
 //! - **Restarts**: a dedicated subscription connection is watched by pings;
 //!   when it drops, it reconnects with backoff, re-subscribes every watched
-//!   user, and then reports [`Delivery::Gap`](chat_core::Delivery::Gap) so
+//!   user, and then reports [`Delivery::Gap`](chat_engine::Delivery::Gap) so
 //!   every live client resumes from the store. Publishing goes through a
 //!   self-reconnecting connection; a publish that fails is an error to the
 //!   caller (the chat service logs and counts it; the message is already saved).
@@ -28,6 +28,8 @@
 //! # drop(bus); Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod codec;
 mod error;
 pub mod metrics;
@@ -35,13 +37,14 @@ mod options;
 mod rates;
 mod subscriber;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use chat_core::{Bus, BusError, Envelope, Subscription, UserId};
+use chat_engine::{Bus, BusError, Envelope, Subscription, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
@@ -116,7 +119,7 @@ impl RedisBus {
 
     /// Write rates counted in this Redis for every node under the bus's
     /// prefix, on the bus's publishing connection: hand them to
-    /// [`ChatServiceBuilder::shared_rates`](chat_core::ChatServiceBuilder::shared_rates).
+    /// [`ChatServiceBuilder::shared_rates`](chat_engine::ChatServiceBuilder::shared_rates).
     #[must_use]
     pub fn rates(&self) -> RedisRates {
         RedisRates::new(self.publisher.clone(), &self.shared.prefix)
@@ -225,3 +228,8 @@ impl Bus for RedisBus {
         }
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
 //! What the Redis bus measures, through the `metrics` facade (see
-//! `chat_core::metrics`): reconnects, failed publishes, undecodable
+//! `chat_engine::metrics`): reconnects, failed publishes, undecodable
 //! messages. Recorded where they happen.
 
 use metrics::{counter, describe_counter};

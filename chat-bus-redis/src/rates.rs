@@ -1,5 +1,5 @@
 //! [`RedisRates`]: per-user write rates counted in Redis for every node
-//! (`chat_core::SharedRates`). Each bucket is one key holding its
+//! (`chat_engine::SharedRates`). Each bucket is one key holding its
 //! "theoretical arrival time" (GCRA, the generic cell rate algorithm: the
 //! token bucket's behaviour in one number), read and moved by one Lua
 //! script on Redis's clock, so a check is one round trip, atomic across
@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use chat_core::{BoxError, Rate, SharedRates};
+use chat_engine::{BoxError, Rate, SharedRates};
 use redis::Script;
 use redis::aio::ConnectionManager;
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use chat_core::{Delivery, SubscriberSet, UserId};
+use chat_engine::{Delivery, SubscriberSet, UserId};
 use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{mpsc, oneshot};
@@ -141,7 +141,8 @@ impl Shared {
             Err(error) => {
                 self.decode_errors.fetch_add(1, Relaxed);
                 ::metrics::counter!(crate::metrics::DECODE_ERRORS).increment(1);
-                static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+                static LOG: chat_engine::LogThrottle =
+                    chat_engine::LogThrottle::every_ten_seconds();
                 if let Some(suppressed) = LOG.admit() {
                     tracing::warn!(channel, error = %error, suppressed, "dropping an undecodable bus message");
                 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::Bus;
-use chat_core::testkit::BusFixture;
+use chat_engine::Bus;
+use chat_engine::testkit::BusFixture;
 
 struct Prefixed {
     url: String,
@@ -35,4 +35,4 @@ async fn redis() -> Prefixed {
     }
 }
 
-chat_core::bus_conformance!(redis);
+chat_engine::bus_conformance!(redis);

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Rate, SharedRates};
+use chat_engine::{Rate, SharedRates};
 
 async fn node(prefix: &str) -> RedisBus {
     let url = std::env::var("CHAT_TEST_REDIS_URL")

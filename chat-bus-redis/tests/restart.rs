@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use chat_bus_redis::testing::PrivateRedis;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::testkit::bus::envelope;
-use chat_core::testkit::store::user;
-use chat_core::testkit::within;
-use chat_core::{Bus, Delivery};
+use chat_engine::testkit::bus::envelope;
+use chat_engine::testkit::store::user;
+use chat_engine::testkit::within;
+use chat_engine::{Bus, Delivery};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_resubscribes_after_a_restart_and_reports_the_gap() {

@@ -1,7 +1,7 @@
 //! The adapter's own error (the orphan rule needs one), converted into the
 //! core's [`StoreError`] by classifying, never by stringifying.
 
-use chat_core::StoreError;
+use chat_engine::StoreError;
 
 /// What the MySQL store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum MySqlStoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The append was refused (unknown conversation, sender not a member).
     #[error("append refused: {0}")]
-    Refused(chat_core::Refusal),
+    Refused(chat_engine::Refusal),
     /// The batch this append was written in failed as a whole (group commit).
     #[error("the batched write failed")]
     Batch(#[source] std::sync::Arc<MySqlStoreError>),

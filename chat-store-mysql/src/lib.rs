@@ -1,4 +1,4 @@
-//! A [`Store`](chat_core::Store) on MySQL 8 or MariaDB 10.11: one shared
+//! A [`Store`](chat_engine::Store) on MySQL 8 or MariaDB 10.11: one shared
 //! database for many app nodes.
 //!
 //! - Migrations are embedded and run by [`MySqlStore::connect`]; InnoDB,
@@ -13,16 +13,19 @@
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use chat_store_mysql::MySqlStore;
-//! let store: Arc<dyn chat_core::Store> =
+//! let store: Arc<dyn chat_engine::Store> =
 //!     Arc::new(MySqlStore::connect("mysql://root@127.0.0.1:3306/chat").await?);
 //! # Ok(()) }
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
 mod dialect;
 mod error;
 mod store;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod writer;
 
@@ -31,3 +34,8 @@ pub use store::{MySqlStore, legacy_migrations, migrations};
 
 /// The sqlx version this crate is built on, so hosts need not pin their own.
 pub use sqlx;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

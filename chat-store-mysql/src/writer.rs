@@ -1,4 +1,4 @@
-//! Group commit for appends (see [`chat_core::group_commit`]): concurrent
+//! Group commit for appends (see [`chat_engine::group_commit`]): concurrent
 //! appends on this node queue; one task writes everything queued (up to
 //! [`MAX_BATCH`]) in one transaction of a fixed number of statements:
 //!
@@ -17,10 +17,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use chat_core::group_commit::{
+use chat_engine::group_commit::{
     BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, Silenced, references, retry_key,
 };
-use chat_core::{Appended, Content, Message, NewMessageRecord, time};
+use chat_engine::{Appended, Content, Message, NewMessageRecord, time};
 use chat_store_sql::rows;
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::query_builder::Separated;

@@ -2,4 +2,4 @@
 
 mod fixture;
 
-chat_core::store_conformance!(fixture::mysql);
+chat_engine::store_conformance!(fixture::mysql);

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use chat_core::testkit::store::{group, record};
-use chat_core::{ConversationId, HistoryQuery, Store};
+use chat_engine::testkit::store::{group, record};
+use chat_engine::{ConversationId, HistoryQuery, Store};
 use chat_store_mysql::MySqlStore;
 use chat_store_mysql::testing::TestDatabase;
 
@@ -51,7 +51,7 @@ async fn two_nodes_batch_into_the_same_conversations_without_gaps() {
         let page = nodes[1]
             .history(
                 conversation,
-                &chat_core::testkit::store::user("alice"),
+                &chat_engine::testkit::store::user("alice"),
                 HistoryQuery::latest(1_000),
             )
             .await

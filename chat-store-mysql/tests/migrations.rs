@@ -62,8 +62,8 @@ async fn existing_groups_get_an_owner() {
     let owner = |id: &'static str| {
         let store = store.clone();
         async move {
-            let id = chat_core::ConversationId::new(id).unwrap();
-            chat_core::Store::conversation(&store, &id)
+            let id = chat_engine::ConversationId::new(id).unwrap();
+            chat_engine::Store::conversation(&store, &id)
                 .await
                 .unwrap()
                 .unwrap()

@@ -9,11 +9,13 @@
 //!
 //! ```
 //! use chat_store_sql::{Dialect, reads};
-//! # async fn example<D: Dialect>(connection: &mut chat_store_sql::ConnectionOf<D>, id: chat_core::ConversationId, viewer: chat_core::UserId) -> Result<(), chat_store_sql::SqlError> {
-//! let latest = chat_core::HistoryQuery::latest(15);
+//! # async fn example<D: Dialect>(connection: &mut chat_store_sql::ConnectionOf<D>, id: chat_engine::ConversationId, viewer: chat_engine::UserId) -> Result<(), chat_store_sql::SqlError> {
+//! let latest = chat_engine::HistoryQuery::latest(15);
 //! let page = reads::history::<D>(connection, &id, &viewer, latest).await?;
 //! # drop(page); Ok(()) }
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod dialect;
 mod error;
@@ -26,3 +28,8 @@ pub mod writes;
 
 pub use dialect::{ConnectionOf, Dialect, Fetch, RowOf};
 pub use error::SqlError;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -197,7 +197,10 @@ async fn record<D: Dialect>(
     sql.push(", ");
     D::push_text(&mut sql, &hex(&migration.checksum));
     sql.push(", ");
-    D::push_integer(&mut sql, chat_core::time::to_millis(chat_core::time::now()));
+    D::push_integer(
+        &mut sql,
+        chat_engine::time::to_millis(chat_engine::time::now()),
+    );
     sql.push(")");
     D::execute(&mut sql, connection).await.map(drop)
 }

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use chat_core::paging::split_overfetch;
-use chat_core::{
+use chat_engine::paging::split_overfetch;
+use chat_engine::{
     Conversation, ConversationId, ConversationPage, ConversationQuery, ConversationSummary, Cursor,
     Entry, HistoryQuery, Message, MessageId, Page, ReactionCount, ReadMark, RoomPage, RoomQuery,
     SearchPage, SearchQuery, TimelinePage, UserId, time,

@@ -2,7 +2,7 @@
 //! queries select, the decoders that read them in that order, and the
 //! integer conversions between `Seq` (`u64`) and SQL's `BIGINT` (`i64`).
 
-use chat_core::{
+use chat_engine::{
     Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Refusal,
     Role, Room, Seq, TimelineEvent, UserId, time,
 };
@@ -178,7 +178,7 @@ fn id<D: Dialect, T>(
     row: &RowOf<D>,
     index: usize,
     column: &'static str,
-    parse: fn(String) -> Result<T, chat_core::ChatError>,
+    parse: fn(String) -> Result<T, chat_engine::ChatError>,
 ) -> Result<T, SqlError> {
     let text = required(D::id_text(row, index)?, column)?;
     parse(text).map_err(|error| SqlError::decode(column, error))

@@ -22,8 +22,10 @@ pub const GROUPS_BEFORE_ROLES: [&str; 3] = [
 ///
 /// # Panics
 /// When the store refuses or fails any step.
-pub async fn round_trip(store: &dyn chat_core::Store, id: &str, body: &str) -> Vec<String> {
-    use chat_core::{ConversationId, HistoryQuery, MessageId, NewGroup, NewMessageRecord, UserId};
+pub async fn round_trip(store: &dyn chat_engine::Store, id: &str, body: &str) -> Vec<String> {
+    use chat_engine::{
+        ConversationId, HistoryQuery, MessageId, NewGroup, NewMessageRecord, UserId,
+    };
     let conversation_id = ConversationId::new(id).expect("a valid id");
     let alice = UserId::new("alice").expect("a valid id");
     let bob = UserId::new("bob").expect("a valid id");
@@ -41,7 +43,7 @@ pub async fn round_trip(store: &dyn chat_core::Store, id: &str, body: &str) -> V
                 members_can_add: false,
                 created_by: alice.clone(),
                 members: vec![alice.clone(), bob.clone()],
-                created_at: chat_core::time::now(),
+                created_at: chat_engine::time::now(),
             })
             .await
             .expect("create the group");
@@ -54,7 +56,7 @@ pub async fn round_trip(store: &dyn chat_core::Store, id: &str, body: &str) -> V
             body: body.to_owned(),
             content: None,
             client_id: None,
-            created_at: chat_core::time::now(),
+            created_at: chat_engine::time::now(),
             reply_to: None,
             thread_root: None,
             mentions: Vec::new(),

@@ -1,7 +1,7 @@
 //! The adapter's own error (the orphan rule needs one), converted into the
 //! core's [`StoreError`] by classifying, never by stringifying.
 
-use chat_core::StoreError;
+use chat_engine::StoreError;
 
 /// What the SQLite store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum SqliteStoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The append was refused (unknown conversation, sender not a member).
     #[error("append refused: {0}")]
-    Refused(chat_core::Refusal),
+    Refused(chat_engine::Refusal),
     /// The append connection (rusqlite) failed.
     #[error(transparent)]
     Rusqlite(#[from] rusqlite::Error),
@@ -35,7 +35,7 @@ pub enum SqliteStoreError {
         column: &'static str,
         /// Why it does not decode.
         #[source]
-        source: chat_core::ChatError,
+        source: chat_engine::ChatError,
     },
 }
 

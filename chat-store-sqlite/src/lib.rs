@@ -1,4 +1,4 @@
-//! A [`Store`](chat_core::Store) on SQLite: the chat library's embedded
+//! A [`Store`](chat_engine::Store) on SQLite: the chat library's embedded
 //! default, one file (or memory) and nothing to install.
 //!
 //! - Migrations are embedded and run by [`SqliteStore::connect`].
@@ -14,12 +14,14 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use chat_core::Store;
+//! use chat_engine::Store;
 //! use chat_store_sqlite::SqliteStore;
 //!
 //! let store: Arc<dyn Store> = Arc::new(SqliteStore::connect("sqlite::memory:").await?);
 //! # drop(store); Ok(()) }
 //! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
 mod checkpoint;
@@ -35,3 +37,8 @@ pub use store::{SqliteStore, legacy_migrations, migrations};
 
 /// The sqlx version this crate is built on, so hosts need not pin their own.
 pub use sqlx;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

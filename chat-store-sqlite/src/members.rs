@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::{ConversationId, Refusal, UserId};
+use chat_engine::{ConversationId, Refusal, UserId};
 use chat_store_sql::rows;
 use rusqlite::{Connection, OpenFlags};
 

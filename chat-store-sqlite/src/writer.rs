@@ -20,10 +20,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::group_commit::{
+use chat_engine::group_commit::{
     BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, Silenced, references, retry_key,
 };
-use chat_core::{
+use chat_engine::{
     Appended, Content, ConversationId, Message, MessageId, NewMessageRecord, UserId, time,
 };
 use chat_store_sql::rows;
@@ -311,6 +311,6 @@ fn stored_retries<'a>(
     Ok(stored)
 }
 
-fn decode_error(error: chat_core::ChatError) -> rusqlite::Error {
+fn decode_error(error: chat_engine::ChatError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(error))
 }

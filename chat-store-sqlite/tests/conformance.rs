@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use chat_core::Store;
-use chat_core::testkit::StoreFixture;
+use chat_engine::Store;
+use chat_engine::testkit::StoreFixture;
 use chat_store_sqlite::SqliteStore;
 
 struct TempDatabase {
@@ -39,7 +39,7 @@ async fn sqlite_file() -> TempDatabase {
     }
 }
 
-chat_core::store_conformance!(sqlite_file);
+chat_engine::store_conformance!(sqlite_file);
 
 /// The same suite on `sqlite::memory:`, which the docs promise works too.
 mod in_memory {
@@ -67,5 +67,5 @@ mod in_memory {
         ))
     }
 
-    chat_core::store_conformance!(sqlite_memory);
+    chat_engine::store_conformance!(sqlite_memory);
 }

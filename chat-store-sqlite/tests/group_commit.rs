@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use chat_core::testkit::store::{group, record};
-use chat_core::{ConversationId, Store};
+use chat_engine::testkit::store::{group, record};
+use chat_engine::{ConversationId, Store};
 use chat_store_sqlite::SqliteStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 
-use chat_core::{ConversationId, Store, UserId};
+use chat_engine::{ConversationId, Store, UserId};
 use chat_store_sql::testing::round_trip;
 use chat_store_sqlite::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use chat_store_sqlite::{SqliteStore, legacy_migrations, sqlx};

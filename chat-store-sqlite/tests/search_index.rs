@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chat_core::testkit::store::{append, group};
+use chat_engine::testkit::store::{append, group};
 use chat_store_sqlite::SqliteStore;
 
 /// Waits until `word` is in the full-text index.

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_core::testkit::layer::StoreLayer;
-use chat_core::testkit::store as cases;
-use chat_core::{
+use chat_engine::testkit::layer::StoreLayer;
+use chat_engine::testkit::store as cases;
+use chat_engine::{
     Appended, ConversationId, MessageId, NewMessageRecord, ReadMarkUpdate, Seq, Store, StoreResult,
     UserId,
 };

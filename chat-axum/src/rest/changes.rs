@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chat_core::protocol::ServerEvent;
-use chat_core::{Changed, Content, ConversationId, Seq};
+use chat_engine::protocol::ServerEvent;
+use chat_engine::{Changed, Content, ConversationId, Seq};
 use serde::Deserialize;
 
 use crate::auth::Caller;

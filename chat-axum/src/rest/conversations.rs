@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chat_core::{
+use chat_engine::{
     ActivityCursor, Conversation, ConversationId, ConversationPage, GroupSettings, UserId,
 };
 use serde::Deserialize;

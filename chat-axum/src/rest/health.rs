@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use chat_core::ChatError;
+use chat_engine::ChatError;
 use serde::Serialize;
 
 use crate::state::AppState;

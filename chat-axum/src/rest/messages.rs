@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chat_core::{ChatError, ConversationId, Cursor, Message, MessageId, NewMessage, Page, Seq};
+use chat_engine::{ChatError, ConversationId, Cursor, Message, MessageId, NewMessage, Page, Seq};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chat_core::protocol::ServerEvent;
-use chat_core::{ConversationId, MessageId, Reported, Role, UserId};
+use chat_engine::protocol::ServerEvent;
+use chat_engine::{ConversationId, MessageId, Reported, Role, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -291,7 +291,7 @@ pub(crate) async fn report(
         (Some(message), None) => Reported::Message(message),
         (None, Some(user)) => Reported::User(user),
         _ => {
-            return Err(chat_core::ChatError::invalid(
+            return Err(chat_engine::ChatError::invalid(
                 "message_id",
                 "report either a message (message_id) or a user (user_id)",
             )

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chat_core::{Conversation, ConversationId, RoomPage};
+use chat_engine::{Conversation, ConversationId, RoomPage};
 use serde::Deserialize;
 
 use crate::auth::Caller;

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use chat_core::protocol::EventPage;
-use chat_core::{ConversationId, Message, MessageId, Page, ReadMark, SearchPage, Seq};
+use chat_engine::protocol::EventPage;
+use chat_engine::{ConversationId, Message, MessageId, Page, ReadMark, SearchPage, Seq};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;

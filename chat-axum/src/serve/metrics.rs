@@ -1,5 +1,5 @@
 //! What the listener measures, through the `metrics` facade (see
-//! `chat_core::metrics`): open connections, refusals by limit, header
+//! `chat_engine::metrics`): open connections, refusals by limit, header
 //! timeouts. Recorded where they happen.
 
 use metrics::{counter, describe_counter, describe_gauge, gauge};
@@ -12,7 +12,7 @@ pub const HTTP_CONNECTIONS_REFUSED: &str = "chat_http_connections_refused_total"
 pub const HTTP_HEADER_TIMEOUTS: &str = "chat_http_header_timeouts_total";
 
 /// Describes this module's metrics and shows the counters at zero; call
-/// once after installing a recorder (with `chat_core::metrics::describe`).
+/// once after installing a recorder (with `chat_engine::metrics::describe`).
 pub fn describe() {
     describe_gauge!(
         HTTP_CONNECTIONS,

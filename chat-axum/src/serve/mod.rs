@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use chat_core::{ChatService, LogThrottle};
+use chat_engine::{ChatService, LogThrottle};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
@@ -116,12 +116,12 @@ pub struct ServeStats {
 ///   is answered `503` with `Retry-After` and closed at once.
 /// - **A bounded graceful shutdown**: new connections stop, requests in
 ///   flight finish, every WebSocket is closed with 1001 after answering the
-///   send it is handling ([`chat_core::Hub::drained`]), and whatever is still
+///   send it is handling ([`chat_engine::Hub::drained`]), and whatever is still
 ///   open after [`ServeConfig::shutdown_timeout`] is cut, so no client can
 ///   hold the process up.
 ///
 /// ```no_run
-/// # async fn example(chat: chat_core::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) -> std::io::Result<()> {
+/// # async fn example(chat: chat_engine::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) -> std::io::Result<()> {
 /// use chat_axum::{ChatRouter, ServeConfig, Server};
 /// let app: axum::Router = ChatRouter::new(chat.clone(), auth).build();
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;

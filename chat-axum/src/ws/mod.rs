@@ -1,6 +1,6 @@
 //! The WebSocket endpoint: `GET /ws`, authenticated by the host's hook (which
 //! may read `?token=` since browsers cannot set headers on the upgrade). The
-//! protocol itself is `chat_core::Session`'s; `session.rs` carries it.
+//! protocol itself is `chat_engine::Session`'s; `session.rs` carries it.
 
 mod session;
 
@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chat_core::ChatError;
+use chat_engine::ChatError;
 
 use crate::auth::Identified;
 use crate::error::ApiError;
@@ -23,13 +23,13 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4001;
 /// (its bus is unavailable): retry later.
 pub const CLOSE_UNAVAILABLE: u16 = 1013;
 /// Close code sent when the user already holds the most connections allowed
-/// ([`chat_core::ChatConfig::max_connections_per_user`]; "policy violation").
+/// ([`chat_engine::ChatConfig::max_connections_per_user`]; "policy violation").
 pub const CLOSE_TOO_MANY_CONNECTIONS: u16 = 1008;
 /// Close code sent when the token the socket was opened with expires:
 /// reconnect with a fresh one (see [`crate::Identity::expires_at`]).
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4002;
 /// Close code sent when the host signed the user out on every node
-/// ([`chat_core::ChatService::disconnect`]: a logout, a ban): do not
+/// ([`chat_engine::ChatService::disconnect`]: a logout, a ban): do not
 /// reconnect with the same credential.
 pub const CLOSE_SIGNED_OUT: u16 = 4003;
 /// Close code sent when the server shuts down ("going away").

@@ -1,5 +1,5 @@
 //! One WebSocket: a thin adapter between the socket and a
-//! [`chat_core::Session`], which holds the whole protocol (frames, order,
+//! [`chat_engine::Session`], which holds the whole protocol (frames, order,
 //! resume, gaps). This file does what only a WebSocket needs: read frames,
 //! write them with a timeout, ping, notice silence, and close with a code.
 //!
@@ -8,7 +8,7 @@
 //! a peer that stops reading cannot pin the task forever.
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use chat_core::{ChatError, ChatService, CloseReason, Output, Session, SessionConfig, UserId};
+use chat_engine::{ChatError, ChatService, CloseReason, Output, Session, SessionConfig, UserId};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use std::time::SystemTime;
@@ -64,7 +64,7 @@ pub(super) async fn run(
             return;
         }
         Err(error) => {
-            static LOG: chat_core::LogThrottle = chat_core::LogThrottle::every_ten_seconds();
+            static LOG: chat_engine::LogThrottle = chat_engine::LogThrottle::every_ten_seconds();
             if let Some(suppressed) = LOG.admit() {
                 tracing::warn!(user = %me, error = %error, suppressed, "cannot register connection");
             }

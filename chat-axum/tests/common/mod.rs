@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::http::request::Parts;
 use chat_axum::{AuthRejection, Authenticate, bearer_token};
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, UserId};
+use chat_engine::{ChatConfig, ChatService, UserId};
 use chat_store_sqlite::SqliteStore;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -63,8 +63,8 @@ impl TestServer {
     }
 
     pub async fn start_on(
-        store: Arc<dyn chat_core::Store>,
-        bus: Arc<dyn chat_core::Bus>,
+        store: Arc<dyn chat_engine::Store>,
+        bus: Arc<dyn chat_engine::Bus>,
         config: ChatConfig,
         ws: chat_axum::WsConfig,
     ) -> Self {

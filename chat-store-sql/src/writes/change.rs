@@ -1,7 +1,7 @@
 //! Running one change: reserve the seq, read the members, answer retries,
 //! check the message it is about and the roles, write it, store its event.
 
-use chat_core::{
+use chat_engine::{
     Change, Changed, Content, ConversationId, NewChange, Outcome, Refusal, TimelineEvent, UserId,
     time,
 };

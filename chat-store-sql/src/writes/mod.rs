@@ -17,7 +17,7 @@
 //! written (`state.rs`), and the writes that are not timeline changes
 //! (deleting a group, blocks, creation checks) are in `moderation.rs`.
 
-use chat_core::Refusal;
+use chat_engine::Refusal;
 
 mod change;
 mod moderation;

@@ -3,7 +3,7 @@
 //! conversation (a blocked creator, the owner, a block older than the
 //! direct conversation).
 
-use chat_core::{ConversationId, DirectPair, Refusal, UserId};
+use chat_engine::{ConversationId, DirectPair, Refusal, UserId};
 use sqlx::QueryBuilder;
 
 use super::Written;
@@ -12,7 +12,7 @@ use super::state::set_role;
 use crate::dialect::{ConnectionOf, Dialect};
 use crate::error::SqlError;
 use crate::rows;
-use chat_core::Role;
+use chat_engine::Role;
 
 /// Deletes group `id` on behalf of `by` in the open transaction (see
 /// `Store::delete_conversation`): the members it had, to tell them.

@@ -1,7 +1,7 @@
 //! The roles' rules (see `Store::change`): who may make which change, read
 //! inside the change's transaction, so a race cannot slip past them.
 
-use chat_core::{Change, ConversationId, NewChange, Refusal, Role, UserId};
+use chat_engine::{Change, ConversationId, NewChange, Refusal, Role, UserId};
 use sqlx::QueryBuilder;
 
 use super::change::Reserved;

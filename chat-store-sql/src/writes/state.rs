@@ -1,7 +1,7 @@
 //! What each change writes to the state tables (messages, reactions,
 //! members, bans, pins), besides its event.
 
-use chat_core::{Change, Content, NewChange, Refusal, Role, UserId, time};
+use chat_engine::{Change, Content, NewChange, Refusal, Role, UserId, time};
 use sqlx::QueryBuilder;
 
 use super::roles::{Seat, seat};

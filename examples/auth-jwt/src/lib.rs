@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use chat_axum::{JwtAuth, JwtKeyError};
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService};
+use chat_engine::{ChatConfig, ChatService};
 use chat_store_sqlite::SqliteStore;
 
 /// The `iss` the provider writes in its tokens.
@@ -34,7 +34,7 @@ pub enum StartError {
     Store(#[from] chat_store_sqlite::SqliteStoreError),
     /// The chat service could not start.
     #[error(transparent)]
-    Chat(#[from] chat_core::ChatError),
+    Chat(#[from] chat_engine::ChatError),
 }
 
 /// The app with chat under `/chat`, accepting the provider's tokens, and

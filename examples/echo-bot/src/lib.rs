@@ -4,8 +4,8 @@
 //! a direct conversation, through the same [`ChatService::send`] as anyone.
 //!
 //! ```no_run
-//! # async fn example(store: std::sync::Arc<dyn chat_core::Store>, bus: std::sync::Arc<dyn chat_core::Bus>) -> chat_core::Result<()> {
-//! use chat_core::{ChatConfig, ChatService, UserId};
+//! # async fn example(store: std::sync::Arc<dyn chat_engine::Store>, bus: std::sync::Arc<dyn chat_engine::Bus>) -> chat_engine::Result<()> {
+//! use chat_engine::{ChatConfig, ChatService, UserId};
 //!
 //! let bot = UserId::new("echo-bot")?;
 //! let (hooks, inbox) = echo_bot::EchoBot::new(bot.clone());
@@ -18,7 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_core::{
+use chat_engine::{
     ChatError, ChatService, Content, ConversationKind, Message, NewMessage, SendHooks, UserId,
 };
 use tokio::sync::mpsc;

@@ -23,7 +23,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post};
 use chat_axum::{AuthRejection, Authenticate};
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, UserId};
+use chat_engine::{ChatConfig, ChatService, UserId};
 use chat_store_sqlite::SqliteStore;
 use sqlx::SqlitePool;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_core::{ConversationId, HistoryQuery, Store, UserId};
+use chat_engine::{ConversationId, HistoryQuery, Store, UserId};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, oneshot};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chat_bus_memory::MemoryBus;
-use chat_core::{ChatConfig, ChatService, Cursor, NewMessage, Outbound, UserId};
+use chat_engine::{ChatConfig, ChatService, Cursor, NewMessage, Outbound, UserId};
 use chat_store_sqlite::SqliteStore;
 
 #[tokio::main]

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 struct Server {
     base: String,
-    chat: chat_core::ChatService,
+    chat: chat_engine::ChatService,
     _stop: oneshot::Sender<()>,
 }
 

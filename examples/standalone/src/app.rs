@@ -12,7 +12,7 @@ use axum::routing::get;
 use chat_axum::WsConfig;
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_core::{Bus, ChatConfig, ChatService, Store, UserId};
+use chat_engine::{Bus, ChatConfig, ChatService, Store, UserId};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -44,13 +44,13 @@ pub enum StartError {
     Config(#[from] ConfigError),
     /// The database could not be opened or migrated.
     #[error("cannot open the database")]
-    Store(#[source] chat_core::BoxError),
+    Store(#[source] chat_engine::BoxError),
     /// Redis could not be reached.
     #[error("cannot connect to Redis")]
     Bus(#[from] chat_bus_redis::RedisBusError),
     /// The chat service could not start.
     #[error("cannot start the chat service")]
-    Chat(#[from] chat_core::ChatError),
+    Chat(#[from] chat_engine::ChatError),
     /// The metrics recorder could not be installed.
     #[error("cannot install the metrics recorder")]
     Metrics(#[from] metrics_exporter_prometheus::BuildError),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::http::request::Parts;
 use chat_axum::{AuthRejection, Authenticate, JwtAuth, JwtMinter, bearer_token};
-use chat_core::UserId;
+use chat_engine::UserId;
 
 use crate::config::{ConfigError, JwtAlgorithm, ServerArgs};
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chat_core::{Action, ChatConfig, Rate, RateLimits};
+use chat_engine::{Action, ChatConfig, Rate, RateLimits};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The chat server on the embedded default: a SQLite file and the in-process bus.

@@ -53,7 +53,7 @@ fn mint(args: &standalone::config::ServerArgs, user: &str, ttl_secs: u64) -> Exi
         Ok(signer) => signer,
         Err(error) => return fail(&error),
     };
-    match chat_core::UserId::new(user) {
+    match chat_engine::UserId::new(user) {
         Ok(user) => {
             println!(
                 "{}",

@@ -1,5 +1,5 @@
 //! `GET /metrics`: every counter, gauge and histogram the library records
-//! through the `metrics` facade (`chat_core::metrics`, `chat_axum::metrics`,
+//! through the `metrics` facade (`chat_engine::metrics`, `chat_axum::metrics`,
 //! `chat_bus_redis::metrics`), in Prometheus text format, rendered by
 //! `metrics-exporter-prometheus`. Histograms are real Prometheus histograms
 //! (buckets), so they add up across nodes.
@@ -48,11 +48,11 @@ impl MetricsSource {
                 let handle = PrometheusBuilder::new()
                     .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &SECONDS)?
                     .set_buckets_for_metric(
-                        Matcher::Full(chat_core::metrics::COMMIT_BATCH_SIZE.to_owned()),
+                        Matcher::Full(chat_engine::metrics::COMMIT_BATCH_SIZE.to_owned()),
                         &COUNTS,
                     )?
                     .set_buckets_for_metric(
-                        Matcher::Full(chat_core::metrics::COMMIT_QUEUE_DEPTH.to_owned()),
+                        Matcher::Full(chat_engine::metrics::COMMIT_QUEUE_DEPTH.to_owned()),
                         &COUNTS,
                     )?
                     .install_recorder()?;
@@ -68,7 +68,7 @@ impl MetricsSource {
                 HANDLE.get_or_init(|| handle).clone()
             }
         };
-        chat_core::metrics::describe();
+        chat_engine::metrics::describe();
         chat_axum::metrics::describe();
         if redis {
             chat_bus_redis::metrics::describe();

@@ -16,7 +16,7 @@ use standalone::config::Cli;
 
 struct Node {
     base: String,
-    chat: chat_core::ChatService,
+    chat: chat_engine::ChatService,
 }
 
 async fn node(database: &TestDatabase, redis_url: &str, prefix: &str) -> Node {
@@ -153,8 +153,8 @@ async fn shared_rate_limits_hold_for_the_cluster() {
     .await;
     assert_eq!(status, 201);
     assert_eq!(
-        one.chat.rate_limited(chat_core::Action::Create)
-            + two.chat.rate_limited(chat_core::Action::Create),
+        one.chat.rate_limited(chat_engine::Action::Create)
+            + two.chat.rate_limited(chat_engine::Action::Create),
         2
     );
     database.drop_database().await.unwrap();

@@ -96,7 +96,7 @@ async fn no_token_reaches_the_log_even_at_debug() {
     )
     .await;
     let signer = JwtMinter::hs256(SECRET.as_bytes()).unwrap();
-    let alice = chat_core::UserId::new("alice").unwrap();
+    let alice = chat_engine::UserId::new("alice").unwrap();
     let good = signer.mint(&alice, Duration::from_secs(600), SystemTime::now());
     let forged = JwtMinter::hs256(SECRET.repeat(2).as_bytes()).unwrap().mint(
         &alice,

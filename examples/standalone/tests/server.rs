@@ -92,7 +92,7 @@ async fn with_a_secret_only_signed_unexpired_tokens_pass() {
     let server = start(&["--secret", SECRET]).await;
     let url = format!("http://{}/conversations", server.base);
     let signer = JwtMinter::hs256(SECRET.as_bytes()).unwrap();
-    let alice = chat_core::UserId::new("alice").unwrap();
+    let alice = chat_engine::UserId::new("alice").unwrap();
     let token = signer.mint(&alice, Duration::from_secs(60), SystemTime::now());
     assert_eq!(get(url.clone(), Some(&token)).await.0, 200);
     let (status, body) = get(url.clone(), Some("alice")).await;
@@ -141,7 +141,7 @@ async fn with_a_public_key_only_its_tokens_for_the_audience_pass() {
     let shared = JwtMinter::hs256(SECRET.as_bytes())
         .unwrap()
         .with_audience("chat");
-    let alice = chat_core::UserId::new("alice").unwrap();
+    let alice = chat_engine::UserId::new("alice").unwrap();
     let hs256 = shared.mint(&alice, Duration::from_secs(60), SystemTime::now());
     let (status, body) = get(url, Some(&hs256)).await;
     assert_eq!(status, 401, "an HS256 token is refused: {body}");
