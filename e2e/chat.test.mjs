@@ -370,6 +370,38 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await conversationNamed(alice, "Mods").waitFor({ state: "detached" });
     await alice.locator(".error-toast", { hasText: "Mods was deleted by bob" }).waitFor();
   });
+
+  await step("preferences: pin to top, mute, archive, and back to the inbox", async () => {
+    await conversationNamed(alice, "Plans").click();
+    await alice.click("#prefs-menu summary");
+    await alice.click("#pin-toggle");
+    const top = alice.locator("#conversations li").first();
+    await top.locator(".name", { hasText: exactly("Plans") }).waitFor();
+    await top.locator(".marks", { hasText: "📌" }).waitFor();
+    await alice.selectOption("#mute-for", "28800");
+    await conversationNamed(alice, "Plans").locator(".marks", { hasText: "🔕" }).waitFor();
+    await shot(alice, "preferences-menu");
+    await alice.click("#archive-toggle");
+    await conversationNamed(alice, "Plans").waitFor({ state: "detached" });
+    await alice.click("#archived-summary");
+    const archived = alice.locator("#archived li", { has: alice.locator(".name", { hasText: exactly("Plans") }) });
+    await archived.waitFor();
+
+    // A message keeps it archived; its unread count shows, quietly (muted).
+    await conversationNamed(alice, "bob").click();
+    await conversationNamed(bob, "Plans").click();
+    await say(bob, "still archived?");
+    await archived.locator(".badge.quiet", { hasText: "1" }).waitFor();
+    await alice.locator("#archived-summary", { hasText: "1 unread" }).waitFor();
+    await shot(alice, "archived");
+
+    await archived.click();
+    await bubble(alice, "still archived?").waitFor();
+    await alice.click("#prefs-menu summary");
+    await alice.click("#archive-toggle");
+    await alice.locator("#conversations li").first().locator(".name", { hasText: exactly("Plans") }).waitFor();
+    await alice.locator("#archived-panel").waitFor({ state: "hidden" });
+  });
 });
 
 /** The message (in the conversation, not a thread) whose text matches `text`. */

@@ -13,6 +13,7 @@
 //!
 //! Routes (relative to the mount point): `GET/POST /conversations`,
 //! `PUT /direct/{user_id}`, `GET /conversations/{cid}`,
+//! `PATCH /conversations/{cid}/preferences`,
 //! `POST /conversations/{cid}/members`, `DELETE /conversations/{cid}/members/{uid}`,
 //! `GET/POST /conversations/{cid}/messages`, `GET /messages/{mid}`,
 //! `POST /conversations/{cid}/read`, `GET /rooms`, `POST /rooms/{cid}/join`,
@@ -24,6 +25,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod auth_fn;
 mod error;
 #[cfg(feature = "jwt")]
 mod jwt;
@@ -47,6 +49,7 @@ use axum::routing::get;
 use chat_engine::{ChatConfig, ChatService};
 
 pub use auth::{AuthRejection, Authenticate, Identity, bearer_token};
+pub use auth_fn::authenticate_with;
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorResponse, status_of};
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]

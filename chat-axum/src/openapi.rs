@@ -7,7 +7,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::{changes, conversations, health, messages, moderation, rooms, timeline};
+use crate::rest::{
+    changes, conversations, health, messages, moderation, preferences, rooms, timeline,
+};
 use crate::state::AppState;
 use crate::ws;
 
@@ -72,6 +74,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(moderation::set_role))
         .routes(routes!(moderation::transfer_ownership))
         .routes(routes!(moderation::set_settings))
+        .routes(routes!(preferences::set_preferences))
         .routes(routes!(moderation::bans))
         .routes(routes!(moderation::ban, moderation::unban))
         .routes(routes!(moderation::mute, moderation::unmute))

@@ -96,6 +96,7 @@ DELETE member owner        | 204       403       403       403       403       4
 PUT role                   | 200       403       403       403       403       403       400
 PUT owner                  | 200       403       403       403       403       403       400
 PUT settings               | 200       200       403       403       403       403       400
+PATCH preferences          | 200       200       200       200       403       403       200
 GET bans                   | 200       200       403       403       403       403       403
 PUT ban                    | 200       200       403       403       403       403       400
 DELETE ban                 | 200       200       403       403       403       403       400
@@ -194,6 +195,11 @@ async fn outcome(action: &str, person: &str) -> String {
                 json!({"members_can_add": true}),
             )
             .await
+        }
+        "PATCH preferences" => {
+            server
+                .patch(person, &at("/preferences"), json!({"archived": true}))
+                .await
         }
         "GET bans" => server.get(person, &at("/bans")).await,
         "PUT ban" => server.put(person, &at("/bans/zoe")).await,

@@ -59,6 +59,7 @@ fn the_document_lists_every_route() {
         ("PUT", "/conversations/{cid}/members/{uid}/role"),
         ("PUT", "/conversations/{cid}/owner"),
         ("PUT", "/conversations/{cid}/settings"),
+        ("PATCH", "/conversations/{cid}/preferences"),
         ("GET", "/conversations/{cid}/bans"),
         ("PUT", "/conversations/{cid}/bans/{uid}"),
         ("DELETE", "/conversations/{cid}/bans/{uid}"),

@@ -170,6 +170,9 @@ pub struct ConversationSummary {
     /// When it last had a message, else when it was created: the list's order.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_activity_at: Timestamp,
+    /// This user's own settings for it (mute, archive, pin).
+    #[serde(default)]
+    pub preferences: crate::Preferences,
 }
 
 impl ConversationSummary {
@@ -250,6 +253,12 @@ pub struct ConversationQuery {
     pub before: Option<ActivityCursor>,
     /// At most this many (at least 1).
     pub limit: u32,
+    /// The archived list instead of the main one. The main list's first
+    /// page (`before` is `None`) starts with every pinned conversation
+    /// (most recent activity first, at most [`MAX_PINNED`](crate::MAX_PINNED)
+    /// of them, on top of `limit`); the rest of the list, and its cursors,
+    /// hold the unpinned ones only. The archived list has no pinned top.
+    pub archived: bool,
 }
 
 /// Conversations by last activity, newest first, and whether more remain.

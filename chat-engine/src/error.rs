@@ -203,6 +203,10 @@ pub enum Refusal {
     /// A group has one owner: it is handed over, not given as a role.
     #[error("a group has one owner")]
     OneOwner,
+    /// The member already pinned [`MAX_PINNED`](crate::MAX_PINNED)
+    /// conversations.
+    #[error("too many pinned conversations")]
+    TooManyPinned,
 }
 
 /// What a [`Bus`](crate::Bus) call can fail with.
@@ -286,6 +290,10 @@ impl From<StoreError> for ChatError {
                 "role",
                 "there is one owner: hand the group over (PUT …/owner) instead",
             ),
+            StoreError::Refused(Refusal::TooManyPinned) => Self::Conflict(format!(
+                "at most {} conversations are pinned at once: unpin one first",
+                crate::MAX_PINNED
+            )),
             StoreError::Conflict(what) => Self::Conflict(what),
             StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
             StoreError::Backend(_) => Self::Backend(Box::new(error)),

@@ -12,7 +12,7 @@
 //! use chat_engine::{
 //!     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
 //!     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-//!     ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+//!     Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
 //!     StoreResult, TimelinePage, UserId,
 //! };
 //!
@@ -42,6 +42,7 @@
 //!     async fn bans(&self, _: &ConversationId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
 //!     async fn set_block(&self, _: &UserId, _: &UserId, _: bool) -> StoreResult<bool> { unreachable!() }
 //!     async fn blocked_by(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
+//!     async fn set_preferences(&self, _: &ConversationId, _: &UserId, _: PreferencesChange) -> StoreResult<Option<Preferences>> { Ok(None) }
 //! }
 //!
 //! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
@@ -51,6 +52,7 @@ use crate::conversation::{Conversation, ConversationPage, ConversationQuery, New
 use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
 use crate::timeline::{Changed, NewChange, ReadMark, TimelinePage};
@@ -220,6 +222,18 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// The users `by` blocks, sorted.
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>>;
+
+    /// Changes the fields `change` names of `user`'s preferences for `id`,
+    /// each on its own (a concurrent change of another field stays), and
+    /// returns them all; `None` when `user` is not a member. Pinning past
+    /// [`MAX_PINNED`](crate::MAX_PINNED) pinned conversations is
+    /// [`Refusal::TooManyPinned`](crate::Refusal::TooManyPinned).
+    async fn set_preferences(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        change: PreferencesChange,
+    ) -> StoreResult<Option<Preferences>>;
 }
 
 /// What [`Store::mark_read`] did.

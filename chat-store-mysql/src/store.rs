@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
-    StoreError, StoreResult, TimelinePage, UserId, time,
+    Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery,
+    SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage, UserId, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::rows::{self, from_sql, to_sql};
@@ -446,6 +446,21 @@ impl Store for MySqlStore {
 
     async fn set_block(&self, by: &UserId, user: &UserId, blocked: bool) -> StoreResult<bool> {
         Ok(retrying(|| self.set_block_once(by, user, blocked)).await?)
+    }
+
+    async fn set_preferences(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        change: PreferencesChange,
+    ) -> StoreResult<Option<Preferences>> {
+        let run = || async {
+            let mut tx = self.pool.begin().await?;
+            let written =
+                writes::set_preferences::<MySqlDialect>(&mut tx, id, user, change).await?;
+            Ok::<_, MySqlStoreError>(writes::finish(tx, written).await?)
+        };
+        Ok(retrying(run).await?.map_err(StoreError::Refused)?)
     }
 
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {

@@ -9,16 +9,16 @@ use std::collections::HashMap;
 use chat_engine::paging::split_overfetch;
 use chat_engine::{
     Conversation, ConversationId, ConversationPage, ConversationQuery, ConversationSummary, Cursor,
-    Entry, HistoryQuery, Message, MessageId, Page, ReactionCount, ReadMark, RoomPage, RoomQuery,
-    SearchPage, SearchQuery, TimelinePage, UserId, time,
+    Entry, HistoryQuery, MAX_PINNED, Message, MessageId, Page, ReactionCount, ReadMark, RoomPage,
+    RoomQuery, SearchPage, SearchQuery, TimelinePage, UserId, time,
 };
 use sqlx::QueryBuilder;
 
 use crate::dialect::{ConnectionOf, Dialect, RowOf};
 use crate::error::SqlError;
 use crate::rows::{
-    self, CONVERSATION_COLUMNS, Roster, conversation_columns, event_columns, member_columns,
-    message_columns,
+    self, CONVERSATION_COLUMNS, PREFERENCE_COLUMNS, Roster, conversation_columns, event_columns,
+    member_columns, message_columns,
 };
 
 /// A conversation with its members, or `None`: one statement, so the row
@@ -369,7 +369,9 @@ pub async fn search<D: Dialect>(
 }
 
 /// A page of a user's conversation list, each with its members, last
-/// message, read mark and unread count (messages from others after it).
+/// message, read mark, unread count (messages from others after it) and
+/// the user's preferences: the main list (the first page led by the pinned
+/// ones) or the archived one, as [`ConversationQuery`] says.
 ///
 /// # Errors
 /// [`SqlError`].
@@ -377,6 +379,32 @@ pub async fn conversations<D: Dialect>(
     connection: &mut ConnectionOf<D>,
     query: ConversationQuery,
 ) -> Result<ConversationPage, SqlError> {
+    let listed = summaries::<D>(connection, &query, Listed::Page).await?;
+    let mut page = ConversationPage::from_overfetch(listed, query.limit);
+    if !query.archived && query.before.is_none() {
+        let pinned = summaries::<D>(connection, &query, Listed::Pinned).await?;
+        page.conversations.splice(0..0, pinned);
+    }
+    Ok(page)
+}
+
+/// Which part of a conversation list [`summaries`] reads.
+#[derive(Clone, Copy)]
+enum Listed {
+    /// The page `query` asks for (pinned ones left out of the main list),
+    /// one more than its limit.
+    Page,
+    /// The main list's pinned conversations, all of them.
+    Pinned,
+}
+
+/// The summaries of `query.user`'s conversations that `listed` names, by
+/// activity, newest first.
+async fn summaries<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    query: &ConversationQuery,
+    listed: Listed,
+) -> Result<Vec<ConversationSummary>, SqlError> {
     let mut sql = QueryBuilder::new(format!(
         "SELECT {}, m.read_seq, \
             (SELECT COUNT(*) FROM chat_messages x WHERE x.conversation_id = c.id \
@@ -385,30 +413,45 @@ pub async fn conversations<D: Dialect>(
             c.last_activity_at, \
             (SELECT COUNT(*) FROM chat_mentions n WHERE n.conversation_id = c.id \
                 AND n.user_id = m.user_id AND n.seq > m.read_seq), \
-            {} \
+            {}, {} \
          FROM chat_members m \
          JOIN chat_conversations c ON c.id = m.conversation_id \
          LEFT JOIN chat_messages l ON l.conversation_id = c.id AND l.seq = c.last_message_seq \
          WHERE m.user_id = ",
         conversation_columns("c"),
+        rows::preference_columns("m"),
         message_columns("l"),
     ));
     D::push_text(&mut sql, query.user.as_str());
-    if let Some(before) = &query.before {
-        let at = time::to_millis(before.activity_at);
-        sql.push(" AND (c.last_activity_at < ");
-        D::push_integer(&mut sql, at);
-        sql.push(" OR (c.last_activity_at = ");
-        D::push_integer(&mut sql, at);
-        sql.push(" AND c.id < ");
-        D::push_text(&mut sql, before.id.as_str());
-        sql.push("))");
-    }
+    sql.push(" AND m.archived = ");
+    D::push_integer(&mut sql, i64::from(query.archived));
+    let limit = match listed {
+        Listed::Pinned => {
+            sql.push(" AND m.pinned = 1");
+            i64::try_from(MAX_PINNED).unwrap_or(i64::MAX)
+        }
+        Listed::Page => {
+            if !query.archived {
+                sql.push(" AND m.pinned = 0");
+            }
+            if let Some(before) = &query.before {
+                let at = time::to_millis(before.activity_at);
+                sql.push(" AND (c.last_activity_at < ");
+                D::push_integer(&mut sql, at);
+                sql.push(" OR (c.last_activity_at = ");
+                D::push_integer(&mut sql, at);
+                sql.push(" AND c.id < ");
+                D::push_text(&mut sql, before.id.as_str());
+                sql.push("))");
+            }
+            i64::from(query.limit) + 1
+        }
+    };
     sql.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ");
-    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    D::push_integer(&mut sql, limit);
     let rows = D::fetch_all(&mut sql, connection).await?;
     if rows.is_empty() {
-        return Ok(ConversationPage::default());
+        return Ok(Vec::new());
     }
     let ids = rows
         .iter()
@@ -416,16 +459,16 @@ pub async fn conversations<D: Dialect>(
         .collect::<Result<Vec<_>, _>>()?;
     let mut rosters = rosters_of_each::<D>(connection, &ids).await?;
     let read = CONVERSATION_COLUMNS;
-    let summaries = rows
-        .iter()
+    let last = read + 4 + PREFERENCE_COLUMNS;
+    rows.iter()
         .zip(ids)
         .map(|(row, id)| {
             let roster = rosters.remove(&id).unwrap_or_default();
-            let has_last = D::id_text(row, read + 4)?.is_some();
+            let has_last = D::id_text(row, last)?.is_some();
             Ok(ConversationSummary {
                 conversation: rows::conversation::<D>(row, 0, roster)?,
                 last_message: has_last
-                    .then(|| rows::message::<D>(row, read + 4))
+                    .then(|| rows::message::<D>(row, last))
                     .transpose()?,
                 unread_mentions: rows::from_sql(rows::integer::<D>(row, read + 3, "mentions")?),
                 read_seq: rows::from_sql(rows::integer::<D>(row, read, "read_seq")?),
@@ -435,10 +478,10 @@ pub async fn conversations<D: Dialect>(
                     read + 2,
                     "last_activity_at",
                 )?),
+                preferences: rows::preferences::<D>(row, read + 4)?,
             })
         })
-        .collect::<Result<Vec<_>, SqlError>>()?;
-    Ok(ConversationPage::from_overfetch(summaries, query.limit))
+        .collect()
 }
 
 /// The members (with roles) of each of `ids`, in one query.

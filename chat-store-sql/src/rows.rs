@@ -3,8 +3,8 @@
 //! integer conversions between `Seq` (`u64`) and SQL's `BIGINT` (`i64`).
 
 use chat_engine::{
-    Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId, Refusal,
-    Role, Room, Seq, TimelineEvent, UserId, time,
+    Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId,
+    NotificationLevel, Preferences, Refusal, Role, Room, Seq, TimelineEvent, UserId, time,
 };
 
 use crate::dialect::{Dialect, RowOf};
@@ -88,6 +88,34 @@ pub const CONVERSATION_COLUMNS: usize = 8;
 #[must_use]
 pub fn member_columns(alias: &str) -> String {
     columns(alias, &["user_id", "role", "silenced"])
+}
+
+/// A member's preference columns [`preferences`] decodes, in its order,
+/// prefixed by a table alias.
+#[must_use]
+pub fn preference_columns(alias: &str) -> String {
+    columns(
+        alias,
+        &["notifications", "muted_until", "archived", "pinned"],
+    )
+}
+
+/// How many columns [`preference_columns`] names.
+pub const PREFERENCE_COLUMNS: usize = 4;
+
+/// A member's preferences from the [`preference_columns`] at `at`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`] for an unknown level.
+pub fn preferences<D: Dialect>(row: &RowOf<D>, at: usize) -> Result<Preferences, SqlError> {
+    let level = required(D::id_text(row, at)?, "notifications")?;
+    Ok(Preferences {
+        notifications: NotificationLevel::parse(&level)
+            .ok_or_else(|| SqlError::decode("notifications", format!("unknown level {level:?}")))?,
+        muted_until: D::integer(row, at + 1)?.map(time::from_millis),
+        archived: integer::<D>(row, at + 2, "archived")? != 0,
+        pinned: integer::<D>(row, at + 3, "pinned")? != 0,
+    })
 }
 
 /// What `members.silenced` holds for a member an admin muted.

@@ -17,8 +17,9 @@ use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
-    StoreError, StoreResult, TimelinePage, Timestamp, UserId, time,
+    Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery,
+    SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage, Timestamp, UserId,
+    time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::writes;
@@ -466,6 +467,21 @@ impl Store for SqliteStore {
         Ok(reads::blocked_by::<SqliteDialect>(&mut reader, by)
             .await
             .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn set_preferences(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        change: PreferencesChange,
+    ) -> StoreResult<Option<Preferences>> {
+        let run = async {
+            let mut tx = self.writer.begin().await?;
+            let written =
+                writes::set_preferences::<SqliteDialect>(&mut tx, id, user, change).await?;
+            Ok::<_, SqliteStoreError>(writes::finish(tx, written).await?)
+        };
+        Ok(run.await?.map_err(StoreError::Refused)?)
     }
 
     async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {

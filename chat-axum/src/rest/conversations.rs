@@ -27,6 +27,10 @@ pub(crate) struct ListParams {
     /// Page size (default 100, capped at the server's maximum, 500 by default).
     #[param(minimum = 1)]
     limit: Option<i64>,
+    /// The archived conversations instead of the main list (whose first
+    /// page starts with the pinned ones).
+    #[serde(default)]
+    archived: bool,
 }
 
 /// `POST /conversations` body.
@@ -55,7 +59,8 @@ pub(crate) struct NewMemberBody {
     user_id: UserId,
 }
 
-/// A page of the caller's conversations, newest activity first.
+/// A page of the caller's conversations, newest activity first (the first
+/// page led by the pinned ones), or of the archived ones.
 #[utoipa::path(get, path = "/conversations", operation_id = "list_conversations", tag = "conversations",
     params(ListParams),
     responses((status = 200, body = ConversationPage), (status = 400, body = ErrorResponse),
@@ -66,9 +71,15 @@ pub(crate) async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ConversationPage>, ApiError> {
     let limit = params.limit.map(page_size);
-    Ok(Json(
-        state.chat.conversations(&me, params.before, limit).await?,
-    ))
+    let page = if params.archived {
+        state
+            .chat
+            .archived_conversations(&me, params.before, limit)
+            .await?
+    } else {
+        state.chat.conversations(&me, params.before, limit).await?
+    };
+    Ok(Json(page))
 }
 
 /// Creates a group (or, with `public: true`, a room) with the caller and the given members.

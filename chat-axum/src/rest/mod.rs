@@ -5,6 +5,7 @@ pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod messages;
 pub(crate) mod moderation;
+pub(crate) mod preferences;
 pub(crate) mod rooms;
 pub(crate) mod timeline;
 

@@ -152,8 +152,11 @@ impl ChatService {
     }
 
     /// A page of `me`'s conversations, newest activity first, each with its
-    /// last message and unread count: after `before` (the previous page's
-    /// [`ConversationPage::next`]) when given. `limit` defaults to
+    /// last message, unread count and `me`'s preferences: after `before`
+    /// (the previous page's [`ConversationPage::next`]) when given; the
+    /// first page starts with the pinned ones. Archived conversations are
+    /// left out ([`ChatService::archived_conversations`] lists them).
+    /// `limit` defaults to
     /// [`ChatConfig::default_conversations_listed`](crate::ChatConfig::default_conversations_listed)
     /// and is capped at
     /// [`ChatConfig::max_conversations_listed`](crate::ChatConfig::max_conversations_listed).
@@ -166,6 +169,32 @@ impl ChatService {
         before: Option<ActivityCursor>,
         limit: Option<u32>,
     ) -> Result<ConversationPage> {
+        self.list(me, before, limit, false).await
+    }
+
+    /// A page of `me`'s archived conversations, as
+    /// [`ChatService::conversations`] pages the main list (no pinned top).
+    /// A message does not bring a conversation back from the archive: its
+    /// unread count grows here.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a zero limit; store failures.
+    pub async fn archived_conversations(
+        &self,
+        me: &UserId,
+        before: Option<ActivityCursor>,
+        limit: Option<u32>,
+    ) -> Result<ConversationPage> {
+        self.list(me, before, limit, true).await
+    }
+
+    async fn list(
+        &self,
+        me: &UserId,
+        before: Option<ActivityCursor>,
+        limit: Option<u32>,
+        archived: bool,
+    ) -> Result<ConversationPage> {
         let config = &self.inner.config;
         let limit = page_size(
             limit,
@@ -176,6 +205,7 @@ impl ChatService {
             user: me.clone(),
             before,
             limit,
+            archived,
         };
         Ok(self.inner.store.conversations_of(query).await?)
     }

@@ -34,6 +34,7 @@ mod live;
 mod membership;
 mod messages;
 mod moderation;
+mod preferences;
 mod rate;
 mod reading;
 #[cfg(test)]

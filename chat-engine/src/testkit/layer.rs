@@ -31,6 +31,7 @@
 use crate::conversation::{Conversation, ConversationPage, ConversationQuery, NewDirect, NewGroup};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
 use crate::store::{ReadMarkUpdate, Store, StoreResult};
@@ -143,6 +144,15 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         self.inner().blocked_by(by).await
     }
+    /// [`Store::set_preferences`].
+    async fn set_preferences(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        change: PreferencesChange,
+    ) -> StoreResult<Option<Preferences>> {
+        self.inner().set_preferences(id, user, change).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -226,5 +236,13 @@ impl<T: StoreLayer> Store for T {
     }
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         StoreLayer::blocked_by(self, by).await
+    }
+    async fn set_preferences(
+        &self,
+        id: &ConversationId,
+        user: &UserId,
+        change: PreferencesChange,
+    ) -> StoreResult<Option<Preferences>> {
+        StoreLayer::set_preferences(self, id, user, change).await
     }
 }

@@ -103,6 +103,9 @@ macro_rules! store_conformance {
             blocks_stop_direct_messages_and_invitations,
             two_admins_removing_each_other_leave_one,
             a_ban_racing_a_join_keeps_the_user_out,
+            preferences_are_each_members_own,
+            archived_conversations_are_listed_apart,
+            pinned_conversations_lead_the_first_page,
         );
         $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
             delete_wipes_the_text,

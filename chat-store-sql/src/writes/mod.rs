@@ -1,6 +1,6 @@
 //! The timeline's changes besides messages (edits, deletes, reactions,
 //! membership, renames, pins, roles and moderation), deleting a group,
-//! blocks, and the checks creating a conversation makes, written once for
+//! blocks, members' preferences, and the checks creating a conversation makes, written once for
 //! every SQL backend. The store begins the transaction, calls one of these,
 //! and [`finish`]es it: only what they return as done is committed;
 //! everything else is rolled back, a reserved seq included.
@@ -15,12 +15,14 @@
 //! One file per job: [`change`] runs a change (`change.rs`), the roles'
 //! rules decide whether it may be made (`roles.rs`), the state tables are
 //! written (`state.rs`), and the writes that are not timeline changes
-//! (deleting a group, blocks, creation checks) are in `moderation.rs`.
+//! (deleting a group, blocks, creation checks) are in `moderation.rs`, a
+//! member's own preferences in `preferences.rs`.
 
 use chat_engine::Refusal;
 
 mod change;
 mod moderation;
+mod preferences;
 mod roles;
 mod state;
 
@@ -28,6 +30,7 @@ pub use change::change;
 pub use moderation::{
     crown, delete_conversation, refuse_creation, refuse_direct, set_block, silence_blocked,
 };
+pub use preferences::set_preferences;
 
 /// What a write did: commit it, or roll back (a refusal, a repeat or a
 /// change with nothing to do writes nothing).

@@ -5,7 +5,8 @@
 //! `chat_migrations`, so the host's own `conversations` table and its sqlx
 //! history stay its own), chat's router under `/chat` behind the same
 //! cookie, and chat's graceful shutdown inside `axum::serve`'s (see
-//! `main.rs`). The lines marked `// chat` are all it takes.
+//! `main.rs`). Chat takes 14 lines: the 7 of the `auth` closure and the
+//! lines marked `// chat` here and in `main.rs`.
 //!
 //! `cargo run -p example-embed`, then:
 //!
@@ -21,7 +22,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use chat_axum::{AuthRejection, Authenticate};
+use chat_axum::AuthRejection;
 use chat_bus_memory::MemoryBus;
 use chat_engine::{ChatConfig, ChatService, UserId};
 use chat_store_sqlite::SqliteStore;
@@ -31,26 +32,11 @@ use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
 /// The session key holding the signed-in user's name.
 const USER: &str = "user";
 
-/// Chat signs users in from the host's cookie session: the session layer
-/// wraps the whole app, chat's routes included, so the session is in every
-/// request's extensions.
-#[derive(Debug)]
-pub struct SessionUser;
-
-#[async_trait::async_trait]
-impl Authenticate for SessionUser {
-    async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
-        let session = parts
-            .extensions
-            .get::<Session>()
-            .ok_or_else(|| AuthRejection::new("no session layer"))?;
-        let user: Option<String> = session
-            .get(USER)
-            .await
-            .map_err(|_| AuthRejection::new("session unavailable"))?;
-        user.and_then(|user| UserId::new(user).ok())
-            .ok_or_else(|| AuthRejection::new("log in first"))
-    }
+/// The signed-in user's name: what the login stored in the request's
+/// session (the session layer wraps the whole app, chat's routes included).
+async fn signed_in(parts: &Parts) -> Option<String> {
+    let session = parts.extensions.get::<Session>()?;
+    session.get(USER).await.ok().flatten()
 }
 
 #[derive(serde::Deserialize)]
@@ -88,13 +74,8 @@ async fn login(
 
 /// A page of the host app: the signed-in user's own support threads, from
 /// the host's `conversations` table.
-async fn me(State(users): State<SqlitePool>, session: Session) -> Result<String, StatusCode> {
-    let user: String = session
-        .get(USER)
-        .await
-        .ok()
-        .flatten()
-        .ok_or(StatusCode::UNAUTHORIZED)?;
+async fn me(State(users): State<SqlitePool>, parts: Parts) -> Result<String, StatusCode> {
+    let user = signed_in(&parts).await.ok_or(StatusCode::UNAUTHORIZED)?;
     let topics: Vec<String> = sqlx::query_scalar(
         "SELECT c.topic FROM conversations c JOIN users u ON u.id = c.user_id WHERE u.username = ?",
     )
@@ -117,19 +98,23 @@ async fn me(State(users): State<SqlitePool>, session: Session) -> Result<String,
 pub async fn app(database_url: &str) -> Result<(Router, ChatService), Box<dyn std::error::Error>> {
     let users = SqlitePool::connect(database_url).await?;
     sqlx::migrate!("./migrations").run(&users).await?;
+    // Chat signs users in from the host's cookie session.
+    let auth = chat_axum::authenticate_with(|parts| {
+        Box::pin(async move {
+            let user = signed_in(parts).await;
+            let user = user.ok_or_else(|| AuthRejection::new("log in first"))?;
+            UserId::new(user).map_err(|error| AuthRejection::new(error.to_string()))
+        })
+    });
     let store = Arc::new(SqliteStore::connect(database_url).await?); // chat
     let bus = Arc::new(MemoryBus::new()); // chat
-    let chat = ChatService::builder(store, bus, ChatConfig::default())
-        .start()
-        .await?; // chat
+    let chat = ChatService::builder(store, bus, ChatConfig::default()); // chat
+    let chat = chat.start().await?; // chat
     let router = Router::new()
         .route("/login", post(login))
         .route("/me", get(me))
         .with_state(users)
-        .nest(
-            "/chat",
-            chat_axum::router(chat.clone(), Arc::new(SessionUser)),
-        ) // chat
+        .nest("/chat", chat_axum::router(chat.clone(), auth)) // chat
         .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
     Ok((router, chat))
 }

@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let shutdown = chat_axum::graceful_shutdown(chat, stop, Duration::from_secs(10)); // chat
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(shutdown) // chat
         .await?;
     Ok(())
 }

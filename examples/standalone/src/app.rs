@@ -107,6 +107,10 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             get(|| asset(SCRIPT, include_str!("../static/moderation.js"))),
         )
         .route(
+            "/preferences.js",
+            get(|| asset(SCRIPT, include_str!("../static/preferences.js"))),
+        )
+        .route(
             "/style.css",
             get(|| asset(STYLE, include_str!("../static/style.css"))),
         )

@@ -136,13 +136,7 @@ async function loadConversations() {
       try {
         // Every page of the list, newest activity first, so nothing is out
         // of reach however many conversations there are.
-        const listed = [];
-        let page = { has_more: true };
-        while (page.has_more) {
-          const query = page.next ? `?limit=500&before=${encodeURIComponent(page.next)}` : "?limit=500";
-          page = await api("GET", `conversations${query}`);
-          listed.push(...page.conversations);
-        }
+        const listed = [...(await everyPage("")), ...(await everyPage("&archived=true"))];
         state.conversations = new Map(listed.map((c) => [c.id, c]));
         // Left or removed while away. Only the newest listing decides: one
         // queued after this may hold a conversation joined meanwhile.
@@ -161,6 +155,18 @@ async function loadConversations() {
   return listing;
 }
 
+/** Every page of the main list (`extra` "") or the archived one. */
+async function everyPage(extra) {
+  const listed = [];
+  let page = { has_more: true };
+  while (page.has_more) {
+    const before = page.next ? `&before=${encodeURIComponent(page.next)}` : "";
+    page = await api("GET", `conversations?limit=500${extra}${before}`);
+    listed.push(...page.conversations);
+  }
+  return listed;
+}
+
 function formatTime(iso) {
   const date = new Date(iso);
   const today = new Date().toDateString() === date.toDateString();
@@ -170,39 +176,42 @@ function formatTime(iso) {
 }
 
 function renderConversations() {
-  const list = $("conversations");
-  list.replaceChildren();
-  const sorted = [...state.conversations.values()].sort((a, b) => {
-    const at = a.last_message ? a.last_message.created_at : a.created_at;
-    const bt = b.last_message ? b.last_message.created_at : b.created_at;
-    return bt.localeCompare(at);
-  });
-  for (const conversation of sorted) {
-    const item = document.createElement("li");
-    item.dataset.id = conversation.id;
-    if (conversation.id === state.current) item.classList.add("active");
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = conversationName(conversation);
-    const when = document.createElement("span");
-    when.className = "when";
-    const last = conversation.last_message;
-    when.textContent = last ? formatTime(last.created_at) : "";
-    const preview = document.createElement("span");
-    preview.className = "preview";
-    preview.textContent = last
-      ? `${last.sender === state.me ? "You" : last.sender}: ${last.deleted ? "message deleted" : last.body}`
-      : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
-    item.append(name, when, preview);
-    if (conversation.unread > 0 && conversation.id !== state.current) {
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = conversation.unread;
-      item.append(badge);
-    }
-    item.addEventListener("click", () => openConversation(conversation.id));
-    list.append(item);
+  const all = [...state.conversations.values()];
+  const main = all.filter((c) => !preferencesOf(c).archived).sort(listOrder);
+  const archived = all.filter((c) => preferencesOf(c).archived).sort((a, b) => activityOf(b).localeCompare(activityOf(a)));
+  $("conversations").replaceChildren(...main.map(conversationItem));
+  $("archived").replaceChildren(...archived.map(conversationItem));
+  $("archived-panel").hidden = archived.length === 0;
+  const unread = archived.filter((c) => c.unread > 0 && c.id !== state.current).length;
+  $("archived-summary").textContent = `Archived (${archived.length})${unread ? ` · ${unread} unread` : ""}`;
+}
+
+function conversationItem(conversation) {
+  const item = document.createElement("li");
+  item.dataset.id = conversation.id;
+  if (conversation.id === state.current) item.classList.add("active");
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = conversationName(conversation);
+  const when = document.createElement("span");
+  when.className = "when";
+  const last = conversation.last_message;
+  when.textContent = last ? formatTime(last.created_at) : "";
+  const preview = document.createElement("span");
+  preview.className = "preview";
+  preview.textContent = last
+    ? `${last.sender === state.me ? "You" : last.sender}: ${last.deleted ? "message deleted" : last.body}`
+    : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
+  when.prepend(preferenceMarks(conversation));
+  item.append(name, when, preview);
+  if (conversation.unread > 0 && conversation.id !== state.current) {
+    const badge = document.createElement("span");
+    badge.className = isMuted(conversation) ? "badge quiet" : "badge";
+    badge.textContent = conversation.unread;
+    item.append(badge);
   }
+  item.addEventListener("click", () => openConversation(conversation.id));
+  return item;
 }
 
 async function openDirect(other) {
@@ -453,6 +462,7 @@ function showHeader(cid) {
   $("chat-members").textContent = summary ? summary.members.join(", ") : "";
   $("leave").hidden = !summary || summary.kind !== "group";
   showModeration(cid);
+  showPreferences(cid);
 }
 
 // Whether a page came.
@@ -836,6 +846,7 @@ function onEvent(event) {
 // ---------- boot ----------
 wireTimeline();
 wireModeration();
+wirePreferences();
 const savedUser = localStorage.getItem("chat.user");
 const savedToken = localStorage.getItem("chat.token");
 if (savedUser && savedToken) start(savedUser, savedToken);

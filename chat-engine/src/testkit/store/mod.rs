@@ -1,6 +1,7 @@
 //! Store cases: one `pub async fn` per guarantee of [`Store`].
 
 mod moderation;
+mod preferences;
 mod reading;
 mod timeline;
 
@@ -9,6 +10,10 @@ pub use moderation::{
     blocks_stop_direct_messages_and_invitations, deleting_a_group_deletes_its_history,
     members_add_where_the_group_allows_it, mutes_silence_writes, roles_decide_who_moderates,
     the_owner_leaving_hands_the_group_on, two_admins_removing_each_other_leave_one,
+};
+pub use preferences::{
+    archived_conversations_are_listed_apart, pinned_conversations_lead_the_first_page,
+    preferences_are_each_members_own,
 };
 pub use reading::{
     concurrent_thread_replies_all_count, read_marks_and_pins, search_follows_the_current_text,
@@ -110,6 +115,7 @@ pub async fn listed(store: &dyn Store, name: &str, limit: u32) -> Vec<crate::Con
             user: user(name),
             before: None,
             limit,
+            archived: false,
         })
         .await
         .expect("conversations_of")
@@ -684,6 +690,7 @@ pub async fn conversations_page_by_cursor(store: Arc<dyn Store>) {
                 user: user("alice"),
                 before: before.clone(),
                 limit: 2,
+                archived: false,
             })
             .await
             .expect("conversations_of");
