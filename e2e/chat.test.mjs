@@ -371,18 +371,25 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await alice.locator(".error-toast", { hasText: "Mods was deleted by bob" }).waitFor();
   });
 
-  await step("preferences: pin to top, mute, archive, and back to the inbox", async () => {
+  await step("preferences: pin to top, mute, archive, and back to the inbox, on every device", async () => {
+    // alice's second device, on the other node when there are two.
+    const tablet = await person("alice", bases[1]);
     await conversationNamed(alice, "Plans").click();
     await alice.click("#prefs-menu summary");
     await alice.click("#pin-toggle");
-    const top = alice.locator("#conversations li").first();
-    await top.locator(".name", { hasText: exactly("Plans") }).waitFor();
-    await top.locator(".marks", { hasText: "📌" }).waitFor();
+    for (const page of [alice, tablet]) {
+      const top = page.locator("#conversations li").first();
+      await top.locator(".name", { hasText: exactly("Plans") }).waitFor();
+      await top.locator(".marks", { hasText: "📌" }).waitFor();
+    }
     await alice.selectOption("#mute-for", "28800");
     await conversationNamed(alice, "Plans").locator(".marks", { hasText: "🔕" }).waitFor();
     await shot(alice, "preferences-menu");
     await alice.click("#archive-toggle");
     await conversationNamed(alice, "Plans").waitFor({ state: "detached" });
+    await conversationNamed(tablet, "Plans").waitFor({ state: "detached" });
+    await tablet.locator("#archived-summary", { hasText: "Archived (1)" }).waitFor();
+    await tablet.context().close();
     await alice.click("#archived-summary");
     const archived = alice.locator("#archived li", { has: alice.locator(".name", { hasText: exactly("Plans") }) });
     await archived.waitFor();

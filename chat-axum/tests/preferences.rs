@@ -139,3 +139,28 @@ async fn pins_lead_the_list_up_to_the_limit() {
     assert_eq!(conversations.len(), chat_engine::MAX_PINNED + 1);
     assert_eq!(conversations[chat_engine::MAX_PINNED]["id"], last.as_str());
 }
+
+#[tokio::test]
+async fn every_device_of_the_member_and_only_theirs_learns_the_change() {
+    let server = TestServer::start().await;
+    let chat = server.group("alice", &["bob"]).await;
+    let mut phone = server.ws("alice").await;
+    let mut laptop = server.ws("alice").await;
+    let mut bob = server.ws("bob").await;
+    let path = format!("/conversations/{chat}/preferences");
+    let (status, _) = server
+        .patch("alice", &path, json!({ "pinned": true }))
+        .await;
+    assert_eq!(status, 200);
+    for device in [&mut phone, &mut laptop] {
+        let event = device.next_event().await;
+        assert_eq!(event["type"], "preferences_changed", "{event}");
+        assert_eq!(event["conversation_id"], chat.as_str());
+        assert_eq!(event["preferences"]["pinned"], true);
+    }
+    // Bob's next event is the message sent after the change: nothing of
+    // alice's preferences came before it.
+    server.send("alice", &chat, "after").await;
+    let next = bob.next_event().await;
+    assert_eq!(next["type"], "message", "{next}");
+}

@@ -89,6 +89,7 @@ fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
         EventKind::Typing => out.put_u8(2),
         EventKind::Change => out.put_u8(5),
         EventKind::SignedOut => out.put_u8(6),
+        EventKind::Preferences => out.put_u8(7),
         // Message, and kinds a later version adds (decoded there).
         _ => out.put_u8(0),
     }
@@ -158,6 +159,7 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
         4 => EventKind::MemberRemoved(UserId::new(get_str16(&mut input)?)?),
         5 => EventKind::Change,
         6 => EventKind::SignedOut,
+        7 => EventKind::Preferences,
         other => return Err(DecodeError::Kind(other)),
     };
     need(input, 4)?;
@@ -224,6 +226,7 @@ mod tests {
             EventKind::MemberRemoved(UserId::new("dave").unwrap()),
             EventKind::Change,
             EventKind::SignedOut,
+            EventKind::Preferences,
         ] {
             let ephemeral = Envelope::new(
                 vec![],

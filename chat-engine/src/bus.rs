@@ -73,6 +73,9 @@ pub enum EventKind {
     /// Any other change of the timeline (an edit, a delete, a reaction, a
     /// rename, a pin).
     Change,
+    /// A user's own preferences for a conversation changed (sent to that
+    /// user only).
+    Preferences,
     /// The host signed the recipients out: every node closes their live
     /// connections ([`Envelope::signed_out`]). No client sees it as an event.
     SignedOut,

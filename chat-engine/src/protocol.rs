@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::bus::EventKind;
 use crate::ids::{ConversationId, Seq, UserId};
 use crate::message::Message;
+use crate::preferences::Preferences;
 use crate::time::Timestamp;
 use crate::timeline::{Change, Entry, TimelineEvent, TimelinePage};
 
@@ -168,6 +169,15 @@ pub enum ServerEvent {
         conversation_id: ConversationId,
         /// The admin.
         by: UserId,
+    },
+    /// This user changed their own preferences for a conversation (on any
+    /// device): sent to their sockets only, so every device shows the same
+    /// mute, pin and archive. Not a timeline event.
+    PreferencesChanged {
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// All the preferences now.
+        preferences: Preferences,
     },
     /// A message's sender replaced its text (a timeline event).
     Edited {
@@ -495,6 +505,7 @@ impl ServerEvent {
             | Self::Unmuted { .. }
             | Self::SettingsChanged { .. }
             | Self::ConversationDeleted { .. } => Some(EventKind::Change),
+            Self::PreferencesChanged { .. } => Some(EventKind::Preferences),
             Self::Ready { .. }
             | Self::Gap(_)
             | Self::Ack { .. }

@@ -7,12 +7,13 @@ use crate::config::Action;
 use crate::error::{ChatError, Result};
 use crate::ids::{ConversationId, UserId};
 use crate::preferences::{MuteChange, Preferences, PreferencesChange};
+use crate::protocol::ServerEvent;
 
 impl ChatService {
     /// Changes the fields of `me`'s preferences for `id` that `change`
     /// names, and returns them all. They are `me`'s alone: nobody else
-    /// learns of them, and `me`'s other devices see them in the next
-    /// conversation list.
+    /// learns of them; `me`'s sockets (every device, this one included) get
+    /// a `preferences_changed` event.
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for a mute that ends in the past or changes
@@ -42,10 +43,17 @@ impl ChatService {
         }
         self.limit(Action::Manage, me).await?;
         self.conversation(me, id).await?;
-        self.inner
+        let preferences = self
+            .inner
             .store
             .set_preferences(id, me, change)
             .await?
-            .ok_or_else(|| not_a_member(id))
+            .ok_or_else(|| not_a_member(id))?;
+        let event = ServerEvent::PreferencesChanged {
+            conversation_id: id.clone(),
+            preferences,
+        };
+        self.publish_event(vec![me.clone()], id, &event).await;
+        Ok(preferences)
     }
 }

@@ -799,6 +799,9 @@ function onEvent(event) {
     case "typing":
       showTyping(event.conversation_id, event.user_id);
       break;
+    case "preferences_changed":
+      onPreferencesChanged(event);
+      break;
     case "read": {
       if (!state.readMarks.has(event.conversation_id)) state.readMarks.set(event.conversation_id, new Map());
       state.readMarks.get(event.conversation_id).set(event.user_id, event.seq);

@@ -63,14 +63,24 @@ function showPreferences(cid) {
 async function setPreferences(cid, change) {
   try {
     const preferences = await api("PATCH", `conversations/${encodeURIComponent(cid)}/preferences`, change);
-    const summary = state.conversations.get(cid);
-    if (summary) summary.preferences = preferences;
-    renderConversations();
-    if (state.current === cid) showPreferences(cid);
+    applyPreferences(cid, preferences);
   } catch (error) {
     toast(error.message);
     if (state.current === cid) showPreferences(cid);
   }
+}
+
+/** This user changed them, on this device or another: every device shows the same. */
+function onPreferencesChanged(event) {
+  applyPreferences(event.conversation_id, event.preferences);
+}
+
+function applyPreferences(cid, preferences) {
+  const summary = state.conversations.get(cid);
+  if (!summary) return;
+  summary.preferences = preferences;
+  renderConversations();
+  if (state.current === cid) showPreferences(cid);
 }
 
 /** Wires this file's controls; app.js calls it once, before it starts. */
