@@ -4,6 +4,7 @@
 //! so clients see one error shape. Details of 5xx errors go to the log, not
 //! to clients.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -146,7 +147,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `axum::Json` whose rejections are [`ApiError`]s.
+/// `axum::Json` whose rejections are [`ApiError`]s, for a body that is a
+/// JSON object: serde would also build a struct from an array of its
+/// fields in order (`[null, null]` for two optional fields), which no
+/// client means and the OpenAPI document does not allow.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -154,13 +158,44 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        axum::Json::<T>::from_request(request, state)
+        if !is_json(request.headers()) {
+            return Err(ApiError::rejected(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Expected request with `Content-Type: application/json`".to_owned(),
+            ));
+        }
+        let body = Bytes::from_request(request, state)
             .await
+            .map_err(|rejection| ApiError::rejected(rejection.status(), rejection.body_text()))?;
+        if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::rejected(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object".to_owned(),
+            ));
+        }
+        axum::Json::<T>::from_bytes(&body)
             .map(|axum::Json(value)| Self(value))
             .map_err(|rejection: JsonRejection| {
                 ApiError::rejected(rejection.status(), rejection.body_text())
             })
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a
+/// `+json` type), as `axum::Json` requires.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
 /// `axum::extract::Query` whose rejections are [`ApiError`]s.

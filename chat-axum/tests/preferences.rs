@@ -71,6 +71,8 @@ async fn bad_preferences_are_refused_and_change_nothing() {
         (json!({ "muted_until": "tomorrow" }), "not a time"),
         (json!({ "starred": true }), "an unknown field"),
         (json!({}), "nothing to change"),
+        (json!([null, null]), "an array, not an object"),
+        (json!([true]), "an array of one field"),
     ] {
         let (status, error) = server.patch("alice", &path, body).await;
         assert_eq!(status, 400, "{why}: {error}");
