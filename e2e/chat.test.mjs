@@ -3,7 +3,8 @@
 // and reading, meet in a public room, alice talks to the echo bot, bob
 // reloads and finds the history intact; in a group they react, reply, edit,
 // delete, talk in a thread, pin and search; then they moderate: roles, a
-// mute, a block, deleting a group. Every wait is for something on the
+// mute, a block, deleting a group; then preferences, and bob's presence as
+// alice sees it. Every wait is for something on the
 // page; screenshots go to CHAT_E2E_OUTPUT (default target/e2e).
 //
 // By default one server runs on the embedded default (a SQLite file, the
@@ -408,6 +409,19 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await alice.click("#archive-toggle");
     await alice.locator("#conversations li").first().locator(".name", { hasText: exactly("Plans") }).waitFor();
     await alice.locator("#archived-panel").waitFor({ state: "hidden" });
+  });
+
+  await step("presence: bob's online dot, then 'last seen' once he leaves (his node is not alice's when there are two)", async () => {
+    const withBob = conversationNamed(alice, "bob");
+    await withBob.locator(".presence-dot.online").waitFor();
+    await withBob.click();
+    await alice.locator("#chat-presence", { hasText: exactly("online") }).waitFor();
+    await shot(alice, "presence-online");
+    await bob.context().close();
+    // After the server's grace (a reload would be no event at all).
+    await withBob.locator(".presence-dot.offline").waitFor();
+    await alice.locator("#chat-presence", { hasText: "last seen just now" }).waitFor();
+    await shot(alice, "presence-last-seen");
   });
 });
 

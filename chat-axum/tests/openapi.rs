@@ -69,6 +69,7 @@ fn the_document_lists_every_route() {
         ("PUT", "/blocks/{uid}"),
         ("DELETE", "/blocks/{uid}"),
         ("POST", "/reports"),
+        ("GET", "/presence"),
         ("GET", "/rooms"),
         ("POST", "/rooms/{cid}/join"),
         ("GET", "/ws"),

@@ -23,7 +23,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use async_trait::async_trait;
-use chat_engine::{Bus, BusError, Delivery, Envelope, SubscriberSet, Subscription, UserId};
+use chat_engine::{
+    Bus, BusError, Delivery, Envelope, MemoryPresence, Presence, SubscriberSet, Subscription,
+    UserId,
+};
 
 /// Deliveries buffered per subscription by default.
 pub const DEFAULT_CAPACITY: usize = 65_536;
@@ -33,6 +36,7 @@ pub const DEFAULT_CAPACITY: usize = 65_536;
 pub struct MemoryBus {
     network: Arc<Network>,
     node: Arc<Node>,
+    presence: Arc<MemoryPresence>,
 }
 
 /// The nodes that can reach each other.
@@ -40,6 +44,8 @@ pub struct MemoryBus {
 struct Network {
     /// Written only when a node joins or leaves; read on every publish.
     nodes: RwLock<Vec<Weak<Node>>>,
+    /// The network's presence, from which each node gets its handle.
+    presence: MemoryPresence,
 }
 
 #[derive(Debug)]
@@ -93,7 +99,12 @@ impl MemoryBus {
         nodes.retain(|other| other.strong_count() > 0);
         nodes.push(Arc::downgrade(&node));
         drop(nodes);
-        Self { network, node }
+        let presence = Arc::new(network.presence.node());
+        Self {
+            network,
+            node,
+            presence,
+        }
     }
 }
 
@@ -143,6 +154,11 @@ impl Bus for MemoryBus {
 
     async fn subscribe(&self) -> Result<Subscription, BusError> {
         Ok(self.node.subscribers.subscribe())
+    }
+
+    /// This node's presence on the network's shared one.
+    fn presence(&self) -> Option<Arc<dyn Presence>> {
+        Some(Arc::clone(&self.presence) as Arc<dyn Presence>)
     }
 }
 

@@ -90,6 +90,7 @@ fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
         EventKind::Change => out.put_u8(5),
         EventKind::SignedOut => out.put_u8(6),
         EventKind::Preferences => out.put_u8(7),
+        EventKind::Presence => out.put_u8(8),
         // Message, and kinds a later version adds (decoded there).
         _ => out.put_u8(0),
     }
@@ -160,6 +161,7 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
         5 => EventKind::Change,
         6 => EventKind::SignedOut,
         7 => EventKind::Preferences,
+        8 => EventKind::Presence,
         other => return Err(DecodeError::Kind(other)),
     };
     need(input, 4)?;
@@ -227,6 +229,7 @@ mod tests {
             EventKind::Change,
             EventKind::SignedOut,
             EventKind::Preferences,
+            EventKind::Presence,
         ] {
             let ephemeral = Envelope::new(
                 vec![],

@@ -16,6 +16,9 @@ pub enum RedisBusError {
     /// The subscription connection is down (reconnecting).
     #[error("the redis subscription is down; reconnecting")]
     SubscriptionDown,
+    /// Redis held presence data this adapter did not write.
+    #[error("redis held a presence entry that is not a user id: {0}")]
+    Corrupt(String),
     /// The bus's background task has stopped.
     #[error("the redis bus is shut down")]
     Closed,

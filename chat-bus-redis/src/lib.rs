@@ -18,6 +18,9 @@
 //!   caller (the chat service logs and counts it; the message is already saved).
 //! - **Health that cannot lie**: [`Bus::health`] publishes a token to this
 //!   node's own channel and waits for it to come back through the subscription.
+//! - **Presence** ([`RedisPresence`]): each node's entries for its users,
+//!   with a deadline it renews, in keys of one hash slot that Lua scripts
+//!   read and change atomically.
 //! - **Isolation**: every key and channel starts with a prefix (default
 //!   `chat:`), so apps and test runs can share one Redis.
 //!
@@ -34,6 +37,7 @@ mod codec;
 mod error;
 pub mod metrics;
 mod options;
+mod presence;
 mod rates;
 mod subscriber;
 #[cfg(feature = "testing")]
@@ -44,13 +48,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use chat_engine::{Bus, BusError, Envelope, Subscription, UserId};
+use chat_engine::{Bus, BusError, Envelope, Presence, Subscription, UserId};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{mpsc, oneshot};
 
 pub use codec::{DecodeError, decode, decode_for, encode, encode_copy};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
+pub use presence::RedisPresence;
 pub use rates::RedisRates;
 /// The redis crate this adapter is built on.
 pub use redis;
@@ -65,6 +70,7 @@ pub struct RedisBus {
     commands: mpsc::Sender<Command>,
     next_probe: AtomicU64,
     task: tokio::task::JoinHandle<()>,
+    presence: Arc<RedisPresence>,
 }
 
 /// Counters of one Redis bus node, since it connected.
@@ -108,7 +114,13 @@ impl RedisBus {
             receiver,
             first,
         ));
+        let presence = Arc::new(RedisPresence::new(
+            publisher.clone(),
+            &shared.prefix,
+            &shared.node,
+        ));
         Ok(Self {
+            presence,
             shared,
             publisher,
             commands,
@@ -226,6 +238,12 @@ impl Bus for RedisBus {
             Ok(outcome) => outcome.map_err(BusError::from),
             Err(_) => Err(RedisBusError::Timeout("the health probe").into()),
         }
+    }
+
+    /// This node's presence, kept in this Redis for every node under the
+    /// bus's prefix, on the publishing connection.
+    fn presence(&self) -> Option<Arc<dyn Presence>> {
+        Some(Arc::clone(&self.presence) as Arc<dyn Presence>)
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) enum Command {
 pub(crate) struct Shared {
     pub(crate) prefix: String,
     pub(crate) node_channel: String,
+    /// This node's id: unique per connection of a bus.
+    pub(crate) node: String,
     pub(crate) timeout: Duration,
     ping_interval: Duration,
     max_backoff: Duration,
@@ -51,6 +53,7 @@ impl Shared {
         let node = uuid::Uuid::new_v4().simple().to_string();
         Self {
             node_channel: format!("{}n:{node}", options.prefix),
+            node: node.clone(),
             prefix: options.prefix.clone(),
             timeout: options.timeout,
             ping_interval: options.ping_interval,

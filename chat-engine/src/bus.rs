@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::error::BusError;
 use crate::ids::{ConversationId, Seq, UserId};
+use crate::presence::Presence;
 
 /// Fan-out transport between app nodes.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -38,6 +39,13 @@ pub trait Bus: std::fmt::Debug + Send + Sync + 'static {
     /// a bound). The default, for in-process buses, always succeeds.
     async fn health(&self) -> Result<(), BusError> {
         Ok(())
+    }
+
+    /// This node's handle on the presence every node of this bus shares.
+    /// The default, `None`, gives the node a presence of its own: right for
+    /// a bus of one node.
+    fn presence(&self) -> Option<Arc<dyn Presence>> {
+        None
     }
 }
 
@@ -76,6 +84,8 @@ pub enum EventKind {
     /// A user's own preferences for a conversation changed (sent to that
     /// user only).
     Preferences,
+    /// A user came online or went offline (sent to those who may see it).
+    Presence,
     /// The host signed the recipients out: every node closes their live
     /// connections ([`Envelope::signed_out`]). No client sees it as an event.
     SignedOut,
@@ -122,10 +132,9 @@ impl Envelope {
     /// empty.
     #[must_use]
     pub fn signed_out(user: UserId) -> Self {
-        let nowhere = ConversationId::new(Self::NO_CONVERSATION).expect("a valid id");
         Self::new(
             vec![user],
-            nowhere,
+            Self::nowhere(),
             None,
             EventKind::SignedOut,
             Bytes::new(),
@@ -134,6 +143,12 @@ impl Envelope {
 
     /// The conversation id of an envelope that concerns none.
     pub const NO_CONVERSATION: &'static str = "-";
+
+    /// [`Envelope::NO_CONVERSATION`] as an id.
+    #[must_use]
+    pub fn nowhere() -> ConversationId {
+        ConversationId::new(Self::NO_CONVERSATION).expect("a valid id")
+    }
 
     /// What the event is.
     #[must_use]

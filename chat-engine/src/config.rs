@@ -52,6 +52,15 @@ pub struct ChatConfig {
     /// most once per this interval; the rest are absorbed (no error: a
     /// client may send one per keystroke). Defaults to 2 s.
     pub typing_interval: Duration,
+    /// How long a node's word that a user is online holds unless renewed
+    /// (it renews every quarter of it): a node that dies without a word
+    /// has its users shown offline within this and a quarter. Defaults to
+    /// 24 s, so within 30 s.
+    pub presence_ttl: Duration,
+    /// How long after a user's last connection on a node closes the node
+    /// waits before it says they left, so that a page reload or a quick
+    /// reconnect is no presence event. Defaults to 5 s.
+    pub presence_grace: Duration,
 }
 
 /// A token bucket: `burst` writes at once, refilled at `per_minute`.
@@ -290,6 +299,8 @@ impl Default for ChatConfig {
             bus_buffer: 8_192,
             rates: RateLimits::default(),
             typing_interval: Duration::from_secs(2),
+            presence_ttl: Duration::from_secs(24),
+            presence_grace: Duration::from_secs(5),
         }
     }
 }
@@ -364,6 +375,15 @@ impl ChatConfig {
     #[must_use]
     pub fn with_typing_interval(mut self, interval: Duration) -> Self {
         self.typing_interval = interval;
+        self
+    }
+
+    /// Sets [`presence_ttl`](Self::presence_ttl) and
+    /// [`presence_grace`](Self::presence_grace).
+    #[must_use]
+    pub fn with_presence(mut self, ttl: Duration, grace: Duration) -> Self {
+        self.presence_ttl = ttl;
+        self.presence_grace = grace;
         self
     }
 }

@@ -46,6 +46,12 @@ pub const COMMIT_QUEUE_DEPTH: &str = "chat_commit_queue_depth";
 /// Queuing one event to every live connection of its recipients on this node (histogram, seconds).
 pub const FANOUT_SECONDS: &str = "chat_fanout_seconds";
 
+/// Presence backend calls that failed, by `call` (counter).
+pub const PRESENCE_FAILURES: &str = "chat_presence_failures_total";
+
+/// The calls of [`PRESENCE_FAILURES`].
+pub const PRESENCE_CALLS: [&str; 4] = ["arrive", "leave", "refresh", "sweep"];
+
 /// The reasons of [`EVENTS_DROPPED`].
 pub const DROP_REASONS: [&str; 3] = [
     "message_queue_full",
@@ -114,6 +120,13 @@ pub fn describe() {
     );
     for action in crate::Action::ALL {
         counter!(RATE_LIMITED, "action" => action.as_str()).increment(0);
+    }
+    describe_counter!(
+        PRESENCE_FAILURES,
+        "Presence backend calls that failed, by call (the next renewal or sweep repairs them)."
+    );
+    for call in PRESENCE_CALLS {
+        counter!(PRESENCE_FAILURES, "call" => call).increment(0);
     }
     describe_histogram!(
         SEND_SECONDS,

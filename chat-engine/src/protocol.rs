@@ -179,6 +179,9 @@ pub enum ServerEvent {
         /// All the preferences now.
         preferences: Preferences,
     },
+    /// A user who shares a conversation with this one came online or went
+    /// offline (debounced: a page reload is no event). Not a timeline event.
+    Presence(crate::UserPresence),
     /// A message's sender replaced its text (a timeline event).
     Edited {
         /// The conversation.
@@ -506,6 +509,7 @@ impl ServerEvent {
             | Self::SettingsChanged { .. }
             | Self::ConversationDeleted { .. } => Some(EventKind::Change),
             Self::PreferencesChanged { .. } => Some(EventKind::Preferences),
+            Self::Presence(_) => Some(EventKind::Presence),
             Self::Ready { .. }
             | Self::Gap(_)
             | Self::Ack { .. }

@@ -42,6 +42,7 @@
 //!     async fn bans(&self, _: &ConversationId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
 //!     async fn set_block(&self, _: &UserId, _: &UserId, _: bool) -> StoreResult<bool> { unreachable!() }
 //!     async fn blocked_by(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
+//!     async fn contacts(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
 //!     async fn set_preferences(&self, _: &ConversationId, _: &UserId, _: PreferencesChange) -> StoreResult<Option<Preferences>> { Ok(None) }
 //! }
 //!
@@ -222,6 +223,11 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// The users `by` blocks, sorted.
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>>;
+
+    /// The users who share a direct conversation or a group (not a public
+    /// room, nor a deleted conversation) with `user`, where neither blocks
+    /// the other: who may see `user`'s presence. Sorted, without `user`.
+    async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>>;
 
     /// Changes the fields `change` names of `user`'s preferences for `id`,
     /// each on its own (a concurrent change of another field stays), and

@@ -470,6 +470,13 @@ impl Store for MySqlStore {
             .map_err(MySqlStoreError::from)?)
     }
 
+    async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::contacts::<MySqlDialect>(&mut connection, user)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
     async fn read_marks(&self, id: &ConversationId) -> StoreResult<Vec<ReadMark>> {
         let mut connection = self.connection().await?;
         Ok(reads::read_marks::<MySqlDialect>(&mut connection, id)

@@ -573,6 +573,36 @@ pub async fn blocked_by<D: Dialect>(
     users::<D>(&mut sql, connection).await
 }
 
+/// The users who share a direct conversation or a group (not a public
+/// room, nor a deleted conversation) with `user`, where neither blocks the
+/// other; sorted, without `user`.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn contacts<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    user: &UserId,
+) -> Result<Vec<UserId>, SqlError> {
+    let mut sql = QueryBuilder::new(
+        "SELECT DISTINCT other.user_id FROM chat_members mine \
+         JOIN chat_conversations c ON c.id = mine.conversation_id \
+         JOIN chat_members other ON other.conversation_id = mine.conversation_id \
+         WHERE c.is_public = 0 AND c.deleted_at IS NULL AND mine.user_id = ",
+    );
+    D::push_text(&mut sql, user.as_str());
+    sql.push(" AND other.user_id <> ");
+    D::push_text(&mut sql, user.as_str());
+    sql.push(
+        " AND NOT EXISTS (SELECT 1 FROM chat_blocks b \
+         WHERE b.blocker = other.user_id AND b.blocked = ",
+    );
+    D::push_text(&mut sql, user.as_str());
+    sql.push(") AND NOT EXISTS (SELECT 1 FROM chat_blocks b WHERE b.blocker = ");
+    D::push_text(&mut sql, user.as_str());
+    sql.push(" AND b.blocked = other.user_id) ORDER BY other.user_id");
+    users::<D>(&mut sql, connection).await
+}
+
 /// The user ids of the first column of `sql`'s rows.
 async fn users<D: Dialect>(
     sql: &mut QueryBuilder<'_, D::Db>,

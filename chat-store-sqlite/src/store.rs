@@ -469,6 +469,13 @@ impl Store for SqliteStore {
             .map_err(SqliteStoreError::from)?)
     }
 
+    async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::contacts::<SqliteDialect>(&mut reader, user)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
     async fn set_preferences(
         &self,
         id: &ConversationId,

@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod messages;
 pub(crate) mod moderation;
 pub(crate) mod preferences;
+pub(crate) mod presence;
 pub(crate) mod rooms;
 pub(crate) mod timeline;
 

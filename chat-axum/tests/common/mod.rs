@@ -222,9 +222,31 @@ impl WsClient {
         self.stream.send(message).await.unwrap();
     }
 
-    /// The next JSON event (pings are skipped, and do not extend the wait);
-    /// panics on close or after [`WAIT`].
+    /// The next JSON event but `presence` ones, which come whenever a
+    /// contact connects or leaves (tests of presence read them with
+    /// [`Self::next_presence`]); panics on close or after [`WAIT`].
     pub async fn next_event(&mut self) -> Value {
+        loop {
+            let event = self.next_frame().await;
+            if event["type"] != "presence" {
+                return event;
+            }
+        }
+    }
+
+    /// The next `presence` event, skipping others.
+    pub async fn next_presence(&mut self) -> Value {
+        loop {
+            let event = self.next_frame().await;
+            if event["type"] == "presence" {
+                return event;
+            }
+        }
+    }
+
+    /// The next JSON frame, whatever it is (pings are skipped, and do not
+    /// extend the wait); panics on close or after [`WAIT`].
+    pub async fn next_frame(&mut self) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let message = tokio::time::timeout_at(deadline, self.stream.next())

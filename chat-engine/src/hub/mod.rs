@@ -29,7 +29,7 @@ use std::hash::BuildHasher;
 use hashbrown::hash_table::Entry;
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -91,6 +91,9 @@ pub(crate) struct HubInner {
     /// Requests to reconcile a user's bus watch with their connections here.
     /// Unbounded, but each entry is owed to one connect or disconnect.
     watch_requests: mpsc::UnboundedSender<WatchRequest>,
+    /// Told each user whose connections here changed, once the watcher has
+    /// handled it: the presence tracker's input.
+    presence_changes: OnceLock<mpsc::UnboundedSender<UserId>>,
 }
 
 /// Aborts the hub's tasks when the last [`Hub`] clone goes.
@@ -133,6 +136,7 @@ impl Hub {
             closing: AtomicBool::new(false),
             changed: tokio::sync::Notify::new(),
             watch_requests,
+            presence_changes: OnceLock::new(),
         });
         let pump = tokio::spawn(pump(Arc::clone(&inner), subscription));
         let watcher = tokio::spawn(watch::reconcile(Arc::downgrade(&inner), bus, watch_rx));
@@ -195,6 +199,17 @@ impl Hub {
     #[must_use]
     pub fn is_connected(&self, user: &UserId) -> bool {
         self.inner.is_connected(user)
+    }
+
+    /// The users whose connections here change, from now on (for the one
+    /// presence tracker of this node).
+    pub(crate) fn presence_changes(&self) -> mpsc::UnboundedReceiver<UserId> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        assert!(
+            self.inner.presence_changes.set(sender).is_ok(),
+            "one presence tracker per hub"
+        );
+        receiver
     }
 
     /// How many live connections `user` has on this node.

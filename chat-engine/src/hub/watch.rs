@@ -49,6 +49,10 @@ pub(crate) async fn reconcile(
                 tracing::warn!(user = %user, wanted, error = %error, suppressed, "bus watch change failed");
             }
         }
+        if let Some(changes) = inner.presence_changes.get() {
+            // The tracker is gone only when the service is.
+            let _ = changes.send(user);
+        }
         if let Some(done) = done {
             // The connecting caller may have given up; nothing to tell then.
             let _ = done.send(result);

@@ -11,8 +11,8 @@
 //! after a save is logged and counted but the send still succeeds, because
 //! every recipient can recover the message from the store by `seq`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use self::rate::{Buckets, RateLimiter};
 use crate::bus::{Bus, Envelope};
@@ -22,6 +22,8 @@ use crate::error::{Refusal, StoreError};
 use crate::hooks::SendHooks;
 use crate::hub::Hub;
 use crate::ids::{ConversationId, UserId};
+use crate::presence::tracker::Tracker;
+use crate::presence::{Presence, PresenceRules};
 use crate::protocol::ServerEvent;
 use crate::shared_rates::SharedRates;
 use crate::store::Store;
@@ -35,6 +37,7 @@ mod membership;
 mod messages;
 mod moderation;
 mod preferences;
+mod presence;
 mod rate;
 mod reading;
 #[cfg(test)]
@@ -80,6 +83,20 @@ struct Inner {
     typing: Option<Buckets<(UserId, ConversationId)>>,
     hooks: Option<Arc<dyn SendHooks>>,
     shared_rates: Option<Arc<dyn SharedRates>>,
+    /// This node's handle on the presence every node shares.
+    presence: Arc<dyn Presence>,
+    presence_rules: Arc<dyn PresenceRules>,
+}
+
+/// A [`ChatService`] that does not keep it alive: what its own tasks hold.
+#[derive(Debug)]
+pub(crate) struct WeakService(Weak<Inner>);
+
+impl WeakService {
+    /// The service, unless every [`ChatService`] is gone.
+    pub(crate) fn upgrade(&self) -> Option<ChatService> {
+        self.0.upgrade().map(|inner| ChatService { inner })
+    }
 }
 
 /// A [`ChatService`] being set up: [`ChatService::builder`].
@@ -91,6 +108,7 @@ pub struct ChatServiceBuilder {
     config: ChatConfig,
     hooks: Option<Arc<dyn SendHooks>>,
     shared_rates: Option<Arc<dyn SharedRates>>,
+    presence_rules: Option<Arc<dyn PresenceRules>>,
 }
 
 impl ChatServiceBuilder {
@@ -108,6 +126,13 @@ impl ChatServiceBuilder {
         self
     }
 
+    /// Who sees whose presence, when sharing a conversation is not the
+    /// rule the host wants.
+    pub fn presence_rules(mut self, rules: Arc<dyn PresenceRules>) -> Self {
+        self.presence_rules = Some(rules);
+        self
+    }
+
     /// Starts the service and this node's hub on the bus. Needs a tokio runtime.
     ///
     /// # Errors
@@ -115,7 +140,13 @@ impl ChatServiceBuilder {
     pub async fn start(self) -> Result<ChatService> {
         let config = self.config;
         let hub = Hub::start(Arc::clone(&self.bus), &config).await?;
-        Ok(ChatService {
+        let presence = self
+            .bus
+            .presence()
+            .unwrap_or_else(crate::presence::node_local);
+        let changes = hub.presence_changes();
+        let (ttl, grace) = (config.presence_ttl, config.presence_grace);
+        let service = ChatService {
             inner: Arc::new(Inner {
                 store: self.store,
                 bus: self.bus,
@@ -127,8 +158,20 @@ impl ChatServiceBuilder {
                 publish_failures: AtomicU64::new(0),
                 hooks: self.hooks,
                 shared_rates: self.shared_rates,
+                presence: Arc::clone(&presence),
+                presence_rules: self
+                    .presence_rules
+                    .unwrap_or_else(|| Arc::new(crate::presence::SharedConversations)),
             }),
-        })
+        };
+        let tracker = Tracker {
+            service: WeakService(Arc::downgrade(&service.inner)),
+            presence,
+            ttl,
+            grace,
+        };
+        tokio::spawn(tracker.run(changes));
+        Ok(service)
     }
 }
 
@@ -169,6 +212,7 @@ impl ChatService {
             config,
             hooks: None,
             shared_rates: None,
+            presence_rules: None,
         }
     }
 

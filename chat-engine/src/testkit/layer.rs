@@ -144,6 +144,10 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         self.inner().blocked_by(by).await
     }
+    /// [`Store::contacts`].
+    async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
+        self.inner().contacts(user).await
+    }
     /// [`Store::set_preferences`].
     async fn set_preferences(
         &self,
@@ -236,6 +240,9 @@ impl<T: StoreLayer> Store for T {
     }
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         StoreLayer::blocked_by(self, by).await
+    }
+    async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
+        StoreLayer::contacts(self, user).await
     }
     async fn set_preferences(
         &self,

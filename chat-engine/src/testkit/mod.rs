@@ -1,6 +1,6 @@
 //! Conformance suites that every Store and Bus adapter runs unchanged.
 //!
-//! Cases are plain async fns ([`store`], [`bus`]), each documented with the
+//! Cases are plain async fns ([`store`], [`bus`], [`presence`]), each documented with the
 //! guarantee it checks; the macros only list them, so adding a case to the
 //! list adds it to every adapter at once. An adapter's test file is one line:
 //!
@@ -22,6 +22,7 @@ use crate::{Bus, Store};
 pub mod bus;
 pub mod faults;
 pub mod layer;
+pub mod presence;
 pub mod store;
 
 /// A fresh, isolated store for one test (own database or file), and its cleanup.
@@ -106,6 +107,7 @@ macro_rules! store_conformance {
             preferences_are_each_members_own,
             archived_conversations_are_listed_apart,
             pinned_conversations_lead_the_first_page,
+            contacts_share_a_private_conversation,
         );
         $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
             delete_wipes_the_text,
@@ -128,6 +130,13 @@ macro_rules! bus_conformance {
             envelopes_round_trip_intact,
             all_devices_of_a_user_receive,
             a_sign_out_closes_the_user_on_every_node,
+        );
+        $crate::__conformance_cases!(presence, BusFixture, by_ref, $setup;
+            presence_comes_with_the_first_node_and_goes_with_the_last,
+            a_dead_node_s_users_go_offline_at_its_deadline,
+            a_sweep_spares_users_still_online_elsewhere,
+            renewals_keep_users_online_and_restore_lapsed_ones,
+            racing_nodes_announce_a_change_once,
         );
     };
 }

@@ -111,6 +111,10 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
             get(|| asset(SCRIPT, include_str!("../static/preferences.js"))),
         )
         .route(
+            "/presence.js",
+            get(|| asset(SCRIPT, include_str!("../static/presence.js"))),
+        )
+        .route(
             "/style.css",
             get(|| asset(STYLE, include_str!("../static/style.css"))),
         )

@@ -1,7 +1,8 @@
 // The standalone server's chat page: plain JavaScript, no build step.
 // REST for lists and history, one WebSocket for live events and fast sends;
 // after a reconnect it resumes every open conversation from the last seq seen.
-// Edits, reactions, replies, threads, pins and search are in timeline.js.
+// Edits, reactions, replies, threads, pins and search are in timeline.js;
+// who is online in presence.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -146,6 +147,7 @@ async function loadConversations() {
           }
         }
         renderConversations();
+        loadPresence();
       } catch (error) {
         toast(`Could not load conversations: ${error.message}`);
       }
@@ -203,6 +205,7 @@ function conversationItem(conversation) {
     ? `${last.sender === state.me ? "You" : last.sender}: ${last.deleted ? "message deleted" : last.body}`
     : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
   when.prepend(preferenceMarks(conversation));
+  name.prepend(presenceDot(conversation));
   item.append(name, when, preview);
   if (conversation.unread > 0 && conversation.id !== state.current) {
     const badge = document.createElement("span");
@@ -460,6 +463,7 @@ function showHeader(cid) {
   const summary = state.conversations.get(cid);
   $("chat-title").textContent = summary ? conversationName(summary) : "";
   $("chat-members").textContent = summary ? summary.members.join(", ") : "";
+  $("chat-presence").textContent = presenceLine(directPeer(summary));
   $("leave").hidden = !summary || summary.kind !== "group";
   showModeration(cid);
   showPreferences(cid);
@@ -799,6 +803,9 @@ function onEvent(event) {
     case "typing":
       showTyping(event.conversation_id, event.user_id);
       break;
+    case "presence":
+      onPresence(event);
+      break;
     case "preferences_changed":
       onPreferencesChanged(event);
       break;
@@ -850,6 +857,7 @@ function onEvent(event) {
 wireTimeline();
 wireModeration();
 wirePreferences();
+wirePresence();
 const savedUser = localStorage.getItem("chat.user");
 const savedToken = localStorage.getItem("chat.token");
 if (savedUser && savedToken) start(savedUser, savedToken);

@@ -1,6 +1,7 @@
 //! Store cases: one `pub async fn` per guarantee of [`Store`].
 
 mod moderation;
+mod people;
 mod preferences;
 mod reading;
 mod timeline;
@@ -11,6 +12,7 @@ pub use moderation::{
     members_add_where_the_group_allows_it, mutes_silence_writes, roles_decide_who_moderates,
     the_owner_leaving_hands_the_group_on, two_admins_removing_each_other_leave_one,
 };
+pub use people::contacts_share_a_private_conversation;
 pub use preferences::{
     archived_conversations_are_listed_apart, pinned_conversations_lead_the_first_page,
     preferences_are_each_members_own,
@@ -65,6 +67,22 @@ pub async fn group(store: &dyn Store, title: &str, members: &[&str]) -> Conversa
         })
         .await
         .expect("create_group")
+}
+
+/// Opens the direct conversation of `opener` and `other`.
+///
+/// # Panics
+/// When the store fails.
+pub async fn direct(store: &dyn Store, opener: &str, other: &str) -> Conversation {
+    store
+        .open_direct(NewDirect {
+            id: ConversationId::generate(),
+            pair: DirectPair::new(user(opener), user(other)).expect("two users"),
+            created_by: user(opener),
+            created_at: time::now(),
+        })
+        .await
+        .expect("open_direct")
 }
 
 /// A message record from `sender` with `body` and an optional `client_id`.
@@ -417,15 +435,7 @@ pub async fn open_direct_is_unique_under_race(store: Arc<dyn Store>) {
         ids.insert(conversation.id);
     }
     assert_eq!(ids.len(), 1, "one conversation per pair: {ids:?}");
-    let other = store
-        .open_direct(NewDirect {
-            id: ConversationId::generate(),
-            pair: DirectPair::new(user("ann"), user("cat")).unwrap(),
-            created_by: user("ann"),
-            created_at: time::now(),
-        })
-        .await
-        .unwrap();
+    let other = direct(&*store, "ann", "cat").await;
     assert!(
         !ids.contains(&other.id),
         "another pair gets another conversation"

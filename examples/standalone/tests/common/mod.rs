@@ -103,8 +103,9 @@ impl Client {
             .unwrap();
     }
 
-    /// The next JSON event; panics after [`WAIT`] without one (pings do not
-    /// count) or when the socket ends.
+    /// The next JSON event but `presence` ones (which come whenever a
+    /// contact connects or leaves); panics after [`WAIT`] without one (pings
+    /// do not count) or when the socket ends.
     pub async fn next_event(&mut self) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
@@ -114,7 +115,10 @@ impl Client {
                 .expect("socket ended")
                 .expect("socket error");
             if let Message::Text(text) = frame {
-                return serde_json::from_str(&text).unwrap();
+                let event: Value = serde_json::from_str(&text).unwrap();
+                if event["type"] != "presence" {
+                    return event;
+                }
             }
         }
     }
