@@ -411,6 +411,48 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await alice.locator("#archived-panel").waitFor({ state: "hidden" });
   });
 
+  await step("the user picker: search, a typo refused, paging, keyboard", async () => {
+    // Twenty more users sign in (the directory is those who have).
+    for (let n = 0; n < 20; n++) {
+      const name = `user-${String(n).padStart(2, "0")}`;
+      assert.equal((await rest(bases[1], name, "GET", "conversations")).status, 200);
+    }
+    await alice.fill("#direct-user", "bbo");
+    await alice.locator("#user-picker").waitFor({ state: "hidden" });
+    await alice.press("#direct-user", "Enter");
+    await alice.locator(".error-toast", { hasText: "user bbo not found" }).waitFor();
+    assert.equal(await conversationNamed(alice, "bbo").count(), 0, "a typo opens no chat");
+
+    // Waits until the picker lists `count` users, all matching "user-".
+    const listed = (count, more) =>
+      alice.waitForFunction(
+        ([count, more]) => {
+          const found = [...document.querySelectorAll("#user-results button")];
+          return (
+            found.length === count &&
+            found.every((button) => button.dataset.user.startsWith("user-")) &&
+            document.getElementById("users-more").hidden === !more
+          );
+        },
+        [count, more],
+      );
+    await alice.fill("#direct-user", "user-");
+    await listed(15, true); // a page of 15, and more
+    await alice.click("#users-more");
+    await listed(20, false);
+    await shot(alice, "user-picker");
+
+    await alice.fill("#direct-user", "ser-07");
+    await alice.waitForFunction(() => {
+      const found = [...document.querySelectorAll("#user-results button")];
+      return found.length === 1 && found[0].dataset.user === "user-07";
+    });
+    await alice.press("#direct-user", "ArrowDown");
+    await alice.keyboard.press("Enter");
+    await alice.locator("#chat-title", { hasText: exactly("user-07") }).waitFor();
+    await alice.locator("#user-picker").waitFor({ state: "hidden" });
+  });
+
   await step("presence: bob's online dot, then 'last seen' once he leaves (his node is not alice's when there are two)", async () => {
     const withBob = conversationNamed(alice, "bob");
     await withBob.locator(".presence-dot.online").waitFor();

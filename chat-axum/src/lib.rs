@@ -17,7 +17,7 @@
 //! `POST /conversations/{cid}/members`, `DELETE /conversations/{cid}/members/{uid}`,
 //! `GET/POST /conversations/{cid}/messages`, `GET /messages/{mid}`,
 //! `POST /conversations/{cid}/read`, `GET /rooms`, `POST /rooms/{cid}/join`,
-//! `GET /presence?user=…`,
+//! `GET /presence?user=…`, `GET /users`, `GET /profiles?user=…`,
 //! `GET /ws`, and the OpenAPI document
 //! at `GET /openapi.json`.
 //! Errors are `{"error": {"code", "message", "retryable"}}` with 400, 401,

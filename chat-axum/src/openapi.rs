@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::rest::{
     changes, conversations, health, messages, moderation, preferences, presence, rooms, timeline,
+    users,
 };
 use crate::state::AppState;
 use crate::ws;
@@ -30,7 +31,8 @@ use crate::ws;
             events since a seq, read marks of every member, search"),
         (name = "moderation", description = "Roles and ownership, bans, mutes, deleting a group, \
             blocks between users, reports to the host"),
-        (name = "people", description = "Who is online, and when others were last seen"),
+        (name = "people", description = "The host's users (list, search, profiles), who is online, \
+            and when others were last seen"),
         (name = "live", description = "The WebSocket"),
         (name = "health", description = "Whether this node can serve (no token needed)")
     )
@@ -83,6 +85,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(moderation::block, moderation::unblock))
         .routes(routes!(moderation::report))
         .routes(routes!(presence::read))
+        .routes(routes!(users::list))
+        .routes(routes!(users::profiles))
         .routes(routes!(rooms::list))
         .routes(routes!(rooms::join))
         .routes(routes!(ws::upgrade))

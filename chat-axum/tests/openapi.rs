@@ -70,6 +70,8 @@ fn the_document_lists_every_route() {
         ("DELETE", "/blocks/{uid}"),
         ("POST", "/reports"),
         ("GET", "/presence"),
+        ("GET", "/users"),
+        ("GET", "/profiles"),
         ("GET", "/rooms"),
         ("POST", "/rooms/{cid}/join"),
         ("GET", "/ws"),

@@ -41,6 +41,7 @@ mod bus;
 mod config;
 mod content;
 mod conversation;
+mod directory;
 mod error;
 pub mod group_commit;
 mod hooks;
@@ -72,6 +73,10 @@ pub use content::{Content, MAX_KIND_BYTES};
 pub use conversation::{
     ActivityCursor, Conversation, ConversationKind, ConversationPage, ConversationQuery,
     ConversationSummary, DirectPair, GroupSettings, NewDirect, NewGroup, Role,
+};
+pub use directory::{
+    Directory, MAX_AVATAR_URL_BYTES, MAX_DISPLAY_NAME_BYTES, MAX_USERS_LISTED, Profile,
+    StoreDirectory, UserPage, UserQuery,
 };
 pub use error::{BoxError, BusError, ChatError, Refusal, Result, StoreError};
 pub use hooks::{Report, SendHooks};

@@ -12,8 +12,8 @@
 //! use chat_engine::{
 //!     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
 //!     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-//!     Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
-//!     StoreResult, TimelinePage, UserId,
+//!     Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+//!     StoreResult, TimelinePage, Timestamp, UserId, UserPage, UserQuery,
 //! };
 //!
 //! /// A store that has nothing and accepts nothing: the skeleton of a real one.
@@ -43,6 +43,9 @@
 //!     async fn set_block(&self, _: &UserId, _: &UserId, _: bool) -> StoreResult<bool> { unreachable!() }
 //!     async fn blocked_by(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
 //!     async fn contacts(&self, _: &UserId) -> StoreResult<Vec<UserId>> { Ok(vec![]) }
+//!     async fn record_user(&self, _: &Profile, _: Timestamp) -> StoreResult<()> { Ok(()) }
+//!     async fn users(&self, _: &UserQuery) -> StoreResult<UserPage> { Ok(UserPage::default()) }
+//!     async fn profiles(&self, _: &[UserId]) -> StoreResult<Vec<Profile>> { Ok(vec![]) }
 //!     async fn set_preferences(&self, _: &ConversationId, _: &UserId, _: PreferencesChange) -> StoreResult<Option<Preferences>> { Ok(None) }
 //! }
 //!
@@ -50,12 +53,14 @@
 //! ```
 
 use crate::conversation::{Conversation, ConversationPage, ConversationQuery, NewDirect, NewGroup};
+use crate::directory::{Profile, UserPage, UserQuery};
 use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
 use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
+use crate::time::Timestamp;
 use crate::timeline::{Changed, NewChange, ReadMark, TimelinePage};
 
 /// Every [`Store`] call returns this.
@@ -223,6 +228,16 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// The users `by` blocks, sorted.
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>>;
+
+    /// Records a user a [`StoreDirectory`](crate::StoreDirectory) knows
+    /// (first seen `at`), or updates their display name and avatar.
+    async fn record_user(&self, profile: &Profile, at: Timestamp) -> StoreResult<()>;
+
+    /// A page of the users recorded, in id order.
+    async fn users(&self, query: &UserQuery) -> StoreResult<UserPage>;
+
+    /// The profiles of those of `ids` recorded, in id order.
+    async fn profiles(&self, ids: &[UserId]) -> StoreResult<Vec<Profile>>;
 
     /// The users who share a direct conversation or a group (not a public
     /// room, nor a deleted conversation) with `user`, where neither blocks

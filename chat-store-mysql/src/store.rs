@@ -14,8 +14,9 @@ use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery,
-    SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage, UserId, time,
+    Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, Refusal, RoomPage,
+    RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage,
+    Timestamp, UserId, UserPage, UserQuery, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::rows::{self, from_sql, to_sql};
@@ -466,6 +467,30 @@ impl Store for MySqlStore {
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         let mut connection = self.connection().await?;
         Ok(reads::blocked_by::<MySqlDialect>(&mut connection, by)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn record_user(&self, profile: &Profile, at: Timestamp) -> StoreResult<()> {
+        let run = || async {
+            let mut tx = self.pool.begin().await?;
+            writes::record_user::<MySqlDialect>(&mut tx, profile, at).await?;
+            tx.commit().await?;
+            Ok::<_, MySqlStoreError>(())
+        };
+        Ok(retrying(run).await?)
+    }
+
+    async fn users(&self, query: &UserQuery) -> StoreResult<UserPage> {
+        let mut connection = self.connection().await?;
+        Ok(reads::users::<MySqlDialect>(&mut connection, query)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn profiles(&self, ids: &[UserId]) -> StoreResult<Vec<Profile>> {
+        let mut connection = self.connection().await?;
+        Ok(reads::profiles::<MySqlDialect>(&mut connection, ids)
             .await
             .map_err(MySqlStoreError::from)?)
     }

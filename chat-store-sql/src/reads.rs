@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use chat_engine::paging::split_overfetch;
 use chat_engine::{
     Conversation, ConversationId, ConversationPage, ConversationQuery, ConversationSummary, Cursor,
-    Entry, HistoryQuery, MAX_PINNED, Message, MessageId, Page, ReactionCount, ReadMark, RoomPage,
-    RoomQuery, SearchPage, SearchQuery, TimelinePage, UserId, time,
+    Entry, HistoryQuery, MAX_PINNED, Message, MessageId, Page, Profile, ReactionCount, ReadMark,
+    RoomPage, RoomQuery, SearchPage, SearchQuery, TimelinePage, UserId, UserPage, UserQuery, time,
 };
 use sqlx::QueryBuilder;
 
@@ -556,7 +556,7 @@ pub async fn bans<D: Dialect>(
     let mut sql = QueryBuilder::new("SELECT user_id FROM chat_bans WHERE conversation_id = ");
     D::push_text(&mut sql, id.as_str());
     sql.push(" ORDER BY user_id");
-    users::<D>(&mut sql, connection).await
+    user_ids::<D>(&mut sql, connection).await
 }
 
 /// The users `by` blocks, sorted.
@@ -570,7 +570,7 @@ pub async fn blocked_by<D: Dialect>(
     let mut sql = QueryBuilder::new("SELECT blocked FROM chat_blocks WHERE blocker = ");
     D::push_text(&mut sql, by.as_str());
     sql.push(" ORDER BY blocked");
-    users::<D>(&mut sql, connection).await
+    user_ids::<D>(&mut sql, connection).await
 }
 
 /// The users who share a direct conversation or a group (not a public
@@ -600,11 +600,68 @@ pub async fn contacts<D: Dialect>(
     sql.push(") AND NOT EXISTS (SELECT 1 FROM chat_blocks b WHERE b.blocker = ");
     D::push_text(&mut sql, user.as_str());
     sql.push(" AND b.blocked = other.user_id) ORDER BY other.user_id");
-    users::<D>(&mut sql, connection).await
+    user_ids::<D>(&mut sql, connection).await
+}
+
+/// A page of the users a `StoreDirectory` knows, in id order.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn users<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    query: &UserQuery,
+) -> Result<UserPage, SqlError> {
+    let mut sql = QueryBuilder::new(
+        "SELECT u.id, u.display_name, u.avatar_url FROM chat_users u WHERE 1 = 1",
+    );
+    if let Some(after) = &query.after {
+        sql.push(" AND u.id > ");
+        D::push_text(&mut sql, after.as_str());
+    }
+    if let Some(search) = &query.search {
+        sql.push(" AND (");
+        D::push_contains(&mut sql, "u.display_name", search);
+        sql.push(" OR ");
+        D::push_contains(&mut sql, "u.id", search);
+        sql.push(")");
+    }
+    sql.push(" ORDER BY u.id LIMIT ");
+    D::push_integer(&mut sql, i64::from(query.limit) + 1);
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    let users = rows
+        .iter()
+        .map(rows::profile::<D>)
+        .collect::<Result<_, _>>()?;
+    Ok(UserPage::from_overfetch(users, query.limit))
+}
+
+/// The profiles of those of `ids` a `StoreDirectory` knows, in id order.
+///
+/// # Errors
+/// [`SqlError`].
+pub async fn profiles<D: Dialect>(
+    connection: &mut ConnectionOf<D>,
+    ids: &[UserId],
+) -> Result<Vec<Profile>, SqlError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = QueryBuilder::new(
+        "SELECT u.id, u.display_name, u.avatar_url FROM chat_users u WHERE u.id IN (",
+    );
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        D::push_text(&mut sql, id.as_str());
+    }
+    sql.push(") ORDER BY u.id");
+    let rows = D::fetch_all(&mut sql, connection).await?;
+    rows.iter().map(rows::profile::<D>).collect()
 }
 
 /// The user ids of the first column of `sql`'s rows.
-async fn users<D: Dialect>(
+async fn user_ids<D: Dialect>(
     sql: &mut QueryBuilder<'_, D::Db>,
     connection: &mut ConnectionOf<D>,
 ) -> Result<Vec<UserId>, SqlError> {

@@ -4,7 +4,7 @@
 
 use chat_engine::{
     Change, Content, Conversation, ConversationId, ConversationKind, Message, MessageId,
-    NotificationLevel, Preferences, Refusal, Role, Room, Seq, TimelineEvent, UserId, time,
+    NotificationLevel, Preferences, Profile, Refusal, Role, Room, Seq, TimelineEvent, UserId, time,
 };
 
 use crate::dialect::{Dialect, RowOf};
@@ -402,6 +402,18 @@ pub fn conversation<D: Dialect>(
         members_can_add: integer::<D>(row, at + 7, "members_can_add")? != 0,
         created_at: time::from_millis(integer::<D>(row, at + 4, "created_at")?),
         last_seq: from_sql(integer::<D>(row, at + 5, "last_seq")?),
+    })
+}
+
+/// A directory's user from `id, display_name, avatar_url`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn profile<D: Dialect>(row: &RowOf<D>) -> Result<Profile, SqlError> {
+    Ok(Profile {
+        user_id: user::<D>(row, 0)?,
+        display_name: D::text(row, 1)?.unwrap_or_default(),
+        avatar_url: D::text(row, 2)?,
     })
 }
 

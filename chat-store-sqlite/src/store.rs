@@ -17,9 +17,9 @@ use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    Preferences, PreferencesChange, ReadMark, ReadMarkUpdate, Refusal, RoomPage, RoomQuery,
-    SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage, Timestamp, UserId,
-    time,
+    Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, Refusal, RoomPage,
+    RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage,
+    Timestamp, UserId, UserPage, UserQuery, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::writes;
@@ -465,6 +465,30 @@ impl Store for SqliteStore {
     async fn blocked_by(&self, by: &UserId) -> StoreResult<Vec<UserId>> {
         let mut reader = self.reader().await?;
         Ok(reads::blocked_by::<SqliteDialect>(&mut reader, by)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn record_user(&self, profile: &Profile, at: Timestamp) -> StoreResult<()> {
+        let run = async {
+            let mut tx = self.writer.begin().await?;
+            writes::record_user::<SqliteDialect>(&mut tx, profile, at).await?;
+            tx.commit().await?;
+            Ok::<_, SqliteStoreError>(())
+        };
+        Ok(run.await?)
+    }
+
+    async fn users(&self, query: &UserQuery) -> StoreResult<UserPage> {
+        let mut reader = self.reader().await?;
+        Ok(reads::users::<SqliteDialect>(&mut reader, query)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn profiles(&self, ids: &[UserId]) -> StoreResult<Vec<Profile>> {
+        let mut reader = self.reader().await?;
+        Ok(reads::profiles::<SqliteDialect>(&mut reader, ids)
             .await
             .map_err(SqliteStoreError::from)?)
     }

@@ -85,7 +85,10 @@ pub(crate) async fn list(
 /// Creates a group (or, with `public: true`, a room) with the caller and the given members.
 #[utoipa::path(post, path = "/conversations", operation_id = "create_group", tag = "conversations", request_body = NewGroupBody,
     responses((status = 201, body = Conversation), (status = 400, body = ErrorResponse),
-        (status = 401, body = ErrorResponse), (status = 413, body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 403, description = "A member blocks the caller", body = ErrorResponse),
+        (status = 404, description = "A member the server's user directory does not know", body = ErrorResponse),
+        (status = 413, body = ErrorResponse),
         (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn create_group(
     State(state): State<AppState>,
@@ -105,6 +108,8 @@ pub(crate) async fn create_group(
     params(("user_id" = String, Path, description = "The other user")),
     responses((status = 200, body = Conversation), (status = 400, body = ErrorResponse),
         (status = 401, body = ErrorResponse),
+        (status = 403, description = "The other user blocks the caller", body = ErrorResponse),
+        (status = 404, description = "A user the server's user directory does not know", body = ErrorResponse),
         (status = 429, description = "Rate limited: retry after `Retry-After` seconds", body = ErrorResponse)))]
 pub(crate) async fn open_direct(
     State(state): State<AppState>,

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use chat_engine::{ChatError, MAX_PRESENCE_BATCH, UserId, UserPresence};
+use chat_engine::{MAX_PRESENCE_BATCH, UserPresence};
 use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
+use crate::rest::users_named;
 use crate::state::AppState;
 
 /// `GET /presence` answer.
@@ -30,31 +31,7 @@ pub(crate) async fn read(
     Caller(me): Caller,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PresenceList>, ApiError> {
-    let users = users_asked(query.as_deref().unwrap_or(""))?;
+    let users = users_named(query.as_deref(), MAX_PRESENCE_BATCH)?;
     let users = state.chat.presence(&me, &users).await?;
     Ok(Json(PresenceList { users }))
-}
-
-/// The `user` parameters of `query`, decoded; anything else is refused.
-fn users_asked(query: &str) -> Result<Vec<UserId>, ChatError> {
-    let mut users = Vec::new();
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if key != "user" {
-            return Err(ChatError::invalid(
-                "query",
-                format!("unknown parameter `{key}`: repeat `user` for each user"),
-            ));
-        }
-        if users.len() == MAX_PRESENCE_BATCH {
-            return Err(ChatError::invalid(
-                "user",
-                format!("at most {MAX_PRESENCE_BATCH} users per read"),
-            ));
-        }
-        users.push(UserId::new(value.into_owned())?);
-    }
-    if users.is_empty() {
-        return Err(ChatError::invalid("user", "name at least one user"));
-    }
-    Ok(users)
 }

@@ -21,7 +21,8 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for an empty or oversized title,
-    /// [`ChatError::TooLarge`] over the member limit,
+    /// [`ChatError::TooLarge`] over the member limit, [`ChatError::NotFound`]
+    /// for a member the host's [`Directory`](crate::Directory) does not know,
     /// [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create).
     pub async fn create_group(
         &self,
@@ -84,6 +85,7 @@ impl ChatService {
             });
         }
         self.limit(Action::Create, creator).await?;
+        self.require_users(&members).await?;
         let conversation = self
             .inner
             .store
@@ -116,12 +118,14 @@ impl ChatService {
     /// Opens (or returns) the direct conversation between `me` and `other`.
     ///
     /// # Errors
-    /// [`ChatError::Invalid`] when `other` is `me`, [`ChatError::Forbidden`]
-    /// when `other` blocks `me`, [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create)
+    /// [`ChatError::Invalid`] when `other` is `me`, [`ChatError::NotFound`]
+    /// when the host's [`Directory`](crate::Directory) does not know
+    /// `other`, [`ChatError::Forbidden`] when `other` blocks `me`, [`ChatError::RateLimited`] past [`RateLimits::create`](crate::RateLimits::create)
     /// (opening one that exists counts too: it cannot be told apart in advance).
     pub async fn open_direct(&self, me: &UserId, other: &UserId) -> Result<Conversation> {
         let pair = DirectPair::new(me.clone(), other.clone())?;
         self.limit(Action::Create, me).await?;
+        self.require_users(std::slice::from_ref(other)).await?;
         Ok(self
             .inner
             .store

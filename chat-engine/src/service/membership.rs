@@ -71,6 +71,8 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::Invalid`] for a direct conversation,
+    /// [`ChatError::NotFound`] for a `user` the host's
+    /// [`Directory`](crate::Directory) does not know,
     /// [`ChatError::Forbidden`] for a member who may not add, a banned
     /// `user`, or a `user` who blocks `me`,
     /// [`ChatError::TooLarge`] when the group is full,
@@ -88,6 +90,7 @@ impl ChatService {
         if conversation.has_member(user) {
             return Ok(false);
         }
+        self.require_users(std::slice::from_ref(user)).await?;
         Ok(self.add(&conversation, user, me).await?.is_some())
     }
 

@@ -17,6 +17,7 @@ use std::sync::{Arc, Weak};
 use self::rate::{Buckets, RateLimiter};
 use crate::bus::{Bus, Envelope};
 use crate::config::{Action, ChatConfig};
+use crate::directory::Directory;
 use crate::error::{ChatError, Result};
 use crate::error::{Refusal, StoreError};
 use crate::hooks::SendHooks;
@@ -32,6 +33,7 @@ use crate::timeline::{Change, Changed, NewChange};
 
 mod changes;
 mod conversations;
+mod directory;
 mod live;
 mod membership;
 mod messages;
@@ -86,6 +88,7 @@ struct Inner {
     /// This node's handle on the presence every node shares.
     presence: Arc<dyn Presence>,
     presence_rules: Arc<dyn PresenceRules>,
+    directory: Option<Arc<dyn Directory>>,
 }
 
 /// A [`ChatService`] that does not keep it alive: what its own tasks hold.
@@ -109,6 +112,7 @@ pub struct ChatServiceBuilder {
     hooks: Option<Arc<dyn SendHooks>>,
     shared_rates: Option<Arc<dyn SharedRates>>,
     presence_rules: Option<Arc<dyn PresenceRules>>,
+    directory: Option<Arc<dyn Directory>>,
 }
 
 impl ChatServiceBuilder {
@@ -130,6 +134,15 @@ impl ChatServiceBuilder {
     /// rule the host wants.
     pub fn presence_rules(mut self, rules: Arc<dyn PresenceRules>) -> Self {
         self.presence_rules = Some(rules);
+        self
+    }
+
+    /// The host's users: listed and searched by [`ChatService::users`],
+    /// resolved by [`ChatService::profiles`], and checked whenever a user
+    /// is brought into a conversation (an unknown one is
+    /// [`ChatError::NotFound`]). Without one, any id is a user.
+    pub fn directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
         self
     }
 
@@ -162,6 +175,7 @@ impl ChatServiceBuilder {
                 presence_rules: self
                     .presence_rules
                     .unwrap_or_else(|| Arc::new(crate::presence::SharedConversations)),
+                directory: self.directory,
             }),
         };
         let tracker = Tracker {
@@ -213,6 +227,7 @@ impl ChatService {
             hooks: None,
             shared_rates: None,
             presence_rules: None,
+            directory: None,
         }
     }
 

@@ -29,12 +29,14 @@
 //! ```
 
 use crate::conversation::{Conversation, ConversationPage, ConversationQuery, NewDirect, NewGroup};
+use crate::directory::{Profile, UserPage, UserQuery};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
 use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
 use crate::store::{ReadMarkUpdate, Store, StoreResult};
+use crate::time::Timestamp;
 use crate::timeline::{Changed, NewChange, ReadMark, TimelinePage};
 
 /// A store that wraps [`StoreLayer::inner`]: every method forwards to it
@@ -148,6 +150,18 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
     async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
         self.inner().contacts(user).await
     }
+    /// [`Store::record_user`].
+    async fn record_user(&self, profile: &Profile, at: Timestamp) -> StoreResult<()> {
+        self.inner().record_user(profile, at).await
+    }
+    /// [`Store::users`].
+    async fn users(&self, query: &UserQuery) -> StoreResult<UserPage> {
+        self.inner().users(query).await
+    }
+    /// [`Store::profiles`].
+    async fn profiles(&self, ids: &[UserId]) -> StoreResult<Vec<Profile>> {
+        self.inner().profiles(ids).await
+    }
     /// [`Store::set_preferences`].
     async fn set_preferences(
         &self,
@@ -243,6 +257,15 @@ impl<T: StoreLayer> Store for T {
     }
     async fn contacts(&self, user: &UserId) -> StoreResult<Vec<UserId>> {
         StoreLayer::contacts(self, user).await
+    }
+    async fn record_user(&self, profile: &Profile, at: Timestamp) -> StoreResult<()> {
+        StoreLayer::record_user(self, profile, at).await
+    }
+    async fn users(&self, query: &UserQuery) -> StoreResult<UserPage> {
+        StoreLayer::users(self, query).await
+    }
+    async fn profiles(&self, ids: &[UserId]) -> StoreResult<Vec<Profile>> {
+        StoreLayer::profiles(self, ids).await
     }
     async fn set_preferences(
         &self,

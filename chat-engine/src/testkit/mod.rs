@@ -108,6 +108,7 @@ macro_rules! store_conformance {
             archived_conversations_are_listed_apart,
             pinned_conversations_lead_the_first_page,
             contacts_share_a_private_conversation,
+            users_are_listed_searched_and_resolved,
         );
         $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
             delete_wipes_the_text,

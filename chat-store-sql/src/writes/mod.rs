@@ -16,7 +16,8 @@
 //! rules decide whether it may be made (`roles.rs`), the state tables are
 //! written (`state.rs`), and the writes that are not timeline changes
 //! (deleting a group, blocks, creation checks) are in `moderation.rs`, a
-//! member's own preferences in `preferences.rs`.
+//! member's own preferences in `preferences.rs`, the directory's users in
+//! `users.rs`.
 
 use chat_engine::Refusal;
 
@@ -25,12 +26,14 @@ mod moderation;
 mod preferences;
 mod roles;
 mod state;
+mod users;
 
 pub use change::change;
 pub use moderation::{
     crown, delete_conversation, refuse_creation, refuse_direct, set_block, silence_blocked,
 };
 pub use preferences::set_preferences;
+pub use users::record_user;
 
 /// What a write did: commit it, or roll back (a refusal, a repeat or a
 /// change with nothing to do writes nothing).

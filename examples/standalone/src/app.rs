@@ -12,7 +12,7 @@ use axum::routing::get;
 use chat_axum::WsConfig;
 use chat_bus_memory::MemoryBus;
 use chat_bus_redis::{RedisBus, RedisBusOptions};
-use chat_engine::{Bus, ChatConfig, ChatService, Store, UserId};
+use chat_engine::{Bus, ChatConfig, ChatService, Store, StoreDirectory, UserId};
 use chat_store_mysql::MySqlStore;
 use chat_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -72,15 +72,20 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     let (bus, redis) = bus(args).await?;
     let metrics = MetricsSource::install(redis.is_some())?;
     let store = store(args).await?;
+    // The users who have signed in are the server's user directory.
+    let directory = Arc::new(StoreDirectory::new(Arc::clone(&store)));
+    let auth: Arc<dyn chat_axum::Authenticate> =
+        Arc::new(crate::auth::SignsIn::new(auth, Arc::clone(&directory)));
     // The page offers a chat with the bot, if one runs.
     let bot = args.bot.clone();
-    let mut builder = ChatService::builder(store, bus, config);
+    let mut builder = ChatService::builder(store, bus, config).directory(directory.clone());
     if let (true, Some(redis)) = (args.shared_rate_limits, &redis) {
         builder = builder.shared_rates(Arc::new(redis.rates()));
     }
     let chat = match &args.bot {
         Some(bot) => {
             let bot = UserId::new(bot.as_str())?;
+            directory.sign_in(&bot).await?;
             let (hooks, inbox) = echo_bot::EchoBot::new(bot.clone());
             let chat = builder.hooks(hooks).start().await?;
             tokio::spawn(echo_bot::run(chat.clone(), bot, inbox));
@@ -113,6 +118,10 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         .route(
             "/presence.js",
             get(|| asset(SCRIPT, include_str!("../static/presence.js"))),
+        )
+        .route(
+            "/users.js",
+            get(|| asset(SCRIPT, include_str!("../static/users.js"))),
         )
         .route(
             "/style.css",

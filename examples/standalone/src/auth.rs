@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use axum::http::request::Parts;
 use chat_axum::{AuthRejection, Authenticate, JwtAuth, JwtMinter, bearer_token};
-use chat_engine::UserId;
+use chat_engine::{StoreDirectory, UserId};
 
 use crate::config::{ConfigError, JwtAlgorithm, ServerArgs};
 
@@ -33,6 +33,36 @@ impl Authenticate for TokenIsUserId {
             )
         })?;
         UserId::new(token).map_err(|error| AuthRejection::new(error.to_string()))
+    }
+}
+
+/// Any authentication, recording each user it lets in in the server's
+/// user directory ([`StoreDirectory`]: the users who have signed in), once
+/// per process.
+#[derive(Debug)]
+pub struct SignsIn {
+    inner: Arc<dyn Authenticate>,
+    directory: Arc<StoreDirectory>,
+}
+
+impl SignsIn {
+    /// `inner`, recording in `directory`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn Authenticate>, directory: Arc<StoreDirectory>) -> Self {
+        Self { inner, directory }
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticate for SignsIn {
+    async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
+        let user = self.inner.authenticate(parts).await?;
+        if let Err(error) = self.directory.sign_in(&user).await {
+            // The request goes on: it fails on its own if the store is down,
+            // and the next request records the user.
+            tracing::warn!(user = %user, error = %error, "could not record the user in the directory");
+        }
+        Ok(user)
     }
 }
 

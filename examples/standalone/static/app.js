@@ -2,7 +2,7 @@
 // REST for lists and history, one WebSocket for live events and fast sends;
 // after a reconnect it resumes every open conversation from the last seq seen.
 // Edits, reactions, replies, threads, pins and search are in timeline.js;
-// who is online in presence.js.
+// who is online in presence.js; the user picker and display names in users.js.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -120,7 +120,7 @@ $("bot-chat").addEventListener("click", () => openDirect(state.bot));
 function conversationName(conversation) {
   if (conversation.kind === "group") return conversation.public ? `# ${conversation.title}` : conversation.title;
   const other = conversation.members.find((m) => m !== state.me);
-  return other || state.me;
+  return displayName(other || state.me);
 }
 
 // One listing request at a time; a request made meanwhile runs once after it.
@@ -147,7 +147,7 @@ async function loadConversations() {
           }
         }
         renderConversations();
-        loadPresence();
+        loadPeople();
       } catch (error) {
         toast(`Could not load conversations: ${error.message}`);
       }
@@ -202,7 +202,7 @@ function conversationItem(conversation) {
   const preview = document.createElement("span");
   preview.className = "preview";
   preview.textContent = last
-    ? `${last.sender === state.me ? "You" : last.sender}: ${last.deleted ? "message deleted" : last.body}`
+    ? `${last.sender === state.me ? "You" : displayName(last.sender)}: ${last.deleted ? "message deleted" : last.body}`
     : conversation.kind === "group" ? `${conversation.members.length} members` : "No messages yet";
   when.prepend(preferenceMarks(conversation));
   name.prepend(presenceDot(conversation));
@@ -232,7 +232,7 @@ async function openDirect(other) {
 $("new-direct").addEventListener("submit", async (event) => {
   event.preventDefault();
   const other = $("direct-user").value.trim();
-  if (other && (await openDirect(other))) $("direct-user").value = "";
+  if (other && (await openDirect(other))) closePicker();
 });
 
 $("new-group").addEventListener("submit", async (event) => {
@@ -462,7 +462,7 @@ function showHeader(cid) {
   renderTyping();
   const summary = state.conversations.get(cid);
   $("chat-title").textContent = summary ? conversationName(summary) : "";
-  $("chat-members").textContent = summary ? summary.members.join(", ") : "";
+  $("chat-members").textContent = summary ? summary.members.map(displayName).join(", ") : "";
   $("chat-presence").textContent = presenceLine(directPeer(summary));
   $("leave").hidden = !summary || summary.kind !== "group";
   showModeration(cid);
@@ -554,7 +554,7 @@ function messageItem(message, seen) {
   if (!mine && summary && summary.kind === "group") {
     const sender = document.createElement("span");
     sender.className = "sender";
-    sender.textContent = message.sender;
+    sender.textContent = displayName(message.sender);
     item.append(sender);
   }
   if (message.seq) item.dataset.seq = message.seq;
@@ -858,6 +858,7 @@ wireTimeline();
 wireModeration();
 wirePreferences();
 wirePresence();
+wireUsers();
 const savedUser = localStorage.getItem("chat.user");
 const savedToken = localStorage.getItem("chat.token");
 if (savedUser && savedToken) start(savedUser, savedToken);

@@ -8,7 +8,6 @@
 "use strict";
 
 const presence = new Map(); // user -> { online, last_seen }
-const PRESENCE_BATCH = 100; // users per GET /presence, the server's limit
 
 /** The other member of a direct conversation; null for groups. */
 function directPeer(conversation) {
@@ -19,11 +18,7 @@ function directPeer(conversation) {
 /** Reads the presence of every direct conversation's other member. */
 async function loadPresence() {
   const peers = [...new Set([...state.conversations.values()].map(directPeer).filter(Boolean))];
-  for (let start = 0; start < peers.length; start += PRESENCE_BATCH) {
-    const query = peers
-      .slice(start, start + PRESENCE_BATCH)
-      .map((user) => `user=${encodeURIComponent(user)}`)
-      .join("&");
+  for (const query of userQueries(peers)) {
     try {
       const read = await api("GET", `presence?${query}`);
       read.users.forEach(rememberPresence);

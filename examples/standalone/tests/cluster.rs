@@ -221,6 +221,7 @@ async fn timeline_changes_on_one_node_replay_and_stream_on_the_other() {
         let base = two.base.clone();
         async move { call(method, &base, "alice", &path, body).await }
     };
+    common::sign_in(&two.base, &["bob", "carol"]).await;
     let (status, group) = rest(
         reqwest::Method::POST,
         "/conversations".to_owned(),
@@ -361,6 +362,8 @@ async fn concurrent_senders_on_both_nodes_make_one_gap_free_order() {
     const EACH: usize = 5;
     let (database, nodes) = two_nodes(&[]).await;
     let users: Vec<String> = (0..SENDERS).map(|i| format!("sender-{i:02}")).collect();
+    let names: Vec<&str> = users.iter().map(String::as_str).collect();
+    common::sign_in(&nodes[0].base, &names).await;
     let (status, group) = call(
         reqwest::Method::POST,
         &nodes[0].base,
@@ -505,6 +508,7 @@ async fn acknowledged_messages_survive_a_redis_outage_under_load_and_resume_reco
     let prefix = prefix();
     let one = node(&database, &redis.url(), &prefix).await;
     let two = node(&database, &redis.url(), &prefix).await;
+    common::sign_in(&one.base, &["bob", "carol", "dave"]).await;
     let (status, group) = call(
         reqwest::Method::POST,
         &one.base,

@@ -128,6 +128,7 @@ where
     let database = directory.path().join("chat.db");
     let flags = ["--send-rate", "0"];
     let server = ServerProcess::start(&database, &flags).await;
+    common::sign_in(&server.base, &["bob", "carol", "dave", "erin"]).await;
     let (status, group) = call(
         reqwest::Method::POST,
         &server.base,

@@ -73,6 +73,7 @@ async fn a_stalled_reader_holds_bounded_memory_and_is_dropped_while_others_carry
         &["--send-rate", "0", "--connection-queue", &queue],
     )
     .await;
+    common::sign_in(&server.base, &["bob", "erin"]).await;
     let (status, group) = call(
         reqwest::Method::POST,
         &server.base,

@@ -361,6 +361,7 @@ async fn the_example_bot_answers_in_a_direct_conversation() {
 #[tokio::test]
 async fn refusals_by_a_rate_limit_are_counted_in_metrics_by_kind() {
     let server = start(&["--send-rate", "1", "--send-burst", "1"]).await;
+    common::sign_in(&server.base, &["bob"]).await;
     let (status, direct) = call(
         reqwest::Method::PUT,
         &server.base,

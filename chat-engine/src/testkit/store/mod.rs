@@ -12,7 +12,7 @@ pub use moderation::{
     members_add_where_the_group_allows_it, mutes_silence_writes, roles_decide_who_moderates,
     the_owner_leaving_hands_the_group_on, two_admins_removing_each_other_leave_one,
 };
-pub use people::contacts_share_a_private_conversation;
+pub use people::{contacts_share_a_private_conversation, users_are_listed_searched_and_resolved};
 pub use preferences::{
     archived_conversations_are_listed_apart, pinned_conversations_lead_the_first_page,
     preferences_are_each_members_own,

@@ -38,8 +38,20 @@ pub async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Opens (or gets) the direct conversation of `user` and `other`; its id.
+/// Makes one request as each of `users`: the server's directory knows the
+/// users who have signed in, and only those can be brought into a
+/// conversation.
+pub async fn sign_in(base: &str, users: &[&str]) {
+    for user in users {
+        let (status, body) = call(reqwest::Method::GET, base, user, "/conversations", None).await;
+        assert_eq!(status, 200, "{user}: {body}");
+    }
+}
+
+/// Opens (or gets) the direct conversation of `user` and `other` (signing
+/// `other` in first); its id.
 pub async fn open_direct(base: &str, user: &str, other: &str) -> String {
+    sign_in(base, &[other]).await;
     let path = format!("/direct/{other}");
     let (status, direct) = call(reqwest::Method::PUT, base, user, &path, None).await;
     assert_eq!(status, 200, "{direct}");
