@@ -138,6 +138,7 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, w: &World) {
                     reply_to: None,
                     thread_root: None,
                     mentions: Vec::new(),
+                    outbox_due: None,
                 };
                 async move {
                     store.append(record).await.unwrap();

@@ -61,6 +61,20 @@ pub struct ChatConfig {
     /// waits before it says they left, so that a page reload or a quick
     /// reconnect is no presence event. Defaults to 5 s.
     pub presence_grace: Duration,
+    /// How long the node that stored a message has to run its follow-up
+    /// work (hooks, notifications) before any node's sweep takes it over:
+    /// a message whose node died is followed up within this and a quarter.
+    /// Defaults to 30 s. See [`crate::outbox`].
+    pub outbox_lease: Duration,
+    /// How long one follow-up call (an `after_send` hook, a
+    /// [`Notifier`](crate::Notifier) call) may take before it counts as
+    /// failed. Keep it well under [`outbox_lease`](Self::outbox_lease).
+    /// Defaults to 10 s.
+    pub outbox_call_timeout: Duration,
+    /// Sweeps of one message's notifications that may fail before they are
+    /// dropped (logged and counted); backoff doubles from 1 s up to 10 min
+    /// between them. Defaults to 12 (about an hour of retries).
+    pub outbox_attempts: u32,
 }
 
 /// A token bucket: `burst` writes at once, refilled at `per_minute`.
@@ -301,6 +315,9 @@ impl Default for ChatConfig {
             typing_interval: Duration::from_secs(2),
             presence_ttl: Duration::from_secs(24),
             presence_grace: Duration::from_secs(5),
+            outbox_lease: Duration::from_secs(30),
+            outbox_call_timeout: Duration::from_secs(10),
+            outbox_attempts: 12,
         }
     }
 }
@@ -384,6 +401,15 @@ impl ChatConfig {
     pub fn with_presence(mut self, ttl: Duration, grace: Duration) -> Self {
         self.presence_ttl = ttl;
         self.presence_grace = grace;
+        self
+    }
+
+    /// Sets [`outbox_lease`](Self::outbox_lease) and
+    /// [`outbox_call_timeout`](Self::outbox_call_timeout).
+    #[must_use]
+    pub fn with_outbox(mut self, lease: Duration, call_timeout: Duration) -> Self {
+        self.outbox_lease = lease;
+        self.outbox_call_timeout = call_timeout;
         self
     }
 }

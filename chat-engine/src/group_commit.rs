@@ -60,6 +60,7 @@ impl<T: Send + 'static, E: Send + 'static> Batcher<T, E> {
     ///     reply_to: None,
     ///     thread_root: None,
     ///     mentions: Vec::new(),
+    ///     outbox_due: None,
     /// };
     /// assert_eq!(batcher.submit(record).await, Some(Ok(1)));
     /// # }
@@ -454,6 +455,7 @@ mod tests {
             thread_root: None,
             mentions: Vec::new(),
             created_at: time::now(),
+            outbox_due: None,
         }
     }
 

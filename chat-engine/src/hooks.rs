@@ -4,10 +4,12 @@
 //! `before_send` runs after validation and the rate limit, before the store:
 //! it may return the message rewritten or refuse it
 //! ([`ChatError::Rejected`], HTTP 422). Its result is validated again, so a
-//! rewrite cannot break the limits. `after_send` runs once per stored
-//! message (not for a retried `client_id`) on a task of its own after the
-//! publish: the sender's answer never waits for it, and a slow webhook
-//! cannot slow the chat.
+//! rewrite cannot break the limits. `after_send` runs at least once per
+//! stored message (not again for a retried `client_id`), after the publish,
+//! on the node's relay (see [`crate::outbox`]): the sender's answer never
+//! waits for it, a slow webhook cannot slow the chat, and a node that dies
+//! after the commit leaves it to another node's sweep (so a hook may see a
+//! message twice: drop repeats by its id).
 //!
 //! `reported` hands the host what a user reported (a message or a user),
 //! for its moderators: the library keeps no queue of reports and decides
@@ -79,7 +81,8 @@ pub trait SendHooks: std::fmt::Debug + Send + Sync + 'static {
     }
 
     /// Sees each stored message and its conversation's members, after the
-    /// publish, on a task of its own.
+    /// publish, at least once (see the module docs), within
+    /// [`ChatConfig::outbox_call_timeout`](crate::ChatConfig::outbox_call_timeout).
     async fn after_send(&self, message: Message, members: Vec<UserId>) {
         let _ = (message, members);
     }

@@ -13,7 +13,10 @@
 //!    every node's [`Hub`] queues the same bytes to each recipient's live
 //!    connections;
 //! 4. **fetch**: [`ChatService::history`] pages by `seq`, so a client that
-//!    missed events (reconnect, slow consumer, bus outage) recovers them.
+//!    missed events (reconnect, slow consumer, bus outage) recovers them;
+//! 5. **follow up**: the host's `after_send` hooks and its [`Notifier`] for
+//!    offline members run from the [`outbox`] the append wrote in its own
+//!    transaction, at least once even when the node dies.
 //!
 //! The Bus may lose events; the Store never loses an acknowledged message.
 //! Losses the server knows of are announced in band as `gap` events.
@@ -50,6 +53,7 @@ mod ids;
 mod log_throttle;
 mod message;
 pub mod metrics;
+pub mod outbox;
 pub mod paging;
 mod preferences;
 mod presence;
@@ -84,6 +88,7 @@ pub use hub::{CloseReason, Connection, Hub, HubStats, Outbound};
 pub use ids::{ConversationId, MAX_ID_BYTES, MAX_SEQ, MessageId, Seq, UserId};
 pub use log_throttle::LogThrottle;
 pub use message::{Appended, Cursor, HistoryQuery, Message, NewMessage, NewMessageRecord, Page};
+pub use outbox::{Notification, Notifier, OutboxEntry, OutboxStage, Recipient};
 pub use preferences::{MAX_PINNED, MuteChange, NotificationLevel, Preferences, PreferencesChange};
 pub use presence::{MAX_PRESENCE_BATCH, MemoryPresence, Presence, PresenceRules, UserPresence};
 pub use protocol::Gap;

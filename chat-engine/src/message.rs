@@ -220,6 +220,10 @@ pub struct NewMessageRecord {
     /// Mentioned users, sorted and without duplicates (checked by the
     /// store: members).
     pub mentions: Vec<UserId>,
+    /// When set, the store writes the message's outbox row in the same
+    /// transaction, due at this time (see [`crate::outbox`]); a retry that
+    /// finds the message stored writes none.
+    pub outbox_due: Option<Timestamp>,
 }
 
 impl NewMessageRecord {

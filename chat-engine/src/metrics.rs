@@ -49,6 +49,22 @@ pub const FANOUT_SECONDS: &str = "chat_fanout_seconds";
 /// Presence backend calls that failed, by `call` (counter).
 pub const PRESENCE_FAILURES: &str = "chat_presence_failures_total";
 
+/// Members handed to the host's notifier (counter).
+pub const NOTIFICATIONS: &str = "chat_notifications_total";
+/// Outbox rows a sweep took over: their node died, was behind, or their
+/// notifier failed before (counter).
+pub const OUTBOX_SWEPT: &str = "chat_outbox_swept_total";
+/// Fresh messages left in the outbox for a sweep because the relay was
+/// behind (counter).
+pub const OUTBOX_LEFT_FOR_SWEEP: &str = "chat_outbox_left_for_sweep_total";
+/// Follow-up calls that failed or timed out, by `call` (counter).
+pub const OUTBOX_FAILURES: &str = "chat_outbox_failures_total";
+/// Messages whose notifications were dropped after their last try (counter).
+pub const OUTBOX_DROPPED: &str = "chat_outbox_dropped_total";
+
+/// The calls of [`OUTBOX_FAILURES`].
+pub const OUTBOX_CALLS: [&str; 2] = ["after_send", "notify"];
+
 /// The calls of [`PRESENCE_FAILURES`].
 pub const PRESENCE_CALLS: [&str; 4] = ["arrive", "leave", "refresh", "sweep"];
 
@@ -103,6 +119,19 @@ pub fn describe() {
             BUS_DROPPED,
             "Deliveries the bus dropped because this node's subscription queue was full.",
         ),
+        (NOTIFICATIONS, "Members handed to the host's notifier."),
+        (
+            OUTBOX_SWEPT,
+            "Outbox rows a sweep took over (their node died or was behind, or a notifier failed).",
+        ),
+        (
+            OUTBOX_LEFT_FOR_SWEEP,
+            "Fresh messages left in the outbox for a sweep because the relay was behind.",
+        ),
+        (
+            OUTBOX_DROPPED,
+            "Messages whose notifications were dropped after their last try.",
+        ),
     ] {
         describe_counter!(name, help);
         counter!(name).increment(0);
@@ -127,6 +156,13 @@ pub fn describe() {
     );
     for call in PRESENCE_CALLS {
         counter!(PRESENCE_FAILURES, "call" => call).increment(0);
+    }
+    describe_counter!(
+        OUTBOX_FAILURES,
+        "Follow-up calls (after_send hooks, the notifier) that failed or timed out, by call."
+    );
+    for call in OUTBOX_CALLS {
+        counter!(OUTBOX_FAILURES, "call" => call).increment(0);
     }
     describe_histogram!(
         SEND_SECONDS,

@@ -12,7 +12,7 @@
 //! use chat_engine::{
 //!     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
 //!     HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-//!     Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
+//!     OutboxEntry, OutboxStage, Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store,
 //!     StoreResult, TimelinePage, Timestamp, UserId, UserPage, UserQuery,
 //! };
 //!
@@ -47,6 +47,10 @@
 //!     async fn users(&self, _: &UserQuery) -> StoreResult<UserPage> { Ok(UserPage::default()) }
 //!     async fn profiles(&self, _: &[UserId]) -> StoreResult<Vec<Profile>> { Ok(vec![]) }
 //!     async fn set_preferences(&self, _: &ConversationId, _: &UserId, _: PreferencesChange) -> StoreResult<Option<Preferences>> { Ok(None) }
+//!     async fn preferences_of(&self, _: &ConversationId, _: &[UserId]) -> StoreResult<Vec<(UserId, Preferences)>> { Ok(vec![]) }
+//!     async fn claim_outbox(&self, _: Timestamp, _: Timestamp, _: u32) -> StoreResult<Vec<OutboxEntry>> { Ok(vec![]) }
+//!     async fn finish_outbox(&self, _: &[MessageId]) -> StoreResult<()> { Ok(()) }
+//!     async fn defer_outbox(&self, _: &MessageId, _: OutboxStage, _: Timestamp) -> StoreResult<()> { Ok(()) }
 //! }
 //!
 //! let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(EmptyStore);
@@ -57,6 +61,7 @@ use crate::directory::{Profile, UserPage, UserQuery};
 use crate::error::StoreError;
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::outbox::{OutboxEntry, OutboxStage};
 use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
@@ -118,7 +123,9 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// [`Refusal::UnknownConversation`] otherwise, writing nothing), checks
     /// the references above ([`Refusal::UnknownMessage`],
     /// [`Refusal::NotARoot`], [`Refusal::MentionNotAMember`]) and returns
-    /// the members, who are the message's recipients.
+    /// the members, who are the message's recipients. A record with
+    /// [`outbox_due`](NewMessageRecord::outbox_due) gets its outbox row in
+    /// the same transaction (a repeat writes none).
     ///
     /// [`Refusal::NotAMember`]: crate::Refusal::NotAMember
     /// [`Refusal::UnknownConversation`]: crate::Refusal::UnknownConversation
@@ -255,6 +262,37 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         user: &UserId,
         change: PreferencesChange,
     ) -> StoreResult<Option<Preferences>>;
+
+    /// The preferences for `id` of those of `users` who are its members,
+    /// in user id order.
+    async fn preferences_of(
+        &self,
+        id: &ConversationId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, Preferences)>>;
+
+    /// Claims up to `limit` outbox rows (written by [`Store::append`] for a
+    /// record with [`outbox_due`](NewMessageRecord::outbox_due)) that fell
+    /// due by `now`, earliest first: each becomes due again at `until` and
+    /// counts one more attempt. Of concurrent claims (from any node), one
+    /// alone gets a row. See [`crate::outbox`].
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>>;
+
+    /// Deletes the outbox rows of `ids`: their work is done.
+    async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()>;
+
+    /// Puts the outbox row of `id` back with `stage` left to do, due at `due`.
+    async fn defer_outbox(
+        &self,
+        id: &MessageId,
+        stage: OutboxStage,
+        due: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// What [`Store::mark_read`] did.

@@ -13,10 +13,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
-    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, Refusal, RoomPage,
-    RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage,
-    Timestamp, UserId, UserPage, UserQuery, time,
+    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord,
+    OutboxEntry, OutboxStage, Page, Preferences, PreferencesChange, Profile, ReadMark,
+    ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError,
+    StoreResult, TimelinePage, Timestamp, UserId, UserPage, UserQuery, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::rows::{self, from_sql, to_sql};
@@ -530,5 +530,53 @@ impl Store for MySqlStore {
         seq: Seq,
     ) -> StoreResult<ReadMarkUpdate> {
         Ok(retrying(|| self.mark_read_once(id, user, seq)).await?)
+    }
+
+    async fn preferences_of(
+        &self,
+        id: &ConversationId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, Preferences)>> {
+        let mut connection = self.connection().await?;
+        Ok(
+            reads::preferences_of::<MySqlDialect>(&mut connection, id, users)
+                .await
+                .map_err(MySqlStoreError::from)?,
+        )
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let mut connection = self.connection().await?;
+        Ok(
+            writes::claim_outbox::<MySqlDialect>(&mut connection, now, until, limit)
+                .await
+                .map_err(MySqlStoreError::from)?,
+        )
+    }
+
+    async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()> {
+        let mut connection = self.connection().await?;
+        Ok(writes::finish_outbox::<MySqlDialect>(&mut connection, ids)
+            .await
+            .map_err(MySqlStoreError::from)?)
+    }
+
+    async fn defer_outbox(
+        &self,
+        id: &MessageId,
+        stage: OutboxStage,
+        due: Timestamp,
+    ) -> StoreResult<()> {
+        let mut connection = self.connection().await?;
+        Ok(
+            writes::defer_outbox::<MySqlDialect>(&mut connection, id, stage, due)
+                .await
+                .map_err(MySqlStoreError::from)?,
+        )
     }
 }

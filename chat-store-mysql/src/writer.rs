@@ -8,7 +8,8 @@
 //!    not members are refused), one `SELECT` finds retried
 //!    `(conversation, sender, client_id)`s;
 //! 3. one multi-table `UPDATE` moves each conversation's last seq;
-//! 4. one multi-row `INSERT` stores the messages;
+//! 4. one multi-row `INSERT` stores the messages (and one their outbox
+//!    rows, when the service asks for them);
 //! 5. one multi-table `UPDATE` raises the senders' read marks.
 //!
 //! A deadlock or lock-wait timeout runs the whole batch again. Every caller
@@ -172,6 +173,20 @@ async fn write(
                 );
         });
         insert.build().execute(&mut *tx).await?;
+        let outbox: Vec<(&NewMessageRecord, i64)> = new
+            .iter()
+            .filter_map(|(record, _)| Some((*record, time::to_millis(record.outbox_due?))))
+            .collect();
+        if !outbox.is_empty() {
+            let mut insert: QueryBuilder<'_, MySql> =
+                QueryBuilder::new("INSERT INTO chat_outbox (message_id, conversation_id, due_at) ");
+            insert.push_values(&outbox, |mut row, (record, due)| {
+                row.push_bind(record.id.as_str())
+                    .push_bind(record.conversation_id.as_str())
+                    .push_bind(*due);
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
         let mentions: Vec<(&str, &str, u64)> = new
             .iter()
             .flat_map(|(record, seq)| {

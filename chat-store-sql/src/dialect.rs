@@ -120,3 +120,17 @@ pub trait Dialect: Send + Sync + 'static {
     /// The driver's.
     fn integer(row: &RowOf<Self>, index: usize) -> Result<Option<i64>, sqlx::Error>;
 }
+
+/// Binds each of `values` as a text parameter, separated by commas: the
+/// inside of an `IN (…)` list.
+pub(crate) fn push_text_list<'v, D: Dialect>(
+    sql: &mut QueryBuilder<'_, D::Db>,
+    values: impl IntoIterator<Item = &'v str>,
+) {
+    for (index, value) in values.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        D::push_text(sql, value);
+    }
+}

@@ -433,3 +433,11 @@ pub fn room<D: Dialect>(row: &RowOf<D>) -> Result<Room, SqlError> {
         joined: integer::<D>(row, 6, "joined")? != 0,
     })
 }
+
+/// A message id at `index`.
+///
+/// # Errors
+/// The driver's, or [`SqlError::Decode`].
+pub fn message_id<D: Dialect>(row: &RowOf<D>, index: usize) -> Result<MessageId, SqlError> {
+    id::<D, _>(row, index, "message_id", MessageId::new)
+}

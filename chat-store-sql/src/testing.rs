@@ -60,6 +60,7 @@ pub async fn round_trip(store: &dyn chat_engine::Store, id: &str, body: &str) ->
             reply_to: None,
             thread_root: None,
             mentions: Vec::new(),
+            outbox_due: None,
         })
         .await
         .expect("append");

@@ -16,10 +16,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_engine::{
     Appended, Changed, Conversation, ConversationId, ConversationPage, ConversationQuery,
-    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord, Page,
-    Preferences, PreferencesChange, Profile, ReadMark, ReadMarkUpdate, Refusal, RoomPage,
-    RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError, StoreResult, TimelinePage,
-    Timestamp, UserId, UserPage, UserQuery, time,
+    HistoryQuery, Message, MessageId, NewChange, NewDirect, NewGroup, NewMessageRecord,
+    OutboxEntry, OutboxStage, Page, Preferences, PreferencesChange, Profile, ReadMark,
+    ReadMarkUpdate, Refusal, RoomPage, RoomQuery, SearchPage, SearchQuery, Seq, Store, StoreError,
+    StoreResult, TimelinePage, Timestamp, UserId, UserPage, UserQuery, time,
 };
 use chat_store_sql::reads;
 use chat_store_sql::writes;
@@ -545,5 +545,65 @@ impl Store for SqliteStore {
         seq: Seq,
     ) -> StoreResult<ReadMarkUpdate> {
         Ok(self.mark_read_on_writer(id, user, seq).await?)
+    }
+
+    async fn preferences_of(
+        &self,
+        id: &ConversationId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, Preferences)>> {
+        let mut connection = self.reader().await?;
+        Ok(
+            reads::preferences_of::<SqliteDialect>(&mut connection, id, users)
+                .await
+                .map_err(SqliteStoreError::from)?,
+        )
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        let mut connection = self
+            .writer
+            .acquire()
+            .await
+            .map_err(SqliteStoreError::from)?;
+        Ok(
+            writes::claim_outbox::<SqliteDialect>(&mut connection, now, until, limit)
+                .await
+                .map_err(SqliteStoreError::from)?,
+        )
+    }
+
+    async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()> {
+        let mut connection = self
+            .writer
+            .acquire()
+            .await
+            .map_err(SqliteStoreError::from)?;
+        Ok(writes::finish_outbox::<SqliteDialect>(&mut connection, ids)
+            .await
+            .map_err(SqliteStoreError::from)?)
+    }
+
+    async fn defer_outbox(
+        &self,
+        id: &MessageId,
+        stage: OutboxStage,
+        due: Timestamp,
+    ) -> StoreResult<()> {
+        let mut connection = self
+            .writer
+            .acquire()
+            .await
+            .map_err(SqliteStoreError::from)?;
+        Ok(
+            writes::defer_outbox::<SqliteDialect>(&mut connection, id, stage, due)
+                .await
+                .map_err(SqliteStoreError::from)?,
+        )
     }
 }

@@ -3,8 +3,8 @@
 //! (up to [`MAX_BATCH`]) to one blocking-pool thread, which writes it in a
 //! single `BEGIN IMMEDIATE … COMMIT` through rusqlite with cached prepared
 //! statements: the members of each conversation of the batch (senders who
-//! are not members are refused), retries, seq reservations, the messages,
-//! the senders' read marks.
+//! are not members are refused), retries, seq reservations, the messages
+//! (with their outbox rows), the senders' read marks.
 //!
 //! Why not sqlx here: sqlx runs each SQLite connection on a worker thread
 //! and every statement is a round trip to it (60–80 µs on a loaded 2-vCPU
@@ -163,7 +163,17 @@ fn write(
         let mut mention = tx.prepare_cached(
             "INSERT INTO chat_mentions (conversation_id, user_id, seq) VALUES (?1, ?2, ?3)",
         )?;
+        let mut outbox = tx.prepare_cached(
+            "INSERT INTO chat_outbox (message_id, conversation_id, due_at) VALUES (?1, ?2, ?3)",
+        )?;
         for (record, seq) in plan.new_messages() {
+            if let Some(due) = record.outbox_due {
+                outbox.execute(params![
+                    record.id.as_str(),
+                    record.conversation_id.as_str(),
+                    time::to_millis(due)
+                ])?;
+            }
             text_rowid += 1;
             insert.execute(params![
                 record.conversation_id.as_str(),

@@ -25,6 +25,9 @@ use crate::ids::UserId;
 use crate::service::WeakService;
 use crate::time;
 
+/// Users renewed by one call to the backend.
+const RENEWALS_PER_CALL: usize = 500;
+
 /// How the tracker of one node runs.
 #[derive(Debug)]
 pub(crate) struct Tracker {
@@ -91,8 +94,9 @@ impl Tracker {
                     let Some(service) = self.service.upgrade() else { return };
                     let now = time::now();
                     let users: Vec<UserId> = here.iter().cloned().collect();
-                    if !users.is_empty() {
-                        match self.presence.refresh(&users, now, now + self.ttl).await {
+                    // In slices, so that no one call holds the backend for long.
+                    for slice in users.chunks(RENEWALS_PER_CALL) {
+                        match self.presence.refresh(slice, now, now + self.ttl).await {
                             Ok(back) => {
                                 for user in back {
                                     service.announce_presence(online(user)).await;

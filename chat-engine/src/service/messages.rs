@@ -1,7 +1,5 @@
-//! Messages: send (validate → save → publish → hooks), one by id, history
+//! Messages: send (validate → save → publish → follow up), one by id, history
 //! pages by seq, read marks.
-
-use std::sync::Arc;
 
 use super::{ChatService, not_a_member};
 use crate::bus::{Envelope, EventKind};
@@ -53,6 +51,10 @@ impl ChatService {
         };
         // The store checks membership in the append's own transaction and
         // returns the members: no window between "is a member" and "stored".
+        // With hooks or a notifier, the outbox row goes in the same
+        // transaction: the follow-up survives this node.
+        let created_at = time::now();
+        let relay = self.inner.relay.as_ref();
         let appended = self
             .inner
             .store
@@ -63,10 +65,11 @@ impl ChatService {
                 body: new.body,
                 content: new.content,
                 client_id: new.client_id,
-                created_at: time::now(),
+                created_at,
                 reply_to: new.reply_to,
                 thread_root: new.thread_root,
                 mentions,
+                outbox_due: relay.map(|relay| relay.due(created_at)),
             })
             .await
             .map_err(|error| match error {
@@ -93,10 +96,8 @@ impl ChatService {
             payload,
         );
         self.publish(envelope).await;
-        if let (Some(hooks), false) = (&self.inner.hooks, appended.duplicate) {
-            let (hooks, message, members) =
-                (Arc::clone(hooks), message.clone(), appended.members.clone());
-            tokio::spawn(async move { hooks.after_send(message, members).await });
+        if let (Some(relay), false) = (relay, appended.duplicate) {
+            relay.offer(message.clone(), appended.members.clone());
         }
         ::metrics::histogram!(crate::metrics::SEND_SECONDS).record(started.elapsed());
         Ok(appended)

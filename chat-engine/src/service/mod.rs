@@ -23,6 +23,8 @@ use crate::error::{Refusal, StoreError};
 use crate::hooks::SendHooks;
 use crate::hub::Hub;
 use crate::ids::{ConversationId, UserId};
+use crate::outbox::Notifier;
+use crate::outbox::relay::{Relay, RelayHandle};
 use crate::presence::tracker::Tracker;
 use crate::presence::{Presence, PresenceRules};
 use crate::protocol::ServerEvent;
@@ -89,6 +91,9 @@ struct Inner {
     presence: Arc<dyn Presence>,
     presence_rules: Arc<dyn PresenceRules>,
     directory: Option<Arc<dyn Directory>>,
+    /// Follows up stored messages (hooks, notifications) when the host
+    /// has any: see [`crate::outbox`].
+    relay: Option<RelayHandle>,
 }
 
 /// A [`ChatService`] that does not keep it alive: what its own tasks hold.
@@ -113,6 +118,7 @@ pub struct ChatServiceBuilder {
     shared_rates: Option<Arc<dyn SharedRates>>,
     presence_rules: Option<Arc<dyn PresenceRules>>,
     directory: Option<Arc<dyn Directory>>,
+    notifier: Option<Arc<dyn Notifier>>,
 }
 
 impl ChatServiceBuilder {
@@ -146,6 +152,14 @@ impl ChatServiceBuilder {
         self
     }
 
+    /// Tells offline members of each stored message (push, email),
+    /// through the outbox: at least once, even when a node dies between
+    /// the commit and the call (see [`crate::outbox`]).
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// Starts the service and this node's hub on the bus. Needs a tokio runtime.
     ///
     /// # Errors
@@ -159,6 +173,16 @@ impl ChatServiceBuilder {
             .unwrap_or_else(crate::presence::node_local);
         let changes = hub.presence_changes();
         let (ttl, grace) = (config.presence_ttl, config.presence_grace);
+        let relay = (self.hooks.is_some() || self.notifier.is_some()).then(|| {
+            Relay::new(
+                Arc::clone(&self.store),
+                Arc::clone(&presence),
+                self.hooks.clone(),
+                self.notifier,
+                &config,
+            )
+            .start()
+        });
         let service = ChatService {
             inner: Arc::new(Inner {
                 store: self.store,
@@ -176,6 +200,7 @@ impl ChatServiceBuilder {
                     .presence_rules
                     .unwrap_or_else(|| Arc::new(crate::presence::SharedConversations)),
                 directory: self.directory,
+                relay,
             }),
         };
         let tracker = Tracker {
@@ -228,6 +253,7 @@ impl ChatService {
             shared_rates: None,
             presence_rules: None,
             directory: None,
+            notifier: None,
         }
     }
 

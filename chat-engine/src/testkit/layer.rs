@@ -32,6 +32,7 @@ use crate::conversation::{Conversation, ConversationPage, ConversationQuery, New
 use crate::directory::{Profile, UserPage, UserQuery};
 use crate::ids::{ConversationId, MessageId, Seq, UserId};
 use crate::message::{Appended, HistoryQuery, Message, NewMessageRecord, Page};
+use crate::outbox::{OutboxEntry, OutboxStage};
 use crate::preferences::{Preferences, PreferencesChange};
 use crate::room::{RoomPage, RoomQuery};
 use crate::search::{SearchPage, SearchQuery};
@@ -171,6 +172,36 @@ pub trait StoreLayer: std::fmt::Debug + Send + Sync + 'static {
     ) -> StoreResult<Option<Preferences>> {
         self.inner().set_preferences(id, user, change).await
     }
+    /// [`Store::preferences_of`].
+    async fn preferences_of(
+        &self,
+        id: &ConversationId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, Preferences)>> {
+        self.inner().preferences_of(id, users).await
+    }
+    /// [`Store::claim_outbox`].
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        self.inner().claim_outbox(now, until, limit).await
+    }
+    /// [`Store::finish_outbox`].
+    async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()> {
+        self.inner().finish_outbox(ids).await
+    }
+    /// [`Store::defer_outbox`].
+    async fn defer_outbox(
+        &self,
+        id: &MessageId,
+        stage: OutboxStage,
+        due: Timestamp,
+    ) -> StoreResult<()> {
+        self.inner().defer_outbox(id, stage, due).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -274,5 +305,31 @@ impl<T: StoreLayer> Store for T {
         change: PreferencesChange,
     ) -> StoreResult<Option<Preferences>> {
         StoreLayer::set_preferences(self, id, user, change).await
+    }
+    async fn preferences_of(
+        &self,
+        id: &ConversationId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<(UserId, Preferences)>> {
+        StoreLayer::preferences_of(self, id, users).await
+    }
+    async fn claim_outbox(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxEntry>> {
+        StoreLayer::claim_outbox(self, now, until, limit).await
+    }
+    async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()> {
+        StoreLayer::finish_outbox(self, ids).await
+    }
+    async fn defer_outbox(
+        &self,
+        id: &MessageId,
+        stage: OutboxStage,
+        due: Timestamp,
+    ) -> StoreResult<()> {
+        StoreLayer::defer_outbox(self, id, stage, due).await
     }
 }

@@ -109,6 +109,9 @@ macro_rules! store_conformance {
             pinned_conversations_lead_the_first_page,
             contacts_share_a_private_conversation,
             users_are_listed_searched_and_resolved,
+            outbox_rows_come_with_their_messages,
+            concurrent_claims_take_each_row_once,
+            preferences_of_reads_members_only,
         );
         $crate::__conformance_cases!(store, StoreFixture, by_ref, $setup;
             delete_wipes_the_text,

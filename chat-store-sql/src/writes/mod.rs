@@ -17,12 +17,13 @@
 //! written (`state.rs`), and the writes that are not timeline changes
 //! (deleting a group, blocks, creation checks) are in `moderation.rs`, a
 //! member's own preferences in `preferences.rs`, the directory's users in
-//! `users.rs`.
+//! `users.rs`, the outbox's rows after the append in `outbox.rs`.
 
 use chat_engine::Refusal;
 
 mod change;
 mod moderation;
+mod outbox;
 mod preferences;
 mod roles;
 mod state;
@@ -32,6 +33,7 @@ pub use change::change;
 pub use moderation::{
     crown, delete_conversation, refuse_creation, refuse_direct, set_block, silence_blocked,
 };
+pub use outbox::{claim_outbox, defer_outbox, finish_outbox};
 pub use preferences::set_preferences;
 pub use users::record_user;
 

@@ -9,7 +9,7 @@ use sqlx::QueryBuilder;
 use super::Written;
 use super::roles::{blocks, seat, seats};
 use super::state::set_role;
-use crate::dialect::{ConnectionOf, Dialect};
+use crate::dialect::{ConnectionOf, Dialect, push_text_list};
 use crate::error::SqlError;
 use crate::rows;
 use chat_engine::Role;
@@ -133,12 +133,7 @@ pub async fn refuse_creation<D: Dialect>(
     let mut sql = QueryBuilder::new("SELECT 1 FROM chat_blocks WHERE blocked = ");
     D::push_text(&mut sql, by.as_str());
     sql.push(" AND blocker IN (");
-    for (index, member) in others.iter().enumerate() {
-        if index > 0 {
-            sql.push(", ");
-        }
-        D::push_text(&mut sql, member.as_str());
-    }
+    push_text_list::<D>(&mut sql, others.iter().map(|member| member.as_str()));
     sql.push(")");
     sql.push(D::LOCK_SHARED);
     let blocked = D::fetch_optional(&mut sql, connection).await?.is_some();

@@ -19,9 +19,10 @@ use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::config::{ConfigError, ServerArgs};
+use crate::config::{ConfigError, Notifications, ServerArgs};
 use crate::hardening;
 use crate::metrics::{self, MetricsSource};
+use crate::notifier::ServerNotifier;
 
 /// A server ready to serve: its router, the service behind it, and the
 /// hardened listener that will run them.
@@ -65,6 +66,10 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     let (auth, demo) = crate::auth::from_args(args)?;
     let mode = if demo { "demo" } else { "signed" };
     let config = ChatConfig::default()
+        .with_outbox(
+            Duration::from_secs(args.outbox_lease_secs.max(1)),
+            ChatConfig::default().outbox_call_timeout,
+        )
         .with_max_body_bytes(args.max_body_bytes)
         .with_rates(args.rates())
         .with_connection_queue(args.connection_queue)
@@ -81,6 +86,13 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
     let mut builder = ChatService::builder(store, bus, config).directory(directory.clone());
     if let (true, Some(redis)) = (args.shared_rate_limits, &redis) {
         builder = builder.shared_rates(Arc::new(redis.rates()));
+    }
+    if args.notifications == Notifications::Log {
+        let webhook = args
+            .notify_webhook
+            .clone()
+            .zip(args.notify_webhook_secret.clone());
+        builder = builder.notifier(Arc::new(ServerNotifier::new(webhook)));
     }
     let chat = match &args.bot {
         Some(bot) => {

@@ -30,6 +30,15 @@ pub enum JwtAlgorithm {
     EdDsa,
 }
 
+/// What the server does for offline members (`--notifications`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Notifications {
+    /// No notifications, and no outbox rows (unless the bot runs).
+    Off,
+    /// A log line per message and member.
+    Log,
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -108,6 +117,25 @@ pub struct ServerArgs {
     /// with it and it answers (`/help` lists its commands).
     #[arg(long, env = "CHAT_BOT")]
     pub bot: Option<String>,
+    /// Tell offline members of each message: `log` writes one line per
+    /// message and member (ids only, never the text) at info level on the
+    /// `chat::notify` target; `off` writes no outbox rows at all.
+    #[arg(long, env = "CHAT_NOTIFICATIONS", value_enum, default_value_t = Notifications::Log)]
+    pub notifications: Notifications,
+    /// Also POST each notification (JSON: the message and its recipients)
+    /// to this http:// URL, signed with --notify-webhook-secret in the
+    /// `Chat-Signature` header (`t=UNIX_SECONDS,v1=HEX`, the HMAC-SHA256 of
+    /// `t.BODY`). A failure or a non-2xx answer is retried with backoff.
+    #[arg(long, env = "CHAT_NOTIFY_WEBHOOK")]
+    pub notify_webhook: Option<String>,
+    /// The webhook's signing secret (at least 32 bytes).
+    #[arg(long, env = "CHAT_NOTIFY_WEBHOOK_SECRET", hide_env_values = true)]
+    pub notify_webhook_secret: Option<String>,
+    /// Seconds the node that stored a message has to notify before any
+    /// node's sweep takes over (a node that died is covered within this and
+    /// a quarter).
+    #[arg(long, env = "CHAT_OUTBOX_LEASE_SECS", default_value_t = 30)]
+    pub outbox_lease_secs: u64,
     /// Secret (at least 32 bytes) for signed tokens. Without it, the token is
     /// the user id itself (demo mode, loopback only). Prefer CHAT_SECRET or
     /// --secret-file: a flag's value is visible to every local user in `ps`.
@@ -242,6 +270,12 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// `--notify-webhook` without a usable secret, or with a URL that is
+    /// not http://, or with notifications off.
+    #[error(
+        "--notify-webhook needs an http:// URL, --notify-webhook-secret of 32+ bytes and --notifications log"
+    )]
+    Webhook,
     /// `--shared-rate-limits` without `--redis-url`.
     #[error("--shared-rate-limits counts in Redis: set --redis-url (REDIS_URL) too")]
     SharedRatesNeedRedis,
@@ -276,6 +310,15 @@ impl ServerArgs {
         }
         if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("mysql:")) {
             return Err(ConfigError::UnsupportedDatabase(self.database_url.clone()));
+        }
+        if let Some(url) = &self.notify_webhook {
+            let secret = self.notify_webhook_secret.as_deref().unwrap_or_default();
+            if !url.starts_with("http://")
+                || secret.len() < 32
+                || self.notifications == Notifications::Off
+            {
+                return Err(ConfigError::Webhook);
+            }
         }
         if self.shared_rate_limits && self.redis_url.is_none() {
             return Err(ConfigError::SharedRatesNeedRedis);

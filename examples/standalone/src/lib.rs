@@ -10,3 +10,4 @@ pub mod auth;
 pub mod config;
 mod hardening;
 pub mod metrics;
+pub mod notifier;

@@ -1,6 +1,7 @@
 //! Store cases: one `pub async fn` per guarantee of [`Store`].
 
 mod moderation;
+mod outbox;
 mod people;
 mod preferences;
 mod reading;
@@ -11,6 +12,10 @@ pub use moderation::{
     blocks_stop_direct_messages_and_invitations, deleting_a_group_deletes_its_history,
     members_add_where_the_group_allows_it, mutes_silence_writes, roles_decide_who_moderates,
     the_owner_leaving_hands_the_group_on, two_admins_removing_each_other_leave_one,
+};
+pub use outbox::{
+    concurrent_claims_take_each_row_once, outbox_rows_come_with_their_messages,
+    preferences_of_reads_members_only,
 };
 pub use people::{contacts_share_a_private_conversation, users_are_listed_searched_and_resolved};
 pub use preferences::{
@@ -104,6 +109,7 @@ pub fn record(
         reply_to: None,
         thread_root: None,
         mentions: Vec::new(),
+        outbox_due: None,
     }
 }
 
