@@ -28,6 +28,7 @@ mod checkpoint;
 mod dialect;
 mod error;
 mod members;
+mod outbox;
 mod search_index;
 mod store;
 mod writer;

@@ -34,7 +34,7 @@ use chat_store_sql::rows::{from_sql, to_sql};
 use crate::dialect::SqliteDialect;
 use crate::error::SqliteStoreError;
 use crate::members::MemberReader;
-use crate::search_index::SearchIndex;
+use crate::search_index::{SearchIndex, WriteConnection};
 use crate::writer::{self, Writer};
 
 /// Read connections kept open for a file database.
@@ -56,6 +56,8 @@ pub struct SqliteStore {
     appends: Writer,
     /// The full-text index, built off the send path.
     search_index: SearchIndex,
+    /// The appends' connection, which also deletes finished outbox rows.
+    append_connection: WriteConnection,
     /// `Store::members`, on rusqlite connections of its own.
     member_reader: MemberReader,
     /// The directory of a `sqlite::memory:` store's file, removed on drop.
@@ -118,13 +120,14 @@ impl SqliteStore {
         let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
             .fetch_one(&writer)
             .await?;
-        let (appends, search_index) =
+        let (appends, search_index, append_connection) =
             writer::start(options.get_filename(), &synchronous.to_string())?;
         Ok(Self {
             writer,
             reader,
             appends,
             search_index,
+            append_connection,
             member_reader: MemberReader::new(options.get_filename()),
             _temporary: temporary,
         })
@@ -579,14 +582,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish_outbox(&self, ids: &[MessageId]) -> StoreResult<()> {
-        let mut connection = self
-            .writer
-            .acquire()
-            .await
-            .map_err(SqliteStoreError::from)?;
-        Ok(writes::finish_outbox::<SqliteDialect>(&mut connection, ids)
-            .await
-            .map_err(SqliteStoreError::from)?)
+        Ok(crate::outbox::finish(&self.append_connection, ids).await?)
     }
 
     async fn defer_outbox(

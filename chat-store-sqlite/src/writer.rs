@@ -42,11 +42,12 @@ pub(crate) type Writer = Batcher<Appended, SqliteStoreError>;
 
 /// Opens the append connection on the database file at `path` with the
 /// given `synchronous` level (the one the store's other connections use)
-/// and starts the writing task.
+/// and starts the writing task; the connection is also the indexer's and
+/// the outbox's deletes'.
 pub(crate) fn start(
     path: &Path,
     synchronous: &str,
-) -> Result<(Writer, SearchIndex), SqliteStoreError> {
+) -> Result<(Writer, SearchIndex, WriteConnection), SqliteStoreError> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -60,6 +61,7 @@ pub(crate) fn start(
     let connection: WriteConnection = Arc::new(Mutex::new((connection, checkpointer)));
     let index = SearchIndex::start(Arc::clone(&connection));
     let indexer = index.clone();
+    let shared = Arc::clone(&connection);
     let writer = Batcher::start(MAX_BATCH, 1, move |records| {
         let connection = Arc::clone(&connection);
         let index = indexer.clone();
@@ -83,7 +85,7 @@ pub(crate) fn start(
             }
         }
     });
-    Ok((writer, index))
+    Ok((writer, index, shared))
 }
 
 /// The same failure for each of `count` appends.

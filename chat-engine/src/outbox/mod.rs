@@ -27,8 +27,8 @@
 //! - **Duplicates carry the message id.** A node that dies after the work
 //!   and before deleting the row means the work runs again: hosts drop a
 //!   repeat by [`Message::id`](crate::Message::id).
-//! - **Bounded.** The work runs on the node's relay task, at most
-//!   [`RELAY_CONCURRENCY`] at once, each call within
+//! - **Bounded.** The work runs on the node's relay, at most
+//!   [`RELAY_CONCURRENCY`] tasks at once, each call within
 //!   [`ChatConfig::outbox_call_timeout`](crate::ChatConfig::outbox_call_timeout);
 //!   when the relay is behind, new work waits in the table for a sweep
 //!   instead of in memory, and a send never waits for any of it.
@@ -38,7 +38,8 @@ pub(crate) mod relay;
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::message::Message;
 
-/// Most follow-ups a node runs at once.
+/// Most follow-up tasks a node runs at once; each takes up to 64 of the
+/// node's fresh messages (with one presence read for all), or one swept row.
 pub const RELAY_CONCURRENCY: usize = 32;
 
 /// What remains to do for a stored message.

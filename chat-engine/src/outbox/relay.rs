@@ -3,24 +3,30 @@
 //! module above for the contract).
 //!
 //! One task owns the loop: it takes the node's fresh messages from a
-//! bounded queue, claims due rows every quarter of the lease (at once again
-//! while a claim comes back full), runs each follow-up on a task of its own
-//! (at most [`RELAY_CONCURRENCY`]), and deletes finished rows in batches.
-//! It ends when the service is gone (the queue's sender with it).
+//! bounded queue, claims due rows every quarter of the lease (again as soon
+//! as a follow-up ends while a claim comes back full), follows them up on
+//! tasks of their own (up to [`FOLLOW_BATCH`] fresh messages a task, with
+//! one presence read for all; at most [`RELAY_CONCURRENCY`] tasks), and
+//! deletes finished rows in batches. Claims and deletes run on tasks of their own,
+//! one of each at a time, so a slow store never holds up the loop and the
+//! relay never queues more than two calls for the store's connections. It
+//! ends when the service is gone (the queue's sender with it).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::MissedTickBehavior;
 
 use super::{Notification, Notifier, OutboxEntry, OutboxStage, RELAY_CONCURRENCY, Recipient};
 use crate::config::ChatConfig;
 use crate::error::ChatError;
 use crate::hooks::SendHooks;
-use crate::ids::{MessageId, UserId};
+use crate::ids::{ConversationId, MessageId, UserId};
 use crate::message::Message;
+use crate::preferences::Preferences;
 use crate::presence::Presence;
 use crate::store::Store;
 use crate::time;
@@ -29,8 +35,19 @@ use crate::time;
 /// outbox for a sweep instead of in memory.
 const QUEUE: usize = 4_096;
 
-/// Finished rows deleted by one statement.
+/// Fresh messages one follow-up task takes at once: one presence read and
+/// one task for all of them.
+const FOLLOW_BATCH: usize = 64;
+
+/// Users one presence read asks about.
+const PRESENCE_CHUNK: usize = 1_000;
+
+/// Finished rows that start a delete at once (otherwise every
+/// [`FINISH_INTERVAL`]).
 const FINISH_BATCH: usize = 256;
+
+/// How often finished rows are deleted, at the most.
+const FINISH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Longest wait between two tries of a failing notifier.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -115,102 +132,120 @@ impl Relay {
     }
 
     async fn run(self: Arc<Self>, mut fresh: mpsc::Receiver<Work>) {
-        let mut running: JoinSet<Option<MessageId>> = JoinSet::new();
+        let mut running: JoinSet<Vec<MessageId>> = JoinSet::new();
+        let mut batch: Vec<Work> = Vec::with_capacity(FOLLOW_BATCH);
         let mut finished: Vec<MessageId> = Vec::new();
+        let mut finishing: Option<JoinHandle<()>> = None;
+        // A claim in flight, with how many rows it asked for.
+        let mut claiming: Option<(usize, JoinHandle<Vec<OutboxEntry>>)> = None;
         let mut sweep = tokio::time::interval((self.lease / 4).max(Duration::from_millis(1)));
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut flush = tokio::time::interval(FINISH_INTERVAL);
+        flush.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // A claim came back full: more rows are due than one claim takes.
         let mut backlog = false;
         loop {
             let room = RELAY_CONCURRENCY.saturating_sub(running.len());
             tokio::select! {
-                work = fresh.recv(), if room > 0 => {
-                    let Some(work) = work else { break };
-                    running.spawn(Arc::clone(&self).follow(work));
+                taken = fresh.recv_many(&mut batch, FOLLOW_BATCH), if room > 0 => {
+                    if taken == 0 {
+                        break;
+                    }
+                    let works = std::mem::replace(&mut batch, Vec::with_capacity(FOLLOW_BATCH));
+                    running.spawn(Arc::clone(&self).follow(works));
                 }
                 Some(done) = running.join_next() => {
-                    if let Ok(Some(id)) = done {
-                        finished.push(id);
+                    if let Ok(ids) = done {
+                        finished.extend(ids);
                     }
-                    if finished.len() >= FINISH_BATCH || running.is_empty() {
-                        self.finish(&mut finished);
+                    if finished.len() >= FINISH_BATCH {
+                        self.finish(&mut finished, &mut finishing);
                     }
-                    if backlog {
-                        backlog = self.claim(&mut running).await;
+                    if backlog && claiming.is_none() {
+                        claiming = self.claim(room + 1);
+                    }
+                }
+                claimed = async { (&mut claiming.as_mut().expect("a claim in flight").1).await },
+                    if claiming.is_some() =>
+                {
+                    let asked = claiming.take().map_or(0, |(asked, _)| asked);
+                    let claimed = claimed.unwrap_or_default();
+                    backlog = claimed.len() >= asked;
+                    if !claimed.is_empty() {
+                        ::metrics::counter!(crate::metrics::OUTBOX_SWEPT)
+                            .increment(claimed.len() as u64);
+                    }
+                    for entry in claimed {
+                        running.spawn(Arc::clone(&self).follow_entry(entry));
                     }
                 }
                 _ = sweep.tick() => {
-                    self.finish(&mut finished);
-                    backlog = self.claim(&mut running).await;
+                    if claiming.is_none() {
+                        claiming = self.claim(room);
+                    }
                 }
+                _ = flush.tick() => self.finish(&mut finished, &mut finishing),
             }
         }
         // The service is gone: let what runs finish, and record it.
         while let Some(done) = running.join_next().await {
-            if let Ok(Some(id)) = done {
-                finished.push(id);
+            if let Ok(ids) = done {
+                finished.extend(ids);
             }
         }
-        self.finish(&mut finished);
+        if let Some(task) = finishing.take() {
+            let _ = task.await;
+        }
+        self.finish(&mut finished, &mut finishing);
     }
 
-    /// Deletes the rows of `finished` (on a task of its own: the loop goes
-    /// on). A failure leaves them to run again: a repeat, never a loss.
-    fn finish(&self, finished: &mut Vec<MessageId>) {
-        if finished.is_empty() {
+    /// Deletes the rows of `finished` on a task of its own (the loop goes
+    /// on), one such task at a time so that deletes never queue up for the
+    /// store's connections; while one runs, finished rows wait for the next.
+    /// A failure leaves them to run again: a repeat, never a loss.
+    fn finish(&self, finished: &mut Vec<MessageId>, finishing: &mut Option<JoinHandle<()>>) {
+        if finished.is_empty() || finishing.as_ref().is_some_and(|task| !task.is_finished()) {
             return;
         }
         let ids = std::mem::take(finished);
         let store = Arc::clone(&self.store);
-        tokio::spawn(async move {
+        *finishing = Some(tokio::spawn(async move {
             if let Err(error) = store.finish_outbox(&ids).await {
                 static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
                 if let Some(suppressed) = LOG.admit() {
                     tracing::warn!(error = %error, rows = ids.len(), suppressed, "outbox rows not deleted; their follow-ups will run again");
                 }
             }
-        });
+        }));
     }
 
-    /// Claims due rows for the room `running` leaves and runs them; whether
-    /// the claim came back full.
-    async fn claim(self: &Arc<Self>, running: &mut JoinSet<Option<MessageId>>) -> bool {
-        let room = RELAY_CONCURRENCY.saturating_sub(running.len());
+    /// Starts claiming up to `room` due rows on a task of its own, so a
+    /// slow store never holds up the node's fresh messages.
+    fn claim(&self, room: usize) -> Option<(usize, JoinHandle<Vec<OutboxEntry>>)> {
         if room == 0 {
-            return true;
+            return None;
         }
-        let now = time::now();
-        let claimed = match self
-            .store
-            .claim_outbox(
-                now,
-                now + self.lease,
-                u32::try_from(room).unwrap_or(u32::MAX),
-            )
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
-                if let Some(suppressed) = LOG.admit() {
-                    tracing::warn!(error = %error, suppressed, "outbox sweep failed; trying again at the next");
-                }
-                return false;
-            }
-        };
-        let full = claimed.len() >= room;
-        if !claimed.is_empty() {
-            ::metrics::counter!(crate::metrics::OUTBOX_SWEPT).increment(claimed.len() as u64);
-        }
-        for entry in claimed {
-            running.spawn(Arc::clone(self).follow_entry(entry));
-        }
-        full
+        let (store, lease) = (Arc::clone(&self.store), self.lease);
+        let limit = u32::try_from(room).unwrap_or(u32::MAX);
+        let task = tokio::spawn(async move {
+            let now = time::now();
+            store
+                .claim_outbox(now, now + lease, limit)
+                .await
+                .unwrap_or_else(|error| {
+                    static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
+                    if let Some(suppressed) = LOG.admit() {
+                        tracing::warn!(error = %error, suppressed, "outbox sweep failed; trying again at the next");
+                    }
+                    Vec::new()
+                })
+        });
+        Some((room, task))
     }
 
     /// Follows up a swept row: reads its message and members first. A
     /// message or conversation deleted since has nothing left to follow.
-    async fn follow_entry(self: Arc<Self>, entry: OutboxEntry) -> Option<MessageId> {
+    async fn follow_entry(self: Arc<Self>, entry: OutboxEntry) -> Vec<MessageId> {
         let viewer = UserId::new("outbox").expect("a valid user id");
         let read = async {
             let message = self.store.message(&entry.message_id, &viewer).await?;
@@ -225,104 +260,188 @@ impl Relay {
                     stage: entry.stage,
                     attempts: entry.attempts,
                 };
-                self.follow(work).await
+                self.follow(vec![work]).await
             }
-            Ok(_) => Some(entry.message_id),
+            Ok(_) => vec![entry.message_id],
             // The row stays claimed; the next sweep after the lease tries again.
-            Err(_) => None,
+            Err(_) => Vec::new(),
         }
     }
 
-    /// Runs what remains of `work`; the row to delete when it is done
-    /// (`None`: deferred, or dropped after its last try).
-    async fn follow(self: Arc<Self>, work: Work) -> Option<MessageId> {
-        if let (OutboxStage::Hooks, Some(hooks)) = (work.stage, &self.hooks) {
-            let call = hooks.after_send(work.message.clone(), work.members.clone());
-            if tokio::time::timeout(self.call_timeout, call).await.is_err() {
-                ::metrics::counter!(crate::metrics::OUTBOX_FAILURES, "call" => "after_send")
-                    .increment(1);
-                static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
-                if let Some(suppressed) = LOG.admit() {
-                    tracing::warn!(message = %work.message.id, suppressed, "after_send hook timed out");
+    /// Runs what remains of each of `works` (hooks, then notifications);
+    /// the rows to delete: those done, or dropped after their last try.
+    async fn follow(self: Arc<Self>, works: Vec<Work>) -> Vec<MessageId> {
+        if let Some(hooks) = &self.hooks {
+            let mut calls = JoinSet::new();
+            for work in works.iter().filter(|work| work.stage == OutboxStage::Hooks) {
+                let (hooks, timeout) = (Arc::clone(hooks), self.call_timeout);
+                let (message, members) = (work.message.clone(), work.members.clone());
+                calls.spawn(async move {
+                    let id = message.id.clone();
+                    let call = hooks.after_send(message, members);
+                    (id, tokio::time::timeout(timeout, call).await.is_ok())
+                });
+            }
+            while let Some(call) = calls.join_next().await {
+                if let Ok((id, false)) = call {
+                    ::metrics::counter!(crate::metrics::OUTBOX_FAILURES, "call" => "after_send")
+                        .increment(1);
+                    static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
+                    if let Some(suppressed) = LOG.admit() {
+                        tracing::warn!(message = %id, suppressed, "after_send hook timed out");
+                    }
                 }
             }
         }
         let Some(notifier) = &self.notifier else {
-            return Some(work.message.id);
+            return works.into_iter().map(|work| work.message.id).collect();
         };
-        let failure = match self.notification(&work).await {
-            Ok(None) => return Some(work.message.id),
-            Ok(Some(notification)) => {
-                let call = notifier.notify(&notification);
-                match tokio::time::timeout(self.call_timeout, call).await {
-                    Ok(Ok(())) => {
-                        ::metrics::counter!(crate::metrics::NOTIFICATIONS)
-                            .increment(notification.recipients.len() as u64);
-                        return Some(work.message.id);
-                    }
-                    Ok(Err(reason)) => reason,
-                    Err(_) => "no answer within the call timeout".to_owned(),
+        let notifications = match self.notifications(&works).await {
+            Ok(notifications) => notifications,
+            Err(error) => {
+                let reason = error.to_string();
+                let mut done = Vec::new();
+                for work in &works {
+                    done.extend(self.failed(work, &reason).await);
                 }
+                return done;
             }
-            Err(error) => error.to_string(),
         };
+        let mut calls = JoinSet::new();
+        for (index, notification) in notifications.into_iter().enumerate() {
+            let Some(notification) = notification else {
+                continue;
+            };
+            let (notifier, timeout) = (Arc::clone(notifier), self.call_timeout);
+            calls.spawn(async move {
+                let told = notification.recipients.len() as u64;
+                let outcome =
+                    match tokio::time::timeout(timeout, notifier.notify(&notification)).await {
+                        Ok(Ok(())) => Ok(told),
+                        Ok(Err(reason)) => Err(reason),
+                        Err(_) => Err("no answer within the call timeout".to_owned()),
+                    };
+                (index, outcome)
+            });
+        }
+        let mut failures: Vec<(usize, String)> = Vec::new();
+        while let Some(call) = calls.join_next().await {
+            match call {
+                Ok((_, Ok(told))) => {
+                    ::metrics::counter!(crate::metrics::NOTIFICATIONS).increment(told);
+                }
+                Ok((index, Err(reason))) => failures.push((index, reason)),
+                // A notifier that panicked: its row keeps its claim and is
+                // swept again after the lease.
+                Err(_) => {}
+            }
+        }
+        let failed: Vec<usize> = failures.iter().map(|(index, _)| *index).collect();
+        let mut done: Vec<MessageId> = works
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| !failed.contains(index))
+            .map(|(_, work)| work.message.id.clone())
+            .collect();
+        for (index, reason) in failures {
+            done.extend(self.failed(&works[index], &reason).await);
+        }
+        done
+    }
+
+    /// Records a failed notification of `work`: puts its row back for a
+    /// later try with backoff, or after the last try gives it up (the row
+    /// to delete).
+    async fn failed(&self, work: &Work, reason: &str) -> Option<MessageId> {
         ::metrics::counter!(crate::metrics::OUTBOX_FAILURES, "call" => "notify").increment(1);
-        static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
-        let id = work.message.id;
+        let id = &work.message.id;
         if work.attempts >= self.attempts {
             ::metrics::counter!(crate::metrics::OUTBOX_DROPPED).increment(1);
-            tracing::error!(message = %id, attempts = work.attempts, reason = %failure, "notifications dropped after their last try");
-            return Some(id);
+            tracing::error!(message = %id, attempts = work.attempts, reason, "notifications dropped after their last try");
+            return Some(id.clone());
         }
+        static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
         if let Some(suppressed) = LOG.admit() {
-            tracing::warn!(message = %id, attempts = work.attempts, reason = %failure, suppressed, "notifier failed; trying again later");
+            tracing::warn!(message = %id, attempts = work.attempts, reason, suppressed, "notifier failed; trying again later");
         }
         let due = time::now() + backoff(work.attempts);
         // A row that cannot be put back keeps its claim and is swept after the lease.
-        let _ = self.store.defer_outbox(&id, OutboxStage::Notify, due).await;
+        let _ = self.store.defer_outbox(id, OutboxStage::Notify, due).await;
         None
     }
 
-    /// Whom to tell about `work.message`: members but the sender, offline on
-    /// every node, whose preferences let it through; `None` for nobody.
-    async fn notification(&self, work: &Work) -> Result<Option<Notification>, ChatError> {
-        let message = &work.message;
-        let others: Vec<UserId> = work
-            .members
+    /// For each of `works`, whom to tell: members but the sender, offline
+    /// on every node, whose preferences let the message through (`None`
+    /// for nobody). One presence read for the whole batch, one preferences
+    /// read per conversation with someone offline.
+    async fn notifications(&self, works: &[Work]) -> Result<Vec<Option<Notification>>, ChatError> {
+        let mut asked: Vec<UserId> = works
             .iter()
-            .filter(|member| **member != message.sender)
+            .flat_map(|work| {
+                work.members
+                    .iter()
+                    .filter(|member| **member != work.message.sender)
+            })
             .cloned()
             .collect();
-        if others.is_empty() {
-            return Ok(None);
+        asked.sort();
+        asked.dedup();
+        let now = time::now();
+        let mut offline: HashSet<UserId> = HashSet::new();
+        for chunk in asked.chunks(PRESENCE_CHUNK) {
+            for presence in self.presence.read(chunk, now).await? {
+                if !presence.online {
+                    offline.insert(presence.user_id);
+                }
+            }
         }
-        let offline: Vec<UserId> = self
-            .presence
-            .read(&others, time::now())
-            .await?
-            .into_iter()
-            .filter(|presence| !presence.online)
-            .map(|presence| presence.user_id)
-            .collect();
-        if offline.is_empty() {
-            return Ok(None);
+        // The offline recipients of each conversation, and their preferences.
+        let mut away: HashMap<&ConversationId, Vec<UserId>> = HashMap::new();
+        for work in works {
+            let users = away.entry(&work.message.conversation_id).or_default();
+            users.extend(
+                work.members
+                    .iter()
+                    .filter(|member| **member != work.message.sender && offline.contains(*member))
+                    .cloned(),
+            );
         }
-        let recipients: Vec<Recipient> = self
-            .store
-            .preferences_of(&message.conversation_id, &offline)
-            .await?
-            .into_iter()
-            .filter_map(|(user_id, preferences)| {
-                let mentioned = message.mentions.contains(&user_id);
-                preferences
-                    .notifies(message.created_at, mentioned)
-                    .then_some(Recipient { user_id, mentioned })
+        let mut preferences: HashMap<(&ConversationId, UserId), Preferences> = HashMap::new();
+        for (conversation, mut users) in away {
+            if users.is_empty() {
+                continue;
+            }
+            users.sort();
+            users.dedup();
+            for (user, settings) in self.store.preferences_of(conversation, &users).await? {
+                preferences.insert((conversation, user), settings);
+            }
+        }
+        Ok(works
+            .iter()
+            .map(|work| {
+                let message = &work.message;
+                let recipients: Vec<Recipient> = work
+                    .members
+                    .iter()
+                    .filter_map(|user_id| {
+                        let settings =
+                            preferences.get(&(&message.conversation_id, user_id.clone()))?;
+                        let mentioned = message.mentions.contains(user_id);
+                        settings
+                            .notifies(message.created_at, mentioned)
+                            .then(|| Recipient {
+                                user_id: user_id.clone(),
+                                mentioned,
+                            })
+                    })
+                    .collect();
+                (!recipients.is_empty()).then(|| Notification {
+                    message: message.clone(),
+                    recipients,
+                })
             })
-            .collect();
-        Ok((!recipients.is_empty()).then(|| Notification {
-            message: message.clone(),
-            recipients,
-        }))
+            .collect())
     }
 }
 
