@@ -24,6 +24,7 @@ use super::{Notification, Notifier, OutboxEntry, OutboxStage, RELAY_CONCURRENCY,
 use crate::config::ChatConfig;
 use crate::error::ChatError;
 use crate::hooks::SendHooks;
+use crate::hub::Hub;
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::message::Message;
 use crate::preferences::Preferences;
@@ -96,6 +97,9 @@ struct Work {
 pub(crate) struct Relay {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) presence: Arc<dyn Presence>,
+    /// This node's connections: a member connected here is online without
+    /// asking the presence backend.
+    pub(crate) hub: Hub,
     pub(crate) hooks: Option<Arc<dyn SendHooks>>,
     pub(crate) notifier: Option<Arc<dyn Notifier>>,
     pub(crate) lease: Duration,
@@ -108,6 +112,7 @@ impl Relay {
     pub(crate) fn new(
         store: Arc<dyn Store>,
         presence: Arc<dyn Presence>,
+        hub: Hub,
         hooks: Option<Arc<dyn SendHooks>>,
         notifier: Option<Arc<dyn Notifier>>,
         config: &ChatConfig,
@@ -115,6 +120,7 @@ impl Relay {
         Self {
             store,
             presence,
+            hub,
             hooks,
             notifier,
             lease: config.outbox_lease,
@@ -372,7 +378,8 @@ impl Relay {
 
     /// For each of `works`, whom to tell: members but the sender, offline
     /// on every node, whose preferences let the message through (`None`
-    /// for nobody). One presence read for the whole batch, one preferences
+    /// for nobody). Members connected to this node are online; one
+    /// presence read for the others of the whole batch, one preferences
     /// read per conversation with someone offline.
     async fn notifications(&self, works: &[Work]) -> Result<Vec<Option<Notification>>, ChatError> {
         let mut asked: Vec<UserId> = works
@@ -382,6 +389,7 @@ impl Relay {
                     .iter()
                     .filter(|member| **member != work.message.sender)
             })
+            .filter(|member| !self.hub.is_connected(member))
             .cloned()
             .collect();
         asked.sort();

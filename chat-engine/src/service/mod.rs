@@ -177,6 +177,7 @@ impl ChatServiceBuilder {
             Relay::new(
                 Arc::clone(&self.store),
                 Arc::clone(&presence),
+                hub.clone(),
                 self.hooks.clone(),
                 self.notifier,
                 &config,
