@@ -14,9 +14,13 @@ use chat_engine::ChatService;
 /// each live one with 1001 ("going away") once it has answered the frame it
 /// was handling, and waits for them to go, at most `bound` (then it logs
 /// how many are left and resolves anyway, so a client cannot hold the
-/// process up). Give it to `with_graceful_shutdown`: axum then stops
-/// accepting and lets requests in flight finish (REST sends among them)
-/// before `serve` returns.
+/// process up). Then it finishes the follow-ups (hooks, notifications) of
+/// what was stored ([`ChatService::flush_outbox`]) within what is left of
+/// `bound`, so a restart repeats none. Give it to `with_graceful_shutdown`:
+/// axum then stops accepting and lets requests in flight finish (REST sends
+/// among them) before `serve` returns; a host that wants those followed up
+/// before it exits too calls `chat.flush_outbox()` after `serve` (else the
+/// next start's sweep does it).
 ///
 /// ```no_run
 /// # async fn example(chat: chat_engine::ChatService, app: axum::Router) -> std::io::Result<()> {
@@ -36,13 +40,22 @@ pub async fn graceful_shutdown(
     signal.await;
     tracing::info!("shutting down: closing chat's sockets");
     chat.hub().close_all();
-    if tokio::time::timeout(bound, chat.hub().drained())
+    let deadline = tokio::time::Instant::now() + bound;
+    if tokio::time::timeout_at(deadline, chat.hub().drained())
         .await
         .is_err()
     {
         tracing::warn!(
             sockets = chat.hub().stats().connections,
             "chat sockets still open after {bound:?}; leaving them to be cut"
+        );
+    }
+    if tokio::time::timeout_at(deadline, chat.flush_outbox())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "follow-ups of stored messages unfinished after {bound:?}; the next start sweeps them"
         );
     }
 }

@@ -116,9 +116,10 @@ pub struct ServeStats {
 ///   is answered `503` with `Retry-After` and closed at once.
 /// - **A bounded graceful shutdown**: new connections stop, requests in
 ///   flight finish, every WebSocket is closed with 1001 after answering the
-///   send it is handling ([`chat_engine::Hub::drained`]), and whatever is still
-///   open after [`ServeConfig::shutdown_timeout`] is cut, so no client can
-///   hold the process up.
+///   send it is handling ([`chat_engine::Hub::drained`]), the follow-ups of
+///   what was stored are finished ([`ChatService::flush_outbox`]), and
+///   whatever is still open after [`ServeConfig::shutdown_timeout`] is cut,
+///   so no client can hold the process up.
 ///
 /// ```no_run
 /// # async fn example(chat: chat_engine::ChatService, auth: std::sync::Arc<dyn chat_axum::Authenticate>) -> std::io::Result<()> {
@@ -205,6 +206,9 @@ impl Server {
             while connections.join_next().await.is_some() {}
             // Upgraded sockets outlive their HTTP connection's task.
             chat.hub().drained().await;
+            // Nothing is sent any more: finish what was, so a restart
+            // repeats no hook or notification.
+            chat.flush_outbox().await;
         })
         .await;
         if finished.is_err() {

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::MissedTickBehavior;
 
@@ -57,6 +57,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 #[derive(Debug)]
 pub(crate) struct RelayHandle {
     queue: mpsc::Sender<Work>,
+    /// Asks the relay to finish what it has and answer.
+    flushes: mpsc::Sender<oneshot::Sender<()>>,
     lease: Duration,
 }
 
@@ -77,6 +79,15 @@ impl RelayHandle {
         };
         if self.queue.try_send(work).is_err() {
             ::metrics::counter!(crate::metrics::OUTBOX_LEFT_FOR_SWEEP).increment(1);
+        }
+    }
+
+    /// Resolves once every fresh message offered so far is followed up and
+    /// its row deleted (or left for a later try).
+    pub(crate) async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.flushes.send(reply).await.is_ok() {
+            let _ = done.await;
         }
     }
 }
@@ -132,12 +143,21 @@ impl Relay {
     /// Starts the relay's task; the handle the service keeps.
     pub(crate) fn start(self) -> RelayHandle {
         let (queue, fresh) = mpsc::channel(QUEUE);
+        let (flushes, flush_requests) = mpsc::channel(1);
         let lease = self.lease;
-        tokio::spawn(Arc::new(self).run(fresh));
-        RelayHandle { queue, lease }
+        tokio::spawn(Arc::new(self).run(fresh, flush_requests));
+        RelayHandle {
+            queue,
+            flushes,
+            lease,
+        }
     }
 
-    async fn run(self: Arc<Self>, mut fresh: mpsc::Receiver<Work>) {
+    async fn run(
+        self: Arc<Self>,
+        mut fresh: mpsc::Receiver<Work>,
+        mut flush_requests: mpsc::Receiver<oneshot::Sender<()>>,
+    ) {
         let mut running: JoinSet<Vec<MessageId>> = JoinSet::new();
         let mut batch: Vec<Work> = Vec::with_capacity(FOLLOW_BATCH);
         let mut finished: Vec<MessageId> = Vec::new();
@@ -191,18 +211,48 @@ impl Relay {
                     }
                 }
                 _ = flush.tick() => self.finish(&mut finished, &mut finishing),
+                Some(reply) = flush_requests.recv() => {
+                    // What was offered before the request is queued: follow
+                    // it all, then delete the rows before answering.
+                    while let Ok(work) = fresh.try_recv() {
+                        batch.push(work);
+                        if batch.len() == FOLLOW_BATCH {
+                            let works = std::mem::replace(&mut batch, Vec::with_capacity(FOLLOW_BATCH));
+                            running.spawn(Arc::clone(&self).follow(works));
+                        }
+                    }
+                    if !batch.is_empty() {
+                        running.spawn(Arc::clone(&self).follow(std::mem::take(&mut batch)));
+                    }
+                    self.drain(&mut running, &mut finished, &mut finishing).await;
+                    let _ = reply.send(());
+                }
             }
         }
         // The service is gone: let what runs finish, and record it.
+        self.drain(&mut running, &mut finished, &mut finishing)
+            .await;
+    }
+
+    /// Waits for every follow-up running, then deletes the finished rows.
+    async fn drain(
+        &self,
+        running: &mut JoinSet<Vec<MessageId>>,
+        finished: &mut Vec<MessageId>,
+        finishing: &mut Option<JoinHandle<()>>,
+    ) {
         while let Some(done) = running.join_next().await {
             if let Ok(ids) = done {
                 finished.extend(ids);
             }
         }
-        if let Some(task) = finishing.take() {
-            let _ = task.await;
+        for _ in 0..2 {
+            // The delete in flight first, then the rest.
+            if let Some(task) = finishing.take() {
+                let _ = task.await;
+            }
+            self.finish(finished, finishing);
         }
-        self.finish(&mut finished, &mut finishing);
     }
 
     /// Deletes the rows of `finished` on a task of its own (the loop goes

@@ -318,6 +318,18 @@ impl ChatService {
         })
     }
 
+    /// Finishes the follow-ups (hooks, notifications) of every message this
+    /// node stored so far and deletes their outbox rows, so a restart runs
+    /// none of them again: the last step of a graceful shutdown, after the
+    /// last request (bound it with a timeout; what it does not finish is
+    /// swept later, as after a crash). A notifier still failing leaves its
+    /// row for a later try. Returns at once without hooks or a notifier.
+    pub async fn flush_outbox(&self) {
+        if let Some(relay) = &self.inner.relay {
+            relay.flush().await;
+        }
+    }
+
     /// Publishes that failed after their message was saved, since start.
     #[must_use]
     pub fn publish_failures(&self) -> u64 {

@@ -12,7 +12,8 @@
 //!
 //! As processes: the server is killed with SIGKILL while its webhook calls
 //! hang (after the commits, before any notification is done), and the
-//! server started again on the same file notifies every message.
+//! server started again on the same file notifies every message; a server
+//! stopped gracefully leaves no follow-up to run again.
 
 mod common;
 
@@ -418,4 +419,38 @@ async fn a_server_killed_before_it_notifies_notifies_after_restart() {
     );
     assert_eq!(hook.bad_signatures.load(Ordering::SeqCst), 0);
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_leaves_no_follow_up_to_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("chat.db");
+    let server = ServerProcess::start(&database, &["--send-rate", "0"]).await;
+    let base = server.base.clone();
+    sign_in(&base, &["alice", "bob"]).await;
+    let direct = open_direct(&base, "alice", "bob").await;
+    let path = format!("/conversations/{direct}/messages");
+    let sends = (0..200).map(|index| {
+        let (base, path) = (base.clone(), path.clone());
+        async move {
+            let body = json!({"body": format!("message {index}")});
+            call(reqwest::Method::POST, &base, "alice", &path, Some(body)).await
+        }
+    });
+    for (status, body) in futures::future::join_all(sends).await {
+        assert_eq!(status, 201, "{body}");
+    }
+    assert!(server.terminate().await, "a clean exit");
+
+    // Every row the sends wrote was followed up and deleted before the exit.
+    let store = SqliteStore::connect(&format!("sqlite://{}", database.display()))
+        .await
+        .unwrap();
+    let far = chat_engine::time::now() + Duration::from_secs(86_400);
+    let left = store.claim_outbox(far, far, 1_000).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "{} follow-ups left to run again after a graceful shutdown",
+        left.len()
+    );
 }
