@@ -1,7 +1,9 @@
-//! An example bot. A bot is an ordinary user whose messages the host's code
-//! writes: here [`EchoBot`] watches stored messages through
+//! An example bot. A bot is an ordinary user whose messages code writes.
+//! Inside the server, [`EchoBot`] watches stored messages through
 //! [`SendHooks::after_send`], and [`run`] answers each one sent to the bot in
 //! a direct conversation, through the same [`ChatService::send`] as anyone.
+//! As a process of its own (the `echo-bot` binary), [`answer_over`] does the
+//! same over the network through a [`chat_client::Client`].
 //!
 //! ```no_run
 //! # async fn example(store: std::sync::Arc<dyn chat_engine::Store>, bus: std::sync::Arc<dyn chat_engine::Bus>) -> chat_engine::Result<()> {
@@ -140,4 +142,47 @@ pub fn answer(body: &str) -> String {
 fn command(body: &str) -> (&str, &str) {
     let body = body.trim();
     body.split_once(' ').unwrap_or((body, ""))
+}
+
+/// The bot as a process of its own: answers over the network, through
+/// `client` (a [`chat_client::Client`] of the bot's user), every message
+/// sent to `bot` in a direct conversation, with the same replies as
+/// [`run`]. Each answer's `client_id` is made from the message's id, so a
+/// message handed on again after a reconnect is answered once. Returns when
+/// the client's task ends.
+pub async fn answer_over(mut client: chat_client::Client, bot: UserId) {
+    use chat_client::Event;
+    use chat_engine::protocol::ServerEvent;
+
+    // Whether each conversation is a direct one, asked once.
+    let mut direct: std::collections::HashMap<chat_engine::ConversationId, bool> =
+        std::collections::HashMap::new();
+    while let Some(event) = client.next_event().await {
+        let Event::Timeline(ServerEvent::Message { message }) = event else {
+            continue;
+        };
+        if message.sender == bot {
+            continue;
+        }
+        let id = message.conversation_id.clone();
+        let is_direct = match direct.get(&id) {
+            Some(known) => *known,
+            None => match client.get(&format!("/conversations/{id}")).await {
+                Ok(conversation) => {
+                    let known = conversation["kind"] == "direct";
+                    direct.insert(id.clone(), known);
+                    known
+                }
+                Err(error) => {
+                    tracing::warn!(bot = %bot, error = %error, "the bot could not read a conversation");
+                    continue;
+                }
+            },
+        };
+        if is_direct {
+            let reply = reply(&message.body).with_client_id(format!("reply-{}", message.id));
+            // The client sends it (again after reconnects) until stored.
+            client.send(&id, reply).await;
+        }
+    }
 }
