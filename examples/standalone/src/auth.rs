@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use axum::http::request::Parts;
-use chat_axum::{AuthRejection, Authenticate, JwtAuth, JwtMinter, bearer_token};
+use chat_axum::{AuthRejection, Authenticate, Identity, JwtAuth, JwtMinter, bearer_token};
 use chat_engine::{StoreDirectory, UserId};
 
 use crate::config::{ConfigError, JwtAlgorithm, ServerArgs};
@@ -56,13 +56,19 @@ impl SignsIn {
 #[async_trait::async_trait]
 impl Authenticate for SignsIn {
     async fn authenticate(&self, parts: &Parts) -> Result<UserId, AuthRejection> {
-        let user = self.inner.authenticate(parts).await?;
-        if let Err(error) = self.directory.sign_in(&user).await {
+        Ok(self.identify(parts).await?.user)
+    }
+
+    /// The inner identity as it is, its expiry included (a socket closes
+    /// with 4002 when it passes).
+    async fn identify(&self, parts: &Parts) -> Result<Identity, AuthRejection> {
+        let identity = self.inner.identify(parts).await?;
+        if let Err(error) = self.directory.sign_in(&identity.user).await {
             // The request goes on: it fails on its own if the store is down,
             // and the next request records the user.
-            tracing::warn!(user = %user, error = %error, "could not record the user in the directory");
+            tracing::warn!(user = %identity.user, error = %error, "could not record the user in the directory");
         }
-        Ok(user)
+        Ok(identity)
     }
 }
 

@@ -190,3 +190,115 @@ async fn the_echo_bot_answers_over_the_network() {
         assert_eq!(reply["body"], answer);
     }
 }
+
+/// Mints a token that lives two seconds at every call, and counts the calls.
+#[derive(Debug)]
+struct ShortLived {
+    minter: chat_axum::JwtMinter,
+    user: chat_engine::UserId,
+    calls: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+#[async_trait::async_trait]
+impl chat_client::TokenProvider for ShortLived {
+    async fn token(&self) -> Result<String, String> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let ttl = Duration::from_secs(2);
+        Ok(self
+            .minter
+            .mint(&self.user, ttl, std::time::SystemTime::now()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_token_expires_comes_back_with_a_fresh_one() {
+    const SECRET: &str = "a token secret of thirty-two bytes or more";
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&dir.path().join("chat.db"), &["--secret", SECRET]).await;
+    let minter = chat_axum::JwtMinter::hs256(SECRET.as_bytes()).unwrap();
+    let long = |user: &str| {
+        let user = chat_engine::UserId::new(user).unwrap();
+        minter.mint(
+            &user,
+            Duration::from_secs(600),
+            std::time::SystemTime::now(),
+        )
+    };
+    let (alice_token, bob_token) = (long("alice"), long("bob"));
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", server.base);
+    // Bob signs in (the directory knows him), alice opens their chat.
+    let signed_in = http
+        .get(url("/conversations"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    let direct: serde_json::Value = http
+        .put(url("/direct/bob"))
+        .bearer_auth(&alice_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let direct = direct["id"].as_str().unwrap().to_owned();
+
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let tokens = ShortLived {
+        minter: chat_axum::JwtMinter::hs256(SECRET.as_bytes()).unwrap(),
+        user: chat_engine::UserId::new("bob").unwrap(),
+        calls: std::sync::Arc::clone(&calls),
+    };
+    let config = ClientConfig::new(format!("http://{}", server.base))
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200));
+    let mut bob = Client::start(config, tokens);
+    bob.follow(ConversationId::new(direct.clone()).unwrap(), 0);
+
+    // Alice writes for about five seconds: bob's tokens expire on the way.
+    let sender = {
+        let (http, path, token) = (
+            http.clone(),
+            url(&format!("/conversations/{direct}/messages")),
+            alice_token.clone(),
+        );
+        tokio::spawn(async move {
+            for index in 0..25 {
+                let body = json!({"body": format!("tick {index}")});
+                let sent = http
+                    .post(&path)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(sent.status(), 201);
+                // Paced, not synchronised: the sends spread over the tokens' lives.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let mut seqs = Vec::new();
+    let mut expired = 0;
+    while seqs.len() < 25 {
+        let event = tokio::time::timeout(Duration::from_secs(30), bob.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("bob has {} of 25 messages", seqs.len()))
+            .unwrap();
+        match event {
+            Event::Timeline(ServerEvent::Message { message }) => seqs.push(message.seq),
+            Event::Disconnected { reason } if reason.contains("4002") => expired += 1,
+            _ => {}
+        }
+    }
+    sender.await.unwrap();
+    assert_eq!(seqs, (1..=25).collect::<Vec<Seq>>());
+    assert!(expired >= 1, "no socket closed for an expired token");
+    let asked = calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        asked > expired,
+        "the provider was asked {asked} times for {expired} expiries"
+    );
+}
