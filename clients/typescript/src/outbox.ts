@@ -1,0 +1,120 @@
+// Sends not yet acknowledged. Each gets its client_id when the caller
+// sends, and goes out again with it on every connection (and after a
+// retryable refusal) until the server answers `ack` (stored: the server
+// stores a client_id once, so a retry never stores twice) or refuses it
+// for good. Each one's state can be awaited or listened to.
+import type { ClientFrame, ErrorBody, Message } from "./generated/socket.js";
+
+/** Wait before sending again what the server refused as retryable. */
+const RETRY_AFTER_MS = 1000;
+
+/** What a send carries besides its conversation. */
+export interface OutgoingMessage {
+  body: string;
+  content?: { kind: string; payload: Record<string, unknown> } | null;
+  client_id?: string;
+  reply_to?: number | null;
+  thread_root?: number | null;
+  mentions?: string[];
+}
+
+/** Where a send is. */
+export type SendState =
+  | { state: "pending" }
+  | { state: "sent"; message: Message }
+  | { state: "failed"; error: ErrorBody };
+
+/** A send the client keeps trying. */
+export class PendingSend {
+  readonly clientId: string;
+  readonly conversationId: string;
+  readonly message: OutgoingMessage;
+  #state: SendState = { state: "pending" };
+  #settle!: (state: SendState) => void;
+  /** Resolves once the send is stored or refused for good. */
+  readonly settled: Promise<SendState>;
+  /** Not before this time (ms) after a retryable refusal. */
+  retryAt: number | undefined;
+
+  constructor(conversationId: string, message: OutgoingMessage) {
+    this.clientId = message.client_id!;
+    this.conversationId = conversationId;
+    this.message = message;
+    this.settled = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  /** The state now. */
+  get state(): SendState {
+    return this.#state;
+  }
+
+  /** @internal */
+  settle(state: SendState): void {
+    this.#state = state;
+    this.#settle(state);
+  }
+
+  /** @internal The frame that sends it. */
+  frame(): ClientFrame {
+    return { type: "send", conversation_id: this.conversationId, ...this.message } as ClientFrame;
+  }
+}
+
+/** A fresh idempotency key. */
+export function newClientId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (crypto?.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export class Outbox {
+  #items = new Map<string, PendingSend>();
+
+  /** Takes a send, giving it a client_id if it has none. */
+  add(conversationId: string, message: OutgoingMessage): PendingSend {
+    const withKey = { ...message, client_id: message.client_id ?? newClientId() };
+    const pending = new PendingSend(conversationId, withKey);
+    this.#items.set(pending.clientId, pending);
+    return pending;
+  }
+
+  /** Every pending send due by `now`: what a fresh connection sends first. */
+  due(now: number): PendingSend[] {
+    const due = [...this.#items.values()].filter((item) => item.retryAt === undefined || item.retryAt <= now);
+    for (const item of due) item.retryAt = undefined;
+    return due;
+  }
+
+  /** The next time a refused send is due again. */
+  nextRetry(): number | undefined {
+    const times = [...this.#items.values()].flatMap((item) => (item.retryAt === undefined ? [] : [item.retryAt]));
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  /** The server stored the send of `clientId`. */
+  acked(clientId: string, message: Message): PendingSend | undefined {
+    const item = this.#items.get(clientId);
+    if (item === undefined) return undefined;
+    this.#items.delete(clientId);
+    item.settle({ state: "sent", message });
+    return item;
+  }
+
+  /** The server refused the send of `clientId`: again later, or for good. */
+  refused(clientId: string, error: ErrorBody, now: number): PendingSend | undefined {
+    const item = this.#items.get(clientId);
+    if (item === undefined) return undefined;
+    if (error.retryable) {
+      item.retryAt = now + RETRY_AFTER_MS;
+      return undefined;
+    }
+    this.#items.delete(clientId);
+    item.settle({ state: "failed", error });
+    return item;
+  }
+
+  /** How many sends are not settled. */
+  get size(): number {
+    return this.#items.size;
+  }
+}
