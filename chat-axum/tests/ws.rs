@@ -300,3 +300,13 @@ async fn connections_past_the_per_user_limit_are_refused_with_429() {
     .expect("the closed socket is unregistered");
     let _again = server.ws("alice").await;
 }
+
+#[tokio::test]
+async fn an_unknown_resume_mode_is_refused_before_the_upgrade() {
+    let server = TestServer::start().await;
+    let (status, body) = server.get("alice", "/ws?resume=later").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("resume"), "{body}");
+}

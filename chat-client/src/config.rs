@@ -8,7 +8,8 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The chat API's base URL: `http://host:port` (and the prefix the host
-    /// mounts chat under, if any). The socket is its `/ws` over `ws://`.
+    /// mounts chat under, if any). The socket is its `/ws` over `ws://`,
+    /// opened with `?resume=first`.
     pub base_url: String,
     /// The first wait before reconnecting; doubled after each failed try.
     pub backoff_initial: Duration,
@@ -52,7 +53,8 @@ impl ClientConfig {
                     .map(|rest| format!("ws://{rest}"))
             })
             .unwrap_or_else(|| self.base_url.clone());
-        format!("{rest}/ws")
+        // Live events wait for the client's first frame, its resume.
+        format!("{rest}/ws?resume=first")
     }
 
     /// The wait before reconnect try `attempt` (0 for the first):
@@ -95,10 +97,10 @@ mod tests {
     #[test]
     fn urls_and_backoff() {
         let config = ClientConfig::new("http://127.0.0.1:8080/");
-        assert_eq!(config.socket_url(), "ws://127.0.0.1:8080/ws");
+        assert_eq!(config.socket_url(), "ws://127.0.0.1:8080/ws?resume=first");
         assert_eq!(
             ClientConfig::new("https://chat.example/api").socket_url(),
-            "wss://chat.example/api/ws"
+            "wss://chat.example/api/ws?resume=first"
         );
         for attempt in 0..30 {
             let wait = config.backoff(attempt);

@@ -454,7 +454,11 @@ pub enum ClientFrame {
         /// The conversation.
         conversation_id: ConversationId,
     },
-    /// Replay everything after each given seq, then continue live.
+    /// Replay everything after each given seq, then continue live. A client
+    /// that opens its socket with `?resume=first` sends this first: no live
+    /// event is written before it (for at most 5 s), so none reaches the
+    /// client before the server knows where the client is; events of a
+    /// conversation it did not name come live, from wherever they are.
     Resume {
         /// Last seq seen, per conversation.
         positions: BTreeMap<ConversationId, Seq>,

@@ -10,10 +10,10 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chat_engine::ChatError;
+use chat_engine::{ChatError, SessionConfig};
 
 use crate::auth::Identified;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 
 /// Close code sent to a client whose queue stayed full too long:
@@ -113,9 +113,30 @@ impl WsConfig {
     }
 }
 
+/// How long live events wait for the first frame of a socket opened with
+/// `?resume=first`.
+const RESUME_FIRST_BOUND: Duration = Duration::from_secs(5);
+
+/// The query of the upgrade.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct UpgradeParams {
+    /// `first`: the client's first frame is its `resume`.
+    #[serde(default)]
+    resume: Option<ResumeMode>,
+}
+
+/// When the client sends its positions.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ResumeMode {
+    /// In its first frame: nothing live is written before it.
+    First,
+}
+
 /// Upgrades to the WebSocket of live events (see the wire protocol).
 #[utoipa::path(get, path = "/ws", operation_id = "websocket", tag = "live",
-    params(("token" = Option<String>, Query, description = "Token, for clients that cannot set headers")),
+    params(("token" = Option<String>, Query, description = "Token, for clients that cannot set headers"),
+        ("resume" = Option<String>, Query, description = "`first`: the client's first frame is its `resume`; no live event is written before it (for at most 5 s), so none reaches the client before the server knows where the client is")),
     responses((status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, body = crate::error::ErrorResponse),
         (status = 403, description = "A browser page from an origin that is not allowed",
@@ -126,6 +147,7 @@ pub(crate) async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
     Identified(identity): Identified,
+    ApiQuery(params): ApiQuery<UpgradeParams>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if let Err(refused) = state.origins.check(&headers) {
@@ -145,5 +167,18 @@ pub(crate) async fn upgrade(
         // Small buffers: idle connections should cost little memory.
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| session::run(socket, state.chat, me, identity.expires_at, config))
+        .on_upgrade(move |socket| {
+            let mut settings = SessionConfig::default().with_reorder_window(config.reorder_window);
+            if let Some(ResumeMode::First) = params.resume {
+                settings = settings.with_resume_first(RESUME_FIRST_BOUND);
+            }
+            session::run(
+                socket,
+                state.chat,
+                me,
+                identity.expires_at,
+                config,
+                settings,
+            )
+        })
 }

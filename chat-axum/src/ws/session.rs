@@ -50,10 +50,10 @@ pub(super) async fn run(
     me: UserId,
     expires_at: Option<SystemTime>,
     config: WsConfig,
+    settings: SessionConfig,
 ) {
     let (sink, mut stream) = socket.split();
     let mut socket = Socket { sink, config };
-    let settings = SessionConfig::default().with_reorder_window(config.reorder_window);
     let mut session = match Session::open(chat, me.clone(), settings).await {
         Ok(session) => session,
         Err(ChatError::TooManyConnections { .. }) => {

@@ -18,7 +18,9 @@
 //!   a page at a time as the transport pulls (memory stays bounded however
 //!   far behind the client is), while live events wait in the hub's bounded
 //!   queue; queued live events at or below what was replayed are skipped, so
-//!   the seam has no duplicate and no hole.
+//!   the seam has no duplicate and no hole. A client that opened its socket
+//!   with `resume` first ([`SessionConfig::resume_first`]) gets no live
+//!   event before its first frame: none reaches it before its position.
 //! - **Gaps** the hub recorded while the queue was full become `gap` events
 //!   that start where this session stopped writing.
 //!
@@ -51,12 +53,19 @@ pub struct SessionConfig {
     /// (events from different app nodes can cross on the bus) before the
     /// client is sent a `gap` for the missing ones. Defaults to 250 ms.
     pub reorder_window: Duration,
+    /// When set, the client's first frame is its `resume`: no live event is
+    /// written before that frame (they wait in the connection's queue), for
+    /// at most this long. So no live event of a conversation reaches the
+    /// client before the server knows where the client is in it. `None` by
+    /// default.
+    pub resume_first: Option<Duration>,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             reorder_window: Duration::from_millis(250),
+            resume_first: None,
         }
     }
 }
@@ -66,6 +75,14 @@ impl SessionConfig {
     #[must_use]
     pub fn with_reorder_window(mut self, window: Duration) -> Self {
         self.reorder_window = window;
+        self
+    }
+
+    /// Sets [`resume_first`](Self::resume_first): live events wait for the
+    /// client's first frame, at most `bound`.
+    #[must_use]
+    pub fn with_resume_first(mut self, bound: Duration) -> Self {
+        self.resume_first = Some(bound);
         self
     }
 }
@@ -107,6 +124,9 @@ pub struct Session {
     closed: Option<CloseReason>,
     /// Scratch space for what `order` releases.
     steps: Vec<Step>,
+    /// Live events are held until the client's first frame, or this time
+    /// ([`SessionConfig::resume_first`]).
+    held_until: Option<Instant>,
 }
 
 impl Session {
@@ -130,6 +150,7 @@ impl Session {
             pending: VecDeque::from([Pending::Event(ready.encode())]),
             closed: None,
             steps: Vec::new(),
+            held_until: config.resume_first.map(|bound| Instant::now() + bound),
         })
     }
 
@@ -151,6 +172,9 @@ impl Session {
     /// Handles one decoded client frame. Its answer (an `ack`, an `error`,
     /// a replay) comes out of [`Session::next`] after everything owed before.
     pub async fn handle(&mut self, frame: ClientFrame) {
+        // The first frame (the client's resume) releases live events: they
+        // follow whatever it replays.
+        self.held_until = None;
         let (chat, me) = (&self.chat, &self.me);
         // Ok(Some(answer)) for a send; Err with the send's client_id, if any.
         let outcome: std::result::Result<Option<Bytes>, (Option<String>, ChatError)> = match frame {
@@ -288,6 +312,13 @@ impl Session {
                 self.replay_page().await;
                 continue;
             }
+            if let Some(until) = self.held_until {
+                // Nothing live before the client's first frame (the
+                // transport calls `handle` meanwhile), or the bound.
+                tokio::time::sleep_until(until).await;
+                self.held_until = None;
+                continue;
+            }
             tokio::select! {
                 outbound = self.connection.next() => self.forward(outbound),
                 () = sleep_until_or_never(self.order.deadline()) => self.expire(),
@@ -317,6 +348,10 @@ impl Session {
                 self.expire();
                 continue;
             }
+            if self.held_until.is_some_and(|until| until > Instant::now()) {
+                return None;
+            }
+            self.held_until = None;
             let outbound = self.connection.try_next()?;
             self.forward(outbound);
         }

@@ -171,7 +171,9 @@ export class ChatClient {
       return;
     }
     if (this.#closed) return;
-    const url = this.#options.baseUrl.replace(/^http/, "ws") + `/ws?token=${encodeURIComponent(token)}`;
+    // resume=first: nothing live is written before the positions this
+    // client sends on `ready`.
+    const url = this.#options.baseUrl.replace(/^http/, "ws") + `/ws?resume=first&token=${encodeURIComponent(token)}`;
     const socket = new this.#options.WebSocket(url);
     this.#socket = socket;
     let ended = false;

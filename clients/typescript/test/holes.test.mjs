@@ -80,7 +80,7 @@ test("a hole that stays open is fetched after the timeout", async () => {
   await until(() => timeline.length >= 4);
   assert.deepEqual(timeline, [1, 2, 3, 4], "the hole 2..3 fetched, the duplicate dropped");
   assert.deepEqual(fetched, [1], "one fetch, from the contiguous seq");
-  assert.ok(socket.url.endsWith("/ws?token=bob"));
+  assert.ok(socket.url.endsWith("/ws?resume=first&token=bob"));
   chat.close();
 });
 

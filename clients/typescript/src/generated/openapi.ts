@@ -4075,6 +4075,8 @@ export interface operations {
             query?: {
                 /** @description Token, for clients that cannot set headers */
                 token?: string;
+                /** @description `first`: the client's first frame is its `resume`; no live event is written before it (for at most 5 s), so none reaches the client before the server knows where the client is */
+                resume?: string;
             };
             header?: never;
             path?: never;
