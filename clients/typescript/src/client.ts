@@ -8,9 +8,15 @@
 import type { components } from "./generated/openapi.js";
 import type { ClientFrame, ServerEvent } from "./generated/socket.js";
 import { Order, conversationOf, seqOf } from "./order.js";
-import { Outbox, type OutgoingMessage, type PendingSend } from "./outbox.js";
+import { Outbox, type IdempotentFrame, type OutgoingMessage, type PendingSend } from "./outbox.js";
 
 type EventPage = components["schemas"]["EventPage"];
+type Page = components["schemas"]["Page"];
+type ConversationPage = components["schemas"]["ConversationPage"];
+type ReadMarks = components["schemas"]["ReadMarks"];
+
+/** The server passes on one typing notice per user and conversation this often. */
+const TYPING_INTERVAL_MS = 2000;
 
 /** Gives a token for each connection; asked again on every reconnect. */
 export type TokenProvider = () => string | Promise<string>;
@@ -64,6 +70,7 @@ export class ChatClient {
   readonly #orders = new Map<string, Order>();
   readonly #outbox = new Outbox();
   readonly #listeners = new Set<(event: ClientEvent) => void>();
+  readonly #typed = new Map<string, number>();
   #socket: WebSocketLike | undefined;
   #attempt = 0;
   #closed = false;
@@ -112,8 +119,63 @@ export class ChatClient {
    * until the server acknowledges it (a client_id is given when it has none).
    */
   send(conversationId: string, message: OutgoingMessage | string): PendingSend {
-    const pending = this.#outbox.add(conversationId, typeof message === "string" ? { body: message } : message);
-    this.#write(pending.frame());
+    const fields = typeof message === "string" ? { body: message } : message;
+    return this.#retried({ type: "send", conversation_id: conversationId, ...fields } as IdempotentFrame);
+  }
+
+  /** Replaces the text of one's own message `seq`; retried like a send. */
+  edit(conversationId: string, seq: number, body: string): PendingSend {
+    return this.#retried({ type: "edit", conversation_id: conversationId, seq, body });
+  }
+
+  /** Deletes one's own message `seq`; retried like a send. */
+  delete(conversationId: string, seq: number): PendingSend {
+    return this.#retried({ type: "delete", conversation_id: conversationId, seq });
+  }
+
+  /** Reacts to message `seq` (or takes the reaction back); retried like a send. */
+  react(conversationId: string, seq: number, reaction: string, on = true): PendingSend {
+    return this.#retried({ type: on ? "react" : "unreact", conversation_id: conversationId, seq, reaction });
+  }
+
+  /**
+   * Tells the others this user is typing: at most one notice per
+   * conversation every two seconds (the server's interval), however often
+   * it is called; none while disconnected (a typing notice is not worth
+   * keeping).
+   */
+  typing(conversationId: string, now = Date.now()): boolean {
+    const last = this.#typed.get(conversationId);
+    if (last !== undefined && now - last < TYPING_INTERVAL_MS) return false;
+    if (!this.#write({ type: "typing", conversation_id: conversationId })) return false;
+    this.#typed.set(conversationId, now);
+    return true;
+  }
+
+  /** Marks `conversationId` read up to `seq`, if connected (a later mark covers it). */
+  read(conversationId: string, seq: number): boolean {
+    return this.#write({ type: "read", conversation_id: conversationId, seq });
+  }
+
+  /** A page of a conversation's messages in their current state (REST). */
+  history(conversationId: string, page: { before?: number; after?: number; limit?: number } = {}): Promise<Page> {
+    const query = Object.entries(page).map(([key, value]) => `${key}=${value}`).join("&");
+    return this.get<Page>(`/conversations/${encodeURIComponent(conversationId)}/messages${query ? `?${query}` : ""}`);
+  }
+
+  /** The user's conversations, newest activity first, with unread counts (REST). */
+  conversations(): Promise<ConversationPage> {
+    return this.get<ConversationPage>("/conversations");
+  }
+
+  /** Every member's read mark in a conversation (REST). */
+  readMarks(conversationId: string): Promise<ReadMarks> {
+    return this.get<ReadMarks>(`/conversations/${encodeURIComponent(conversationId)}/reads`);
+  }
+
+  #retried(frame: IdempotentFrame): PendingSend {
+    const pending = this.#outbox.add(frame);
+    this.#write(pending.frame);
     return pending;
   }
 
@@ -218,12 +280,14 @@ export class ChatClient {
         this.#attempt = 0;
         // Positions first: nothing is taken as live before them.
         this.#write({ type: "resume", positions: this.positions() } as ClientFrame);
-        for (const pending of this.#outbox.due(Date.now())) this.#write(pending.frame());
+        for (const pending of this.#outbox.due(Date.now())) this.#write(pending.frame);
         this.#emit({ type: "connected" });
         return;
       }
-      case "ack": {
-        const settled = event.client_id ? this.#outbox.acked(event.client_id, event.message) : undefined;
+      case "ack":
+      case "done": {
+        const stored = event.type === "ack" ? { message: event.message } : { seq: event.seq };
+        const settled = event.client_id ? this.#outbox.acked(event.client_id, stored) : undefined;
         if (settled) this.#emit({ type: "settled", send: settled });
         return;
       }
@@ -283,7 +347,7 @@ export class ChatClient {
     for (const [id, order] of this.#orders) {
       if (order.holeSince !== undefined && now >= order.holeSince + this.#options.holeTimeoutMs) await this.#fetch(id);
     }
-    for (const pending of this.#outbox.due(now)) this.#write(pending.frame());
+    for (const pending of this.#outbox.due(now)) this.#write(pending.frame);
     this.#schedule();
   }
 

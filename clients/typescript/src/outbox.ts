@@ -1,8 +1,9 @@
-// Sends not yet acknowledged. Each gets its client_id when the caller
-// sends, and goes out again with it on every connection (and after a
-// retryable refusal) until the server answers `ack` (stored: the server
-// stores a client_id once, so a retry never stores twice) or refuses it
-// for good. Each one's state can be awaited or listened to.
+// Writes not yet acknowledged: messages, and edits, deletes and reactions.
+// Each gets its client_id when the caller makes it, and goes out again with
+// it on every connection (and after a retryable refusal) until the server
+// answers `ack` for a message or `done` for a change (the server takes a
+// client_id once, so a retry never writes twice) or refuses it for good.
+// Each one's state can be awaited or listened to.
 import type { ClientFrame, ErrorBody, Message } from "./generated/socket.js";
 
 /** Wait before sending again what the server refused as retryable. */
@@ -18,17 +19,23 @@ export interface OutgoingMessage {
   mentions?: string[];
 }
 
-/** Where a send is. */
+/** Where a write is. */
 export type SendState =
   | { state: "pending" }
-  | { state: "sent"; message: Message }
+  /** Stored: the message of a send; the change's seq of an edit, a delete or
+   * a reaction (none when it changed nothing). */
+  | { state: "sent"; message?: Message; seq?: number | null }
   | { state: "failed"; error: ErrorBody };
 
-/** A send the client keeps trying. */
+/** A frame that changes something, as the client retries it (its client_id is added). */
+export type IdempotentFrame = Extract<ClientFrame, { type: "send" | "edit" | "delete" | "react" | "unreact" }>;
+
+/** A write the client keeps trying. */
 export class PendingSend {
   readonly clientId: string;
   readonly conversationId: string;
-  readonly message: OutgoingMessage;
+  /** The frame, with its client_id. */
+  readonly frame: IdempotentFrame;
   #state: SendState = { state: "pending" };
   #settle!: (state: SendState) => void;
   /** Resolves once the send is stored or refused for good. */
@@ -36,10 +43,10 @@ export class PendingSend {
   /** Not before this time (ms) after a retryable refusal. */
   retryAt: number | undefined;
 
-  constructor(conversationId: string, message: OutgoingMessage) {
-    this.clientId = message.client_id!;
-    this.conversationId = conversationId;
-    this.message = message;
+  constructor(frame: IdempotentFrame) {
+    this.clientId = frame.client_id!;
+    this.conversationId = frame.conversation_id;
+    this.frame = frame;
     this.settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
@@ -53,11 +60,6 @@ export class PendingSend {
     this.#state = state;
     this.#settle(state);
   }
-
-  /** @internal The frame that sends it. */
-  frame(): ClientFrame {
-    return { type: "send", conversation_id: this.conversationId, ...this.message } as ClientFrame;
-  }
 }
 
 /** A fresh idempotency key. */
@@ -70,10 +72,9 @@ export function newClientId(): string {
 export class Outbox {
   #items = new Map<string, PendingSend>();
 
-  /** Takes a send, giving it a client_id if it has none. */
-  add(conversationId: string, message: OutgoingMessage): PendingSend {
-    const withKey = { ...message, client_id: message.client_id ?? newClientId() };
-    const pending = new PendingSend(conversationId, withKey);
+  /** Takes a write, giving it a client_id if it has none. */
+  add(frame: IdempotentFrame): PendingSend {
+    const pending = new PendingSend({ ...frame, client_id: frame.client_id ?? newClientId() } as IdempotentFrame);
     this.#items.set(pending.clientId, pending);
     return pending;
   }
@@ -91,12 +92,12 @@ export class Outbox {
     return times.length === 0 ? undefined : Math.min(...times);
   }
 
-  /** The server stored the send of `clientId`. */
-  acked(clientId: string, message: Message): PendingSend | undefined {
+  /** The server stored the write of `clientId`: `ack` with the message, or `done` with the change's seq. */
+  acked(clientId: string, stored: { message?: Message; seq?: number | null }): PendingSend | undefined {
     const item = this.#items.get(clientId);
     if (item === undefined) return undefined;
     this.#items.delete(clientId);
-    item.settle({ state: "sent", message });
+    item.settle({ state: "sent", ...stored });
     return item;
   }
 
