@@ -464,29 +464,33 @@ impl Relay {
                     .cloned(),
             );
         }
-        let mut preferences: HashMap<(&ConversationId, UserId), Preferences> = HashMap::new();
+        // Each conversation's offline members' preferences, by user.
+        let mut preferences: HashMap<&ConversationId, HashMap<UserId, Preferences>> =
+            HashMap::new();
         for (conversation, mut users) in away {
             if users.is_empty() {
                 continue;
             }
             users.sort();
             users.dedup();
-            for (user, settings) in self.store.preferences_of(conversation, &users).await? {
-                preferences.insert((conversation, user), settings);
-            }
+            let found = self.store.preferences_of(conversation, &users).await?;
+            preferences.insert(conversation, found.into_iter().collect());
         }
         Ok(works
             .iter()
             .map(|work| {
                 let message = &work.message;
+                let settings = preferences.get(&message.conversation_id);
                 let recipients: Vec<Recipient> = work
                     .members
                     .iter()
+                    // The sender may be offline and another message's
+                    // recipient in this batch: never told of their own.
+                    .filter(|user_id| **user_id != message.sender)
                     .filter_map(|user_id| {
-                        let settings =
-                            preferences.get(&(&message.conversation_id, user_id.clone()))?;
                         let mentioned = message.mentions.contains(user_id);
-                        settings
+                        settings?
+                            .get(user_id)?
                             .notifies(message.created_at, mentioned)
                             .then(|| Recipient {
                                 user_id: user_id.clone(),

@@ -454,3 +454,54 @@ async fn a_graceful_shutdown_leaves_no_follow_up_to_repeat() {
         left.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_is_told_of_their_own_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let recorder = Arc::new(Recorder::default());
+    let chat = ChatService::builder(store, Arc::new(MemoryBus::new()), config())
+        .notifier(recorder.clone())
+        .start()
+        .await
+        .unwrap();
+    // Both offline, both sending at once: their messages share the relay's batches.
+    let (alice, bob) = (user("alice"), user("bob"));
+    let direct = chat.open_direct(&alice, &bob).await.unwrap();
+    let sends = |from: UserId, to: &'static str| {
+        let (chat, id) = (chat.clone(), direct.id.clone());
+        tokio::spawn(async move {
+            let mut expected = BTreeSet::new();
+            for index in 0..20 {
+                let sent = chat
+                    .send(&from, &id, NewMessage::text(format!("{from} {index}")))
+                    .await
+                    .unwrap();
+                expected.insert((sent.message.id, to.to_owned()));
+            }
+            expected
+        })
+    };
+    let (from_alice, from_bob) = (sends(alice.clone(), "bob"), sends(bob.clone(), "alice"));
+    let mut expected = from_alice.await.unwrap();
+    expected.extend(from_bob.await.unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting = recorder.changed.notified();
+        tokio::pin!(waiting);
+        waiting.as_mut().enable();
+        if expected.is_subset(&recorder.told()) {
+            break;
+        }
+        tokio::select! {
+            () = waiting => {}
+            () = tokio::time::sleep_until(deadline) => panic!("notifications never came"),
+        }
+    }
+    assert_eq!(
+        recorder.told(),
+        expected,
+        "someone was told of their own message"
+    );
+}
