@@ -243,10 +243,14 @@ impl Driver {
     /// One frame from the server.
     async fn receive(&mut self, text: &str) -> Result<(), ClientError> {
         let value: serde_json::Value = serde_json::from_str(text)?;
-        let Ok(event) = serde_json::from_value::<ServerEvent>(value.clone()) else {
-            // A newer server's event this client does not know.
-            tracing::debug!(kind = %value["type"], "unknown event skipped");
-            return Ok(());
+        let conversation = conversation_of(&value);
+        let event = match serde_json::from_value::<ServerEvent>(value) {
+            Ok(event) => event,
+            Err(error) => {
+                // A newer server's event this client does not know.
+                tracing::debug!(%error, "unknown event skipped");
+                return Ok(());
+            }
         };
         match event {
             ServerEvent::Ack {
@@ -266,7 +270,7 @@ impl Driver {
                     self.fetch(&id).await?;
                 }
             }
-            event => match (event.seq(), conversation_of(&value)) {
+            event => match (event.seq(), conversation) {
                 (Some(seq), Some(id)) => {
                     // A conversation not followed starts where the client
                     // first hears of it: its earlier events are history,

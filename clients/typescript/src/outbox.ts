@@ -9,15 +9,8 @@ import type { ClientFrame, ErrorBody, Message } from "./generated/socket.js";
 /** Wait before sending again what the server refused as retryable. */
 const RETRY_AFTER_MS = 1000;
 
-/** What a send carries besides its conversation. */
-export interface OutgoingMessage {
-  body: string;
-  content?: { kind: string; payload: Record<string, unknown> } | null;
-  client_id?: string;
-  reply_to?: number | null;
-  thread_root?: number | null;
-  mentions?: string[];
-}
+/** What a send carries besides its conversation: the `send` frame's fields. */
+export type OutgoingMessage = Omit<Extract<ClientFrame, { type: "send" }>, "type" | "conversation_id">;
 
 /** Where a write is. */
 export type SendState =

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chat_client::{Client, ClientConfig, Event, SendState, StaticToken};
 use chat_engine::protocol::ServerEvent;
 use chat_engine::{ConversationId, NewMessage, Seq};
-use common::{ServerProcess, history, open_direct, sign_in};
+use common::{ServerProcess, call, history, open_direct, sign_in};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -225,25 +225,26 @@ async fn a_client_whose_token_expires_comes_back_with_a_fresh_one() {
         )
     };
     let (alice_token, bob_token) = (long("alice"), long("bob"));
-    let http = reqwest::Client::new();
-    let url = |path: &str| format!("http://{}{path}", server.base);
+    // The common helpers' bearer is the token: here, signed ones.
     // Bob signs in (the directory knows him), alice opens their chat.
-    let signed_in = http
-        .get(url("/conversations"))
-        .bearer_auth(&bob_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 200);
-    let direct: serde_json::Value = http
-        .put(url("/direct/bob"))
-        .bearer_auth(&alice_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = call(
+        reqwest::Method::GET,
+        &server.base,
+        &bob_token,
+        "/conversations",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, direct) = call(
+        reqwest::Method::PUT,
+        &server.base,
+        &alice_token,
+        "/direct/bob",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{direct}");
     let direct = direct["id"].as_str().unwrap().to_owned();
 
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -259,22 +260,17 @@ async fn a_client_whose_token_expires_comes_back_with_a_fresh_one() {
 
     // Alice writes for about five seconds: bob's tokens expire on the way.
     let sender = {
-        let (http, path, token) = (
-            http.clone(),
-            url(&format!("/conversations/{direct}/messages")),
+        let (base, path, token) = (
+            server.base.clone(),
+            format!("/conversations/{direct}/messages"),
             alice_token.clone(),
         );
         tokio::spawn(async move {
             for index in 0..25 {
                 let body = json!({"body": format!("tick {index}")});
-                let sent = http
-                    .post(&path)
-                    .bearer_auth(&token)
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(sent.status(), 201);
+                let (status, sent) =
+                    call(reqwest::Method::POST, &base, &token, &path, Some(body)).await;
+                assert_eq!(status, 201, "{sent}");
                 // Paced, not synchronised: the sends spread over the tokens' lives.
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
