@@ -8,7 +8,7 @@
 //! does not fill within the configured time, and a `gap` event, are
 //! fetched over REST (`GET …/events?after=`), through the same order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chat_engine::protocol::{ClientFrame, EventPage, ServerEvent};
@@ -53,6 +53,9 @@ pub(crate) struct Driver {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
     pub(crate) events: mpsc::Sender<Event>,
     pub(crate) orders: HashMap<ConversationId, Order>,
+    /// The conversations with a hole open: what the timer looks at, so a
+    /// frame costs nothing per conversation followed.
+    pub(crate) holes: HashSet<ConversationId>,
     pub(crate) outbox: Outbox,
 }
 
@@ -231,6 +234,7 @@ impl Driver {
                 }
                 self.orders
                     .insert(conversation_id.clone(), Order::after(after));
+                self.holes.remove(&conversation_id);
                 if let Some(socket) = socket {
                     let positions = [(conversation_id, after)].into_iter().collect();
                     write(socket, &ClientFrame::Resume { positions }).await?;
@@ -275,11 +279,12 @@ impl Driver {
                     // A conversation not followed starts where the client
                     // first hears of it: its earlier events are history,
                     // not news (`Client::follow` starts one earlier).
-                    let order = self
-                        .orders
-                        .entry(id)
-                        .or_insert_with(|| Order::after(seq - 1));
+                    if !self.orders.contains_key(&id) {
+                        self.orders.insert(id.clone(), Order::after(seq - 1));
+                    }
+                    let order = self.orders.get_mut(&id).expect("inserted above");
                     let ready = order.accept(seq, event, Instant::now());
+                    self.track_hole(id);
                     self.hand_on(ready).await?;
                 }
                 _ => self.emit(Event::Live(event)).await?,
@@ -293,14 +298,15 @@ impl Driver {
     async fn on_time(&mut self, socket: &mut Socket) -> Result<(), ClientError> {
         let now = Instant::now();
         let stale: Vec<ConversationId> = self
-            .orders
+            .holes
             .iter()
-            .filter(|(_, order)| {
-                order
-                    .hole_since()
+            .filter(|id| {
+                self.orders
+                    .get(*id)
+                    .and_then(Order::hole_since)
                     .is_some_and(|since| now >= since + self.config.hole_timeout)
             })
-            .map(|(id, _)| id.clone())
+            .cloned()
             .collect();
         for id in stale {
             self.fetch(&id).await?;
@@ -314,9 +320,9 @@ impl Driver {
     /// When [`Driver::on_time`] has something to do next.
     fn next_wake(&self) -> Option<Instant> {
         let hole = self
-            .orders
-            .values()
-            .filter_map(Order::hole_since)
+            .holes
+            .iter()
+            .filter_map(|id| self.orders.get(id).and_then(Order::hole_since))
             .min()
             .map(|since| since + self.config.hole_timeout);
         match (hole, self.outbox.next_retry()) {
@@ -351,10 +357,20 @@ impl Driver {
                     ready.extend(order.accept(seq, event, now));
                 }
             }
+            self.track_hole(id.clone());
             self.hand_on(ready).await?;
             if !page.has_more {
                 return Ok(());
             }
+        }
+    }
+
+    /// Notes whether `id` has a hole open after its order moved.
+    fn track_hole(&mut self, id: ConversationId) {
+        if self.orders.get(&id).and_then(Order::hole_since).is_some() {
+            self.holes.insert(id);
+        } else {
+            self.holes.remove(&id);
         }
     }
 

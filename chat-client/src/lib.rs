@@ -108,6 +108,7 @@ impl Client {
             commands: commands_in,
             events: events_out,
             orders: HashMap::new(),
+            holes: std::collections::HashSet::new(),
             outbox: Outbox::default(),
         };
         tokio::spawn(driver.run());

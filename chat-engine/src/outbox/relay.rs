@@ -344,7 +344,7 @@ impl Relay {
                         .increment(1);
                     static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
                     if let Some(suppressed) = LOG.admit() {
-                        tracing::warn!(message = %id, suppressed, "after_send hook timed out");
+                        tracing::warn!(message_id = %id, suppressed, "after_send hook timed out");
                     }
                 }
             }
@@ -413,12 +413,12 @@ impl Relay {
         let id = &work.message.id;
         if work.attempts >= self.attempts {
             ::metrics::counter!(crate::metrics::OUTBOX_DROPPED).increment(1);
-            tracing::error!(message = %id, attempts = work.attempts, reason, "notifications dropped after their last try");
+            tracing::error!(message_id = %id, attempts = work.attempts, reason, "notifications dropped after their last try");
             return Some(id.clone());
         }
         static LOG: crate::LogThrottle = crate::LogThrottle::every_ten_seconds();
         if let Some(suppressed) = LOG.admit() {
-            tracing::warn!(message = %id, attempts = work.attempts, reason, suppressed, "notifier failed; trying again later");
+            tracing::warn!(message_id = %id, attempts = work.attempts, reason, suppressed, "notifier failed; trying again later");
         }
         let due = time::now() + backoff(work.attempts);
         // A row that cannot be put back keeps its claim and is swept after the lease.

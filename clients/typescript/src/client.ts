@@ -71,6 +71,8 @@ export class ChatClient {
   readonly #outbox = new Outbox();
   readonly #listeners = new Set<(event: ClientEvent) => void>();
   readonly #typed = new Map<string, number>();
+  /** Conversations with a hole open: what the timer looks at, so an event costs nothing per conversation followed. */
+  readonly #holes = new Set<string>();
   #socket: WebSocketLike | undefined;
   #attempt = 0;
   #closed = false;
@@ -189,6 +191,7 @@ export class ChatClient {
     const known = this.#orders.get(conversationId);
     if (known !== undefined && known.contiguous >= after) return;
     this.#orders.set(conversationId, new Order(after));
+    this.#holes.delete(conversationId);
     this.#write({ type: "resume", positions: { [conversationId]: after } } as ClientFrame);
   }
 
@@ -317,7 +320,14 @@ export class ChatClient {
       this.#orders.set(id, order);
     }
     this.#handOn(order.accept(seq, event, Date.now()));
+    this.#trackHole(id, order);
     this.#schedule();
+  }
+
+  /** Notes whether `id` has a hole open after its order moved. */
+  #trackHole(id: string, order: Order): void {
+    if (order.holeSince === undefined) this.#holes.delete(id);
+    else this.#holes.add(id);
   }
 
   #handOn(events: ServerEvent[]): void {
@@ -327,9 +337,10 @@ export class ChatClient {
   /** Wakes for the next open hole's timeout or refused send's retry. */
   #schedule(): void {
     clearTimeout(this.#timer);
-    const holes = [...this.#orders.values()].flatMap((order) =>
-      order.holeSince === undefined ? [] : [order.holeSince + this.#options.holeTimeoutMs],
-    );
+    const holes = [...this.#holes].flatMap((id) => {
+      const since = this.#orders.get(id)?.holeSince;
+      return since === undefined ? [] : [since + this.#options.holeTimeoutMs];
+    });
     const retry = this.#outbox.nextRetry();
     const times = retry === undefined ? holes : [...holes, retry];
     if (times.length === 0) return;
@@ -344,8 +355,9 @@ export class ChatClient {
   async #onTime(socket: WebSocketLike): Promise<void> {
     if (this.#socket !== socket) return;
     const now = Date.now();
-    for (const [id, order] of this.#orders) {
-      if (order.holeSince !== undefined && now >= order.holeSince + this.#options.holeTimeoutMs) await this.#fetch(id);
+    for (const id of [...this.#holes]) {
+      const since = this.#orders.get(id)?.holeSince;
+      if (since !== undefined && now >= since + this.#options.holeTimeoutMs) await this.#fetch(id);
     }
     for (const pending of this.#outbox.due(now)) this.#write(pending.frame);
     this.#schedule();
@@ -364,6 +376,7 @@ export class ChatClient {
         const seq = seqOf(event);
         if (seq !== undefined) this.#handOn(order.accept(seq, event, now));
       }
+      this.#trackHole(id, order);
       if (!page.has_more) return;
     }
   }

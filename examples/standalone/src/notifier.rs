@@ -60,7 +60,7 @@ impl Notifier for ServerNotifier {
             tracing::info!(
                 target: "chat::notify",
                 user = %recipient.user_id,
-                message = %message.id,
+                message_id = %message.id,
                 conversation = %message.conversation_id,
                 seq = message.seq,
                 mentioned = recipient.mentioned,
