@@ -14,157 +14,35 @@
 // Run by scripts/e2e, which builds the server and installs Chromium and
 // playwright-core; by hand: `cd e2e && npm ci && node --test`.
 
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import {
+  BOT,
+  bubble,
+  conversationNamed,
+  exactly,
+  message,
+  person as signIn,
+  rest,
+  say,
+  servedAndBrowsed,
+  shot,
+  stepsOf,
+} from "./support.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const serverBinary = process.env.CHAT_E2E_SERVER || join(root, "target/debug/standalone");
-const chromiumPath = process.env.CHAT_E2E_CHROMIUM || "/usr/bin/chromium";
-const output = process.env.CHAT_E2E_OUTPUT || join(root, "target/e2e");
-const databaseUrl = process.env.CHAT_E2E_DATABASE_URL;
-const redisUrl = process.env.CHAT_E2E_REDIS_URL;
-const BOT = "echo-bot";
+const fixture = servedAndBrowsed();
 
-const servers = [];
-let serverLog = "";
-let work;
-let bases; // alice's node, then bob's (the same one without Redis)
-let browser;
-
-/**
- * Starts one server node with the bot on a port it picks itself (so no other
- * process can take it between a probe and the bind); resolves to its base
- * URL, read from its "listening on" line, once it answers /health.
- */
-async function startNode(backend) {
-  const node = spawn(serverBinary, ["--bind", "127.0.0.1:0", "--bot", BOT, "--log", "warn", ...backend]);
-  const listening = new Promise((resolveUrl, reject) => {
-    let seen = "";
-    node.stdout.on("data", (chunk) => {
-      serverLog += chunk;
-      seen += chunk;
-      const found = seen.match(/^listening on (http:\/\/\S+)$/m);
-      if (found) resolveUrl(found[1]);
-    });
-    node.once("exit", () => reject(new Error(`the server exited:\n${serverLog}`)));
-  });
-  node.stderr.on("data", (chunk) => (serverLog += chunk));
-  servers.push(node);
-  const url = await listening;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return url;
-    } catch (_) {
-      /* not listening yet */
-    }
-    if (node.exitCode !== null) throw new Error(`the server exited:\n${serverLog}`);
-    if (Date.now() > deadline) throw new Error(`the server did not come up:\n${serverLog}`);
-    await new Promise((next) => setTimeout(next, 50));
-  }
-}
-
-before(async () => {
-  mkdirSync(output, { recursive: true });
-  work = mkdtempSync(join(tmpdir(), "chat-e2e-"));
-  if (redisUrl && !databaseUrl) throw new Error("CHAT_E2E_REDIS_URL needs CHAT_E2E_DATABASE_URL (MySQL)");
-  if (redisUrl) {
-    const prefix = `chat-e2e:${Date.now()}:`;
-    const backend = ["--database-url", databaseUrl, "--redis-url", redisUrl, "--redis-prefix", prefix];
-    bases = [await startNode(backend), await startNode(backend)];
-  } else {
-    const base = await startNode(["--database-url", `sqlite://${join(work, "chat.db")}`]);
-    bases = [base, base];
-  }
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    // Playwright gives each launch a fresh --user-data-dir of its own.
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  for (const node of servers) node.kill("SIGTERM");
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/** A person: their own browser context (cookies, storage) and page, logged in. */
-async function person(name, base) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on("pageerror", (error) => assert.fail(`${name}'s page threw: ${error.message}`));
-  await page.goto(base);
-  await page.fill("#login-user", name);
-  await page.click("#login-form button[type=submit]");
-  await page.locator("#status", { hasText: "online" }).waitFor();
-  return page;
-}
-
-/** One REST call as `user` (demo mode: the token is the user id). */
-function rest(base, user, method, path, body) {
-  return fetch(`${base}/${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${user}`, "Content-Type": "application/json" },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(output, `${name}.png`) });
-}
-
-/** The message bubble whose whole text is `text` (hasText alone matches substrings, any case). */
-function bubble(page, text) {
-  return page.locator("#message-list .bubble", { hasText: exactly(text) });
-}
-
-function exactly(text) {
-  return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
-}
-
-async function say(page, text) {
-  await page.fill("#body", text);
-  await page.press("#body", "Enter");
-  await page.locator("#message-list .msg.mine:not(.pending) .bubble", { hasText: exactly(text) }).waitFor();
-}
-
-function conversationNamed(page, name) {
-  return page.locator("#conversations li", {
-    has: page.locator(".name", { hasText: exactly(name) }),
-  });
+/** A person on `base`, signed in. */
+function person(name, base) {
+  return signIn(fixture.browser, name, base);
 }
 
 test("two people chat, meet in a room, talk to the bot, and reload", async (t) => {
+  // alice's node, then bob's (the same one without Redis).
+  const bases = [fixture.servers[0].url, fixture.servers.at(-1).url];
   const alice = await person("alice", bases[0]);
   const bob = await person("bob", bases[1]);
-  // A failed step leaves both pages' screenshots and the server's log.
-  const step = (name, run) =>
-    t.test(name, async () => {
-      try {
-        await run();
-      } catch (error) {
-        await shot(alice, "failure-alice").catch(() => {});
-        await shot(bob, "failure-bob").catch(() => {});
-        console.error(serverLog);
-        throw error;
-      }
-    });
+  const step = stepsOf(t, { alice, bob });
   await step("a direct chat: messages, typing, read receipts", async () => {
     await alice.fill("#direct-user", "bob");
     await alice.press("#direct-user", "Enter");
@@ -358,9 +236,16 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await conversationNamed(bob, "alice").click();
     await bob.fill("#body", "are you there?");
     await bob.press("#body", "Enter");
-    await bob.locator(".error-toast", { hasText: "does not accept" }).waitFor();
+    // Refused for good: it stays on bob's page with the reason and "retry".
+    const refused = bob.locator("#message-list .msg.failed", { has: bob.locator(".bubble", { hasText: "are you there?" }) });
+    await refused.locator(".failure", { hasText: "does not accept" }).waitFor();
+    await shot(bob, "failed-send");
     await alice.click("#block");
     await alice.locator("#block", { hasText: "Block" }).waitFor();
+    await refused.locator("button", { hasText: "Retry" }).click();
+    await bubble(alice, "are you there?").waitFor();
+    await bob.locator("#message-list .msg.mine:not(.pending):not(.failed) .bubble", { hasText: "are you there?" }).waitFor();
+    assert.equal(await bob.locator("#message-list .msg.failed").count(), 0, "the retried send is no longer failed");
 
     // An admin deletes the group: it is gone from both lists.
     await conversationNamed(bob, "Mods").click();
@@ -466,8 +351,3 @@ test("two people chat, meet in a room, talk to the bot, and reload", async (t) =
     await shot(alice, "presence-last-seen");
   });
 });
-
-/** The message (in the conversation, not a thread) whose text matches `text`. */
-function message(page, text) {
-  return page.locator("#message-list .msg", { has: page.locator(".bubble", { hasText: text }) });
-}

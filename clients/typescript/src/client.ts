@@ -9,6 +9,7 @@ import type { components } from "./generated/openapi.js";
 import type { ClientFrame, ServerEvent } from "./generated/socket.js";
 import { Order, conversationOf, seqOf } from "./order.js";
 import { Outbox, type IdempotentFrame, type OutgoingMessage, type PendingSend } from "./outbox.js";
+import type { OutboxStore } from "./storage.js";
 
 type EventPage = components["schemas"]["EventPage"];
 type Page = components["schemas"]["Page"];
@@ -48,6 +49,11 @@ export interface ClientOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** How long events may wait for a hole before it is fetched (ms); 1,000 by default. */
   holeTimeoutMs?: number;
+  /**
+   * Where unsettled writes are kept so that a restarted client sends them
+   * again (`IndexedDbOutboxStore` in a browser); in memory only without one.
+   */
+  outboxStore?: OutboxStore;
 }
 
 /** What a client hands on. */
@@ -60,15 +66,21 @@ export type ClientEvent =
   | { type: "connected" }
   /** The connection went down; the client reconnects by itself. */
   | { type: "disconnected"; reason: string }
+  /** A write is waiting for the server: just made, or kept by an earlier client and restored. */
+  | { type: "queued"; send: PendingSend }
   /** A send was stored or refused for good. */
-  | { type: "settled"; send: PendingSend };
+  | { type: "settled"; send: PendingSend }
+  /** The outbox store failed to keep or forget a write (it is still retried while this client runs). */
+  | { type: "store_error"; error: unknown };
 
 const FETCH_PAGE = 200;
 
 export class ChatClient {
-  readonly #options: Required<Omit<ClientOptions, "backoff">> & { backoff: { initialMs: number; maxMs: number } };
+  readonly #options: Required<Omit<ClientOptions, "backoff" | "outboxStore">> & {
+    backoff: { initialMs: number; maxMs: number };
+  };
   readonly #orders = new Map<string, Order>();
-  readonly #outbox = new Outbox();
+  readonly #outbox: Outbox;
   readonly #listeners = new Set<(event: ClientEvent) => void>();
   readonly #typed = new Map<string, number>();
   /** Conversations with a hole open: what the timer looks at, so an event costs nothing per conversation followed. */
@@ -93,11 +105,24 @@ export class ChatClient {
       backoff: options.backoff ?? { initialMs: 100, maxMs: 10_000 },
       holeTimeoutMs: options.holeTimeoutMs ?? 1000,
     };
+    this.#outbox = new Outbox(options.outboxStore, (error) => this.#emit({ type: "store_error", error }));
   }
 
-  /** Connects, and keeps connected until `close`. */
+  /**
+   * Takes back the writes an earlier client left in the outbox store (each
+   * handed on as `queued`), then connects, and keeps connected until `close`.
+   */
   start(): this {
-    void this.#connect();
+    void this.#outbox.restore().then(
+      (restored) => {
+        for (const send of restored) this.#emit({ type: "queued", send });
+        void this.#connect();
+      },
+      (error: unknown) => {
+        this.#emit({ type: "store_error", error });
+        void this.#connect();
+      },
+    );
     return this;
   }
 
@@ -175,8 +200,20 @@ export class ChatClient {
     return this.get<ReadMarks>(`/conversations/${encodeURIComponent(conversationId)}/reads`);
   }
 
+  /** Sends again, as a new write, what the server refused for good (`failed`). */
+  retry(send: PendingSend): PendingSend {
+    const { client_id: _, ...frame } = send.frame;
+    return this.#retried(frame as IdempotentFrame);
+  }
+
+  /** Every write not settled yet, oldest first. */
+  pending(): PendingSend[] {
+    return this.#outbox.pending();
+  }
+
   #retried(frame: IdempotentFrame): PendingSend {
     const pending = this.#outbox.add(frame);
+    this.#emit({ type: "queued", send: pending });
     this.#write(pending.frame);
     return pending;
   }
@@ -297,7 +334,9 @@ export class ChatClient {
       case "error": {
         const settled = event.client_id ? this.#outbox.refused(event.client_id, event.error, Date.now()) : undefined;
         if (settled) this.#emit({ type: "settled", send: settled });
-        else this.#schedule();
+        // A write of the outbox refused as retryable goes again; any other error is the caller's to see.
+        else if (!event.client_id || !this.#outbox.has(event.client_id)) this.#emit({ type: "live", event });
+        this.#schedule();
         return;
       }
       case "gap": {

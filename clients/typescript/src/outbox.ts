@@ -3,8 +3,11 @@
 // it on every connection (and after a retryable refusal) until the server
 // answers `ack` for a message or `done` for a change (the server takes a
 // client_id once, so a retry never writes twice) or refuses it for good.
-// Each one's state can be awaited or listened to.
+// Each one's state can be awaited or listened to. With a store, each write
+// is kept there from the moment it is made until it settles, so a restarted
+// client (a reloaded page) sends it again.
 import type { ClientFrame, ErrorBody, Message } from "./generated/socket.js";
+import type { OutboxStore } from "./storage.js";
 
 /** Wait before sending again what the server refused as retryable. */
 const RETRY_AFTER_MS = 1000;
@@ -64,12 +67,40 @@ export function newClientId(): string {
 
 export class Outbox {
   #items = new Map<string, PendingSend>();
+  readonly #store: OutboxStore | undefined;
+  readonly #failed: (error: unknown) => void;
 
-  /** Takes a write, giving it a client_id if it has none. */
+  /** An outbox kept in `store`, if any; `failed` hears of the store's errors. */
+  constructor(store?: OutboxStore, failed: (error: unknown) => void = () => {}) {
+    this.#store = store;
+    this.#failed = failed;
+  }
+
+  /** Takes a write, giving it a client_id if it has none, and keeps it in the store. */
   add(frame: IdempotentFrame): PendingSend {
     const pending = new PendingSend({ ...frame, client_id: frame.client_id ?? newClientId() } as IdempotentFrame);
     this.#items.set(pending.clientId, pending);
+    this.#store?.put(pending.frame).catch(this.#failed);
     return pending;
+  }
+
+  /** Takes back what the store kept, but what this outbox holds already: those not settled by an earlier client. */
+  async restore(): Promise<PendingSend[]> {
+    const frames = this.#store === undefined ? [] : await this.#store.load();
+    const restored = frames.filter((frame) => !this.#items.has(frame.client_id!)).map((frame) => new PendingSend(frame));
+    // Older than anything made meanwhile: they go out first.
+    this.#items = new Map([...restored.map((item) => [item.clientId, item] as const), ...this.#items]);
+    return restored;
+  }
+
+  /** Whether the write of `clientId` is waiting here. */
+  has(clientId: string): boolean {
+    return this.#items.has(clientId);
+  }
+
+  /** Every write not settled, oldest first. */
+  pending(): PendingSend[] {
+    return [...this.#items.values()];
   }
 
   /** Every pending send due by `now`: what a fresh connection sends first. */
@@ -89,7 +120,7 @@ export class Outbox {
   acked(clientId: string, stored: { message?: Message; seq?: number | null }): PendingSend | undefined {
     const item = this.#items.get(clientId);
     if (item === undefined) return undefined;
-    this.#items.delete(clientId);
+    this.#forget(clientId);
     item.settle({ state: "sent", ...stored });
     return item;
   }
@@ -102,9 +133,14 @@ export class Outbox {
       item.retryAt = now + RETRY_AFTER_MS;
       return undefined;
     }
-    this.#items.delete(clientId);
+    this.#forget(clientId);
     item.settle({ state: "failed", error });
     return item;
+  }
+
+  #forget(clientId: string): void {
+    this.#items.delete(clientId);
+    this.#store?.remove(clientId).catch(this.#failed);
   }
 
   /** How many sends are not settled. */

@@ -100,3 +100,17 @@ test("a gap is fetched at once, and a retryable refusal is sent again", async ()
   assert.equal((await pending.settled).state, "sent");
   chat.close();
 });
+
+test("errors not tied to a pending write are handed on; a retryable refusal of one is not", async () => {
+  const { chat, socket } = await client(0);
+  const live = [];
+  chat.on((event) => event.type === "live" && live.push(event.event));
+  chat.send("c", { body: "hello", client_id: "k2" });
+  const refusal = { code: "unavailable", message: "down", retryable: true };
+  socket.deliver({ type: "error", client_id: "k2", error: refusal });
+  const typing = { type: "error", error: { code: "rate_limited", message: "slow down", retryable: true } };
+  socket.deliver(typing);
+  await until(() => live.length === 1);
+  assert.deepEqual(live, [typing], "the pending write's refusal stays in the outbox; the other error is seen");
+  chat.close();
+});

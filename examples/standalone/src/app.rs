@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 
 use chat_axum::WsConfig;
@@ -106,39 +104,7 @@ pub async fn build(args: &ServerArgs) -> Result<Server, StartError> {
         None => builder.start().await?,
     };
     let http = chat_axum::Server::new(args.serve_config());
-    let router = Router::new()
-        .route(
-            "/",
-            get(|| asset(HTML, include_str!("../static/index.html"))),
-        )
-        .route(
-            "/app.js",
-            get(|| asset(SCRIPT, include_str!("../static/app.js"))),
-        )
-        .route(
-            "/timeline.js",
-            get(|| asset(SCRIPT, include_str!("../static/timeline.js"))),
-        )
-        .route(
-            "/moderation.js",
-            get(|| asset(SCRIPT, include_str!("../static/moderation.js"))),
-        )
-        .route(
-            "/preferences.js",
-            get(|| asset(SCRIPT, include_str!("../static/preferences.js"))),
-        )
-        .route(
-            "/presence.js",
-            get(|| asset(SCRIPT, include_str!("../static/presence.js"))),
-        )
-        .route(
-            "/users.js",
-            get(|| asset(SCRIPT, include_str!("../static/users.js"))),
-        )
-        .route(
-            "/style.css",
-            get(|| asset(STYLE, include_str!("../static/style.css"))),
-        )
+    let router = crate::page::router()
         .route(
             "/auth-mode",
             get(move || async move { axum::Json(serde_json::json!({ "mode": mode, "bot": bot })) }),
@@ -221,13 +187,4 @@ pub async fn serve(
         .http
         .serve(listener, server.router, server.chat, shutdown)
         .await
-}
-
-const HTML: &str = "text/html; charset=utf-8";
-const SCRIPT: &str = "text/javascript; charset=utf-8";
-const STYLE: &str = "text/css; charset=utf-8";
-
-/// One of the page's files, built into the binary.
-async fn asset(content_type: &'static str, text: &'static str) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, content_type)], text)
 }

@@ -11,3 +11,4 @@ pub mod config;
 mod hardening;
 pub mod metrics;
 pub mod notifier;
+mod page;

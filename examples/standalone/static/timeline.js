@@ -323,13 +323,7 @@ function renderThread() {
   if (root) list.append(messageItem(root, []));
   const replies = [...threadReplies(thread.cid, thread.root).values()].sort((a, b) => a.seq - b.seq);
   for (const reply of replies) list.append(messageItem(reply, []));
-  for (const [clientId, pending] of state.pending) {
-    if (pending.cid !== thread.cid || pending.extras.thread_root !== thread.root) continue;
-    const item = messageItem({ sender: state.me, body: pending.body, created_at: new Date().toISOString() }, []);
-    item.classList.add("pending");
-    item.dataset.clientId = clientId;
-    list.append(item);
-  }
+  for (const send of outgoing(thread.cid, thread.root)) list.append(outgoingItem(send));
   list.scrollTop = list.scrollHeight;
 }
 

@@ -62,8 +62,15 @@ async fn serves_the_page_its_assets_and_health() {
     );
     for (path, file) in [
         ("app.js", include_str!("../static/app.js")),
+        ("main.js", include_str!("../static/main.js")),
+        ("messages.js", include_str!("../static/messages.js")),
         ("timeline.js", include_str!("../static/timeline.js")),
         ("moderation.js", include_str!("../static/moderation.js")),
+        ("client/index.js", include_str!("../static/client/index.js")),
+        (
+            "client/client.js",
+            include_str!("../static/client/client.js"),
+        ),
         ("style.css", include_str!("../static/style.css")),
     ] {
         let (status, served) = get(format!("http://{}/{path}", server.base), None).await;
