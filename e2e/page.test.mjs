@@ -131,6 +131,12 @@ test("a phone, the keyboard, links, unread counts, the divider and what was seen
     );
     assert.deepEqual(links, [["https://example.com/docs?x=1", "noopener noreferrer", "_blank"]]);
     assert.deepEqual(await dave.locator("#message-list .day").allTextContents(), ["Today"]);
+    const labels = await dave.evaluate(() => {
+      const day = 24 * 3600 * 1000;
+      return [0, 1, 3].map((days) => dayLabel(new Date(Date.now() - days * day).toISOString()));
+    });
+    assert.deepEqual(labels.slice(0, 2), ["Today", "Yesterday"]);
+    assert.match(labels[2], /\d/, "older days by their date");
     // "one", "two" and the link follow "from my phone" and "morning!": one group of carol's.
     assert.ok((await dave.locator("#message-list .msg.grouped").count()) >= 3, "carol's run of messages is grouped");
     await dave.locator("#announcer p", { hasText: "carol: docs at https://example.com/docs" }).waitFor();
