@@ -19,7 +19,7 @@ use chat_engine::{Bus, ChatConfig, Connection, Envelope, Hub, Outbound, UserId};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 
-const SIZES: [usize; 4] = [1, 20, 100, 1_000];
+const SIZES: [usize; 5] = [1, 20, 100, 1_000, 10_000];
 const PUBLISHERS: usize = 64;
 const PER_PUBLISHER: usize = 256;
 

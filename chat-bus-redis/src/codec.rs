@@ -1,5 +1,6 @@
-//! The envelope on the wire: encoded once per event, the same bytes published
-//! to every recipient's channel.
+//! The envelope on the wire: encoded once per node that watches some of its
+//! recipients, with those recipients only (so a message to N members costs
+//! O(N) bytes in Redis however many nodes share them).
 //!
 //! Layout (integers big-endian): version `2` (u8); conversation id (u16
 //! length + bytes); seq (u8 flag, then u64 when present); the event kind
@@ -43,19 +44,13 @@ fn put_str16(out: &mut BytesMut, value: &str) {
 /// Encodes `envelope`.
 #[must_use]
 pub fn encode(envelope: &Envelope) -> Bytes {
-    encode_with(envelope, envelope.recipients())
+    encode_for(envelope, envelope.recipients())
 }
 
-/// Encodes the copy published to each recipient's channel: the envelope
-/// without its recipient list, since the channel names the recipient and
-/// [`decode_for`] supplies it. A copy's size does not grow with the group,
-/// so a message to N members costs O(N) bytes in Redis, not O(N²).
+/// Encodes the copy of `envelope` for one node: addressed to `recipients`,
+/// those of its recipients the node watches.
 #[must_use]
-pub fn encode_copy(envelope: &Envelope) -> Bytes {
-    encode_with(envelope, &[])
-}
-
-fn encode_with(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
+pub fn encode_for(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
     let ids: usize = recipients.iter().map(|user| 2 + user.as_str().len()).sum();
     let mut out = BytesMut::with_capacity(
         1 + 2
@@ -118,25 +113,11 @@ fn get_str16(input: &mut &[u8]) -> Result<String, DecodeError> {
     Ok(value)
 }
 
-/// Decodes bytes made by [`encode`].
+/// Decodes bytes made by [`encode`] or [`encode_for`].
 ///
 /// # Errors
 /// [`DecodeError`] for anything else.
 pub fn decode(bytes: &[u8]) -> Result<Envelope, DecodeError> {
-    decode_with(bytes, None)
-}
-
-/// Decodes bytes made by [`encode_copy`] (or [`encode`]) as the copy meant
-/// for `recipient` alone: the envelope's recipients are just `recipient`
-/// (any other recipients' ids are skipped, not allocated).
-///
-/// # Errors
-/// [`DecodeError`] for bytes [`encode`] did not make.
-pub fn decode_for(bytes: &[u8], recipient: UserId) -> Result<Envelope, DecodeError> {
-    decode_with(bytes, Some(recipient))
-}
-
-fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeError> {
     let mut input = bytes;
     need(input, 1)?;
     let version = input.get_u8();
@@ -172,24 +153,10 @@ fn decode_with(bytes: &[u8], only: Option<UserId>) -> Result<Envelope, DecodeErr
     if count > input.remaining() / 3 {
         return Err(DecodeError::Truncated);
     }
-    let recipients = match only {
-        Some(recipient) => {
-            for _ in 0..count {
-                need(input, 2)?;
-                let len = usize::from(input.get_u16());
-                need(input, len)?;
-                input.advance(len);
-            }
-            vec![recipient]
-        }
-        None => {
-            let mut recipients = Vec::with_capacity(count);
-            for _ in 0..count {
-                recipients.push(UserId::new(get_str16(&mut input)?)?);
-            }
-            recipients
-        }
-    };
+    let mut recipients = Vec::with_capacity(count);
+    for _ in 0..count {
+        recipients.push(UserId::new(get_str16(&mut input)?)?);
+    }
     Ok(Envelope::new(
         recipients,
         conversation,
@@ -216,11 +183,6 @@ mod tests {
             Bytes::from_static(b"{\"type\":\"message\"}"),
         );
         assert_eq!(decode(&encode(&envelope)).unwrap(), envelope);
-        let bob = UserId::new("bob").unwrap();
-        let narrowed = decode_for(&encode(&envelope), bob.clone()).unwrap();
-        assert_eq!(narrowed.recipients(), [bob]);
-        assert_eq!(narrowed.payload(), envelope.payload());
-        assert_eq!(narrowed.seq(), Some(42));
         for kind in [
             EventKind::Read,
             EventKind::Typing,
@@ -243,31 +205,24 @@ mod tests {
     }
 
     #[test]
-    fn a_copy_names_no_recipients_and_decodes_for_its_channel() {
+    fn a_node_s_copy_names_its_recipients_only() {
         let members: Vec<UserId> = (0..100)
             .map(|i| UserId::new(format!("member-{i}")).unwrap())
             .collect();
         let payload = Bytes::from_static(b"{\"type\":\"message\"}");
-        let conversation = ConversationId::new("c-1").unwrap();
-        let small = Envelope::new(
-            members[..1].to_vec(),
-            conversation.clone(),
-            Some(7),
-            EventKind::Message,
-            payload.clone(),
-        );
-        let large = Envelope::new(
+        let envelope = Envelope::new(
             members.clone(),
-            conversation,
+            ConversationId::new("c-1").unwrap(),
             Some(7),
             EventKind::Message,
             payload.clone(),
         );
-        assert_eq!(encode_copy(&small).len(), encode_copy(&large).len());
-        let copy = decode_for(&encode_copy(&large), members[42].clone()).unwrap();
-        assert_eq!(copy.recipients(), [members[42].clone()]);
+        let theirs = &members[40..43];
+        let copy = decode(&encode_for(&envelope, theirs)).unwrap();
+        assert_eq!(copy.recipients(), theirs);
         assert_eq!(copy.payload(), &payload);
         assert_eq!(copy.seq(), Some(7));
+        assert!(encode_for(&envelope, theirs).len() < encode(&envelope).len() / 10);
     }
 
     #[test]

@@ -1,19 +1,22 @@
 //! A [`Bus`] over Redis pub/sub, so many app nodes share live events.
 //!
-//! - **Topics**: one channel per user (`{prefix}u:{user_id}`). A node
-//!   subscribes to the channels of the users connected to it, so it receives
-//!   only what they need. A message to a group of N is N `PUBLISH`es of
-//!   one encoded copy in one pipeline: one round trip. The copy leaves out
-//!   the recipient list (the channel names the recipient), so a message
-//!   costs O(N) bytes, not O(N²).
-//! - **Once per recipient**: a node watching several recipients of one event
-//!   gets one copy per channel, and delivers each copy to that channel's
-//!   user only (the envelope narrowed to them), so every connection sees the
-//!   event once even while subscriptions change.
+//! - **One publish per node**: each node subscribes to one channel of its
+//!   own (`{prefix}n:{node}`) and keeps, in Redis, the set of nodes watching
+//!   each user (`routes`). A publish reads the routes of the event's
+//!   recipients (one pipelined round trip), then publishes one copy per
+//!   node, addressed to that node's recipients only (a second): a message
+//!   to N members on K nodes is K `PUBLISH`es and K decodes, and O(N)
+//!   bytes. A watch returns once its route is written, so every event
+//!   published after it reaches the node; a dead node's routes are swept
+//!   within a deadline (three route intervals) and an interval.
+//! - **Once per recipient**: each node's copy names each of its recipients
+//!   once.
 //! - **Restarts**: a dedicated subscription connection is watched by pings;
-//!   when it drops, it reconnects with backoff, re-subscribes every watched
-//!   user, and then reports [`Delivery::Gap`](chat_engine::Delivery::Gap) so
-//!   every live client resumes from the store. Publishing goes through a
+//!   when it drops, it reconnects with backoff, puts the node's routes back
+//!   (Redis may have forgotten them), and then reports
+//!   [`Delivery::Gap`](chat_engine::Delivery::Gap) so every live client
+//!   resumes from the store. A renewal that finds the node's routes gone
+//!   does the same. Publishing goes through a
 //!   self-reconnecting connection; a publish that fails is an error to the
 //!   caller (the chat service logs and counts it; the message is already saved).
 //! - **Health that cannot lie**: [`Bus::health`] publishes a token to this
@@ -33,26 +36,28 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod cluster;
 mod codec;
 mod error;
 pub mod metrics;
 mod options;
 mod presence;
+mod publisher;
 mod rates;
+mod routes;
+mod shared;
 mod subscriber;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use chat_engine::{Bus, BusError, Envelope, Presence, Subscription, UserId};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::{mpsc, oneshot};
+use redis::aio::ConnectionManagerConfig;
 
-pub use codec::{DecodeError, decode, decode_for, encode, encode_copy};
+pub use codec::{DecodeError, decode, encode, encode_for};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
 pub use presence::RedisPresence;
@@ -60,16 +65,18 @@ pub use rates::RedisRates;
 /// The redis crate this adapter is built on.
 pub use redis;
 
-use subscriber::{Command, Shared};
+use publisher::{Link, Publisher};
+use routes::Routes;
+use shared::Shared;
 
 /// One app node's connection to the Redis bus.
 #[derive(Debug)]
 pub struct RedisBus {
     shared: Arc<Shared>,
-    publisher: ConnectionManager,
-    commands: mpsc::Sender<Command>,
-    next_probe: AtomicU64,
-    task: tokio::task::JoinHandle<()>,
+    publisher: Publisher,
+    routes: Arc<Routes>,
+    /// The subscription's and the routes' renewal: aborted with the bus.
+    tasks: [tokio::task::JoinHandle<()>; 2],
     presence: Arc<RedisPresence>,
 }
 
@@ -91,13 +98,13 @@ pub struct RedisBusStats {
 
 impl RedisBus {
     /// Connects to `url` (`redis://host:6379`): a self-reconnecting
-    /// connection for publishing and a pub/sub connection for this node.
+    /// connection for commands and a pub/sub connection for this node.
     ///
     /// # Errors
     /// When Redis cannot be reached now.
     pub async fn connect(url: &str, options: RedisBusOptions) -> Result<Self, RedisBusError> {
         let client = redis::Client::open(url)?;
-        let publisher = client
+        let connection = client
             .get_connection_manager_with_config(
                 ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(options.timeout))
@@ -105,28 +112,84 @@ impl RedisBus {
                     .set_number_of_retries(1),
             )
             .await?;
-        let shared = Arc::new(Shared::new(&options));
+        let (publisher, shared, routes) = Self::prepare(Link::Single(connection), &options).await?;
         let first = subscriber::open(&client, &shared).await?;
-        let (commands, receiver) = mpsc::channel(1024);
-        let task = tokio::spawn(subscriber::run(
+        let subscription = tokio::spawn(subscriber::run(
             client,
             Arc::clone(&shared),
-            receiver,
+            Arc::clone(&routes),
+            publisher.clone(),
             first,
         ));
-        let presence = Arc::new(RedisPresence::new(
+        Ok(Self::assemble(publisher, shared, routes, subscription))
+    }
+
+    /// Connects to the Redis Cluster that `nodes` (seed URLs, e.g.
+    /// `redis://127.0.0.1:7000`) belong to, with sharded pub/sub
+    /// (`SSUBSCRIBE`, `SPUBLISH`: Redis 7 or later): this node's channel is
+    /// held by one shard, and a publish goes to the shards of the nodes it
+    /// is for, not to every server of the cluster.
+    ///
+    /// # Errors
+    /// When the cluster cannot be reached now.
+    pub async fn connect_cluster(
+        nodes: &[&str],
+        options: RedisBusOptions,
+    ) -> Result<Self, RedisBusError> {
+        let (mut connection, pushes) = cluster::connect(nodes, &options).await?;
+        let (publisher, shared, routes) =
+            Self::prepare(cluster::link(&connection), &options).await?;
+        cluster::subscribe(&mut connection, &shared).await?;
+        let subscription = tokio::spawn(cluster::listen(
+            pushes,
+            connection,
+            Arc::clone(&shared),
+            Arc::clone(&routes),
             publisher.clone(),
+        ));
+        Ok(Self::assemble(publisher, shared, routes, subscription))
+    }
+
+    /// The node's state, with its entry in the routing table written
+    /// before anything can be routed to it.
+    async fn prepare(
+        link: Link,
+        options: &RedisBusOptions,
+    ) -> Result<(Publisher, Arc<Shared>, Arc<Routes>), RedisBusError> {
+        let publisher = Publisher::new(link, options.timeout);
+        let shared = Arc::new(Shared::new(options));
+        let routes = Arc::new(Routes::new(
+            &shared.prefix,
+            &shared.node,
+            options.route_interval,
+        ));
+        routes.renew(&publisher).await?;
+        Ok((publisher, shared, routes))
+    }
+
+    fn assemble(
+        publisher: Publisher,
+        shared: Arc<Shared>,
+        routes: Arc<Routes>,
+        subscription: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        let renewal = tokio::spawn(routes::keep(
+            Arc::clone(&routes),
+            publisher.clone(),
+            Arc::clone(&shared),
+        ));
+        let presence = Arc::new(RedisPresence::new(
+            publisher.link(),
             &shared.prefix,
             &shared.node,
         ));
-        Ok(Self {
+        Self {
             presence,
             shared,
             publisher,
-            commands,
-            next_probe: AtomicU64::new(0),
-            task,
-        })
+            routes,
+            tasks: [subscription, renewal],
+        }
     }
 
     /// Write rates counted in this Redis for every node under the bus's
@@ -134,7 +197,7 @@ impl RedisBus {
     /// [`ChatServiceBuilder::shared_rates`](chat_engine::ChatServiceBuilder::shared_rates).
     #[must_use]
     pub fn rates(&self) -> RedisRates {
-        RedisRates::new(self.publisher.clone(), &self.shared.prefix)
+        RedisRates::new(self.publisher.link(), &self.shared.prefix)
     }
 
     /// This node's counters.
@@ -142,49 +205,13 @@ impl RedisBus {
     pub fn stats(&self) -> RedisBusStats {
         self.shared.stats()
     }
-
-    async fn command(
-        &self,
-        make: impl FnOnce(oneshot::Sender<()>) -> Command,
-    ) -> Result<(), BusError> {
-        let (done, answer) = oneshot::channel();
-        self.commands
-            .send(make(done))
-            .await
-            .map_err(|_| BusError::from(RedisBusError::Closed))?;
-        answer
-            .await
-            .map_err(|_| BusError::from(RedisBusError::Closed))
-    }
-}
-
-impl RedisBus {
-    /// Runs `pipe` on the publishing connection within the timeout. A
-    /// connection found dropped (Redis restarted since the last call) is
-    /// replaced by the connection manager, and the pipe is sent once more.
-    async fn send(&self, pipe: &redis::Pipeline, what: &'static str) -> Result<(), RedisBusError> {
-        let mut connection = self.publisher.clone();
-        let mut retried = false;
-        loop {
-            let sent =
-                tokio::time::timeout(self.shared.timeout, pipe.exec_async(&mut connection)).await;
-            match sent {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(error))
-                    if !retried && (error.is_connection_dropped() || error.is_io_error()) =>
-                {
-                    retried = true;
-                }
-                Ok(Err(error)) => return Err(RedisBusError::Redis(error)),
-                Err(_) => return Err(RedisBusError::Timeout(what)),
-            }
-        }
-    }
 }
 
 impl Drop for RedisBus {
     fn drop(&mut self) {
-        self.task.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -194,26 +221,43 @@ impl Bus for RedisBus {
         if envelope.recipients().is_empty() {
             return Ok(());
         }
-        let bytes = codec::encode_copy(&envelope);
-        let mut pipe = redis::pipe();
-        for user in envelope.recipients() {
-            pipe.publish(self.shared.user_channel(user), &bytes[..])
-                .ignore();
-        }
-        self.send(&pipe, "a publish").await.map_err(|error| {
+        let failed = |error| {
             self.shared.publish_failed();
             BusError::from(error)
-        })
+        };
+        let by_node = self
+            .routes
+            .nodes_of(&self.publisher, &envelope)
+            .await
+            .map_err(failed)?;
+        if by_node.is_empty() {
+            return Ok(());
+        }
+        let copies: Vec<_> = by_node
+            .iter()
+            .map(|(node, recipients)| {
+                (
+                    self.routes.node_channel(node),
+                    codec::encode_for(&envelope, recipients),
+                )
+            })
+            .collect();
+        self.publisher
+            .publish(&copies, "a publish")
+            .await
+            .map_err(failed)
     }
 
+    /// Returns once the route is in Redis; when Redis cannot take it now,
+    /// the route is written by the next renewal, followed by a gap.
     async fn watch(&self, user: &UserId) -> Result<(), BusError> {
-        let user = user.clone();
-        self.command(|done| Command::Watch(user, done)).await
+        self.routes.change(&self.publisher, user, true).await;
+        Ok(())
     }
 
     async fn unwatch(&self, user: &UserId) -> Result<(), BusError> {
-        let user = user.clone();
-        self.command(|done| Command::Unwatch(user, done)).await
+        self.routes.change(&self.publisher, user, false).await;
+        Ok(())
     }
 
     async fn subscribe(&self) -> Result<Subscription, BusError> {
@@ -224,20 +268,10 @@ impl Bus for RedisBus {
         if !self.shared.is_subscribed() {
             return Err(RedisBusError::SubscriptionDown.into());
         }
-        let token = self.next_probe.fetch_add(1, Ordering::Relaxed);
-        let arrived = self.shared.expect_probe(token);
-        let mut publish = redis::pipe();
-        publish.publish(&self.shared.node_channel, token.to_be_bytes().as_slice());
-        let round_trip = async {
-            self.send(&publish, "the health probe").await?;
-            arrived.await.map_err(|_| RedisBusError::Closed)
-        };
-        let result = tokio::time::timeout(self.shared.timeout, round_trip).await;
-        self.shared.forget_probe(token);
-        match result {
-            Ok(outcome) => outcome.map_err(BusError::from),
-            Err(_) => Err(RedisBusError::Timeout("the health probe").into()),
-        }
+        self.shared
+            .probe(&self.publisher)
+            .await
+            .map_err(BusError::from)
     }
 
     /// This node's presence, kept in this Redis for every node under the

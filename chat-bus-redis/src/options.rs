@@ -26,6 +26,11 @@ pub struct RedisBusOptions {
     pub max_backoff: Duration,
     /// Deliveries buffered for this node's hub. Defaults to 65,536.
     pub capacity: usize,
+    /// How often a node renews its routes (and sweeps those of dead nodes).
+    /// A node that stops renewing is skipped by publishers three intervals
+    /// after its last renewal, and its routes are gone one interval later.
+    /// Defaults to 2 s.
+    pub route_interval: Duration,
 }
 
 impl Default for RedisBusOptions {
@@ -36,6 +41,7 @@ impl Default for RedisBusOptions {
             ping_interval: Duration::from_secs(5),
             max_backoff: Duration::from_secs(2),
             capacity: 65_536,
+            route_interval: Duration::from_secs(2),
         }
     }
 }
@@ -52,6 +58,13 @@ impl RedisBusOptions {
     #[must_use]
     pub fn with_ping_interval(mut self, interval: Duration) -> Self {
         self.ping_interval = interval;
+        self
+    }
+
+    /// Sets [`route_interval`](Self::route_interval).
+    #[must_use]
+    pub fn with_route_interval(mut self, interval: Duration) -> Self {
+        self.route_interval = interval;
         self
     }
 

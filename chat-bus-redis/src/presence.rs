@@ -14,9 +14,9 @@
 
 use chat_engine::{BusError, Presence, Timestamp, UserId, UserPresence, time};
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 use crate::RedisBusError;
+use crate::publisher::Link;
 
 /// The functions every script shares. `KEYS[1]` is the base of every key,
 /// `ARGV[1]` this node's id, `ARGV[2]` the time now.
@@ -147,7 +147,7 @@ const SWEEP_BATCH: u32 = 1_000;
 /// hands it to the chat service as its bus's presence.
 #[derive(Clone)]
 pub struct RedisPresence {
-    connection: ConnectionManager,
+    connection: Link,
     base: String,
     node: String,
     scripts: Scripts,
@@ -172,7 +172,7 @@ impl std::fmt::Debug for RedisPresence {
 }
 
 impl RedisPresence {
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str, node: &str) -> Self {
+    pub(crate) fn new(connection: Link, prefix: &str, node: &str) -> Self {
         Self {
             connection,
             base: format!("{{{prefix}presence}}"),

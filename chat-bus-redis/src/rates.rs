@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chat_engine::{BoxError, Rate, SharedRates};
 use redis::Script;
-use redis::aio::ConnectionManager;
+
+use crate::publisher::Link;
 
 /// Takes one write from the bucket `KEYS[1]`: `ARGV[1]` is the interval
 /// between writes, `ARGV[2]` how far ahead of now the bucket may run (the
@@ -37,7 +38,7 @@ return 0
 /// [`RedisBus::rates`](crate::RedisBus::rates), sharing its connection.
 #[derive(Clone)]
 pub struct RedisRates {
-    connection: ConnectionManager,
+    connection: Link,
     prefix: String,
     script: Script,
 }
@@ -51,7 +52,7 @@ impl std::fmt::Debug for RedisRates {
 }
 
 impl RedisRates {
-    pub(crate) fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub(crate) fn new(connection: Link, prefix: &str) -> Self {
         Self {
             connection,
             prefix: format!("{prefix}rate:"),

@@ -256,3 +256,76 @@ pub async fn a_sign_out_closes_the_user_on_every_node(fixture: &impl BusFixture)
         other => panic!("bob stays connected: expected the marker, got {other:?}"),
     }
 }
+
+/// A node that starts watching a user while another node publishes to
+/// them gets every event whose publish began after its watch returned:
+/// what a connecting user's resume reads from the store ends where live
+/// delivery begins (an event published before the watch was stored before
+/// it). Earlier events may arrive too; none after the watch may be missing.
+pub async fn a_watch_covers_every_publish_that_starts_after_it(fixture: &impl BusFixture) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+
+    /// Events published before the watch starts, and owed after it returns.
+    const BEFORE: usize = 50;
+    const AFTER: usize = 200;
+    let publisher = fixture.node().await;
+    let watcher = fixture.node().await;
+    let mut subscription = watcher.subscribe().await.expect("subscribe");
+    let watched = Arc::new(AtomicBool::new(false));
+    let published = Arc::new(AtomicUsize::new(0));
+    let publishing = {
+        let (publisher, watched, published) = (
+            Arc::clone(&publisher),
+            Arc::clone(&watched),
+            Arc::clone(&published),
+        );
+        tokio::spawn(async move {
+            // Publishing runs on through the watch, until enough came after it.
+            let mut owed = Vec::new();
+            let mut index = 0;
+            while owed.len() < AFTER {
+                let after_the_watch = watched.load(SeqCst);
+                publish(&*publisher, envelope(&["alice"], &index.to_string())).await;
+                if after_the_watch {
+                    owed.push(index);
+                }
+                index += 1;
+                published.store(index, SeqCst);
+                tokio::task::yield_now().await;
+            }
+            owed
+        })
+    };
+    // Watch in the middle of the stream.
+    while published.load(SeqCst) < BEFORE {
+        tokio::task::yield_now().await;
+    }
+    watcher.watch(&user("alice")).await.expect("watch");
+    watched.store(true, SeqCst);
+    let owed = within("the publisher", publishing)
+        .await
+        .expect("the publisher finished");
+    publish(&*publisher, envelope(&["alice"], "marker")).await;
+    let mut received = Vec::new();
+    loop {
+        let got = next_event(&mut subscription).await;
+        if got.payload() == &Bytes::from_static(b"marker") {
+            break;
+        }
+        let text = std::str::from_utf8(got.payload()).expect("utf-8");
+        received.push(text.parse::<usize>().expect("an index"));
+    }
+    let missing: Vec<usize> = owed
+        .iter()
+        .copied()
+        .filter(|index| !received.contains(index))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "published after the watch, never delivered: {missing:?}"
+    );
+    assert!(
+        received.windows(2).all(|pair| pair[0] < pair[1]),
+        "delivered out of order or twice: {received:?}"
+    );
+}

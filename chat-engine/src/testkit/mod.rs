@@ -134,6 +134,7 @@ macro_rules! bus_conformance {
             envelopes_round_trip_intact,
             all_devices_of_a_user_receive,
             a_sign_out_closes_the_user_on_every_node,
+            a_watch_covers_every_publish_that_starts_after_it,
         );
         $crate::__conformance_cases!(presence, BusFixture, by_ref, $setup;
             presence_comes_with_the_first_node_and_goes_with_the_last,

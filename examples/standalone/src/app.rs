@@ -165,7 +165,13 @@ async fn bus(args: &ServerArgs) -> Result<(Arc<dyn Bus>, Option<Arc<RedisBus>>),
     Ok(match &args.redis_url {
         Some(url) => {
             let options = RedisBusOptions::default().with_prefix(args.redis_prefix.clone());
-            let redis = Arc::new(RedisBus::connect(url, options).await?);
+            let redis = if args.redis_cluster {
+                let seeds: Vec<&str> = url.split(',').map(str::trim).collect();
+                RedisBus::connect_cluster(&seeds, options).await?
+            } else {
+                RedisBus::connect(url, options).await?
+            };
+            let redis = Arc::new(redis);
             (Arc::clone(&redis) as Arc<dyn Bus>, Some(redis))
         }
         None => (Arc::new(MemoryBus::new()), None),

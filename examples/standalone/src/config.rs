@@ -72,6 +72,11 @@ pub struct ServerArgs {
     /// Prefix of the Redis channels, so several apps can share one Redis.
     #[arg(long, env = "CHAT_REDIS_PREFIX", default_value = "chat:")]
     pub redis_prefix: String,
+    /// `--redis-url` names a Redis Cluster: one or more of its nodes,
+    /// comma-separated (`redis://10.0.0.1:7000,redis://10.0.0.2:7000`).
+    /// Needs Redis 7 (sharded pub/sub).
+    #[arg(long, env = "CHAT_REDIS_CLUSTER")]
+    pub redis_cluster: bool,
     /// Largest message body, in bytes.
     #[arg(long, env = "CHAT_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
