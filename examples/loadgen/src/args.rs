@@ -24,6 +24,10 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Opens idle WebSocket connections and reports the server's RSS per connection.
     Idle(IdleArgs),
+    /// Users in groups send messages through clients that reconnect, resume
+    /// and retry (the chat-client crate), so a node may die mid-run behind a
+    /// load balancer; reports progress, then loss, duplicates and order.
+    Failover(FailoverArgs),
 }
 
 /// Options every scenario shares.
@@ -66,6 +70,25 @@ pub(crate) struct RunArgs {
     /// How messages are sent.
     #[arg(long, value_enum, default_value_t = SendPath::Ws)]
     pub(crate) path: SendPath,
+}
+
+/// `loadgen failover`.
+#[derive(Debug, Args)]
+pub(crate) struct FailoverArgs {
+    #[command(flatten)]
+    pub(crate) common: Common,
+    /// Users (one client each, all through the first --url).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) users: usize,
+    /// Members per conversation; 2 opens direct conversations.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) group_size: usize,
+    /// Messages to send in all.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) messages: usize,
+    /// Sends in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) in_flight: usize,
 }
 
 /// `loadgen idle`.

@@ -5,6 +5,7 @@
 mod args;
 mod client;
 mod connect;
+mod failover;
 mod idle;
 mod latency;
 mod process;
@@ -21,6 +22,7 @@ async fn main() -> std::process::ExitCode {
     let outcome = match Cli::parse().command {
         Command::Run(args) => run::run(args).await,
         Command::Idle(args) => idle::idle(args).await,
+        Command::Failover(args) => failover::failover(args).await,
     };
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,

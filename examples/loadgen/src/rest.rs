@@ -1,6 +1,7 @@
 //! The REST calls the tool makes: opening conversations, and sending on the
 //! POST path. Demo auth: the bearer token is the user id.
 
+use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 /// A REST call that failed.
@@ -65,4 +66,60 @@ async fn checked(response: reqwest::Response) -> Result<reqwest::Response, RestE
             body: response.text().await.unwrap_or_default(),
         })
     }
+}
+
+/// A conversation of the run.
+#[derive(Debug)]
+pub(crate) struct Conversation {
+    pub(crate) id: String,
+    /// Indexes into the user list.
+    pub(crate) members: Vec<usize>,
+    /// The node URL its REST sends go to.
+    pub(crate) url: String,
+}
+
+/// Opens one conversation per `group_size` users, in user order, spread
+/// over `urls`.
+pub(crate) async fn open_conversations(
+    http: &reqwest::Client,
+    urls: &[String],
+    users: &[String],
+    group_size: usize,
+) -> Result<Vec<Conversation>, RestError> {
+    let groups: Vec<Vec<usize>> = (0..users.len() / group_size)
+        .map(|group| (group * group_size..(group + 1) * group_size).collect())
+        .collect();
+    futures::stream::iter(groups.into_iter().enumerate())
+        .map(|(index, members)| {
+            let url = urls[index % urls.len()].clone();
+            let names: Vec<String> = members.iter().map(|&i| users[i].clone()).collect();
+            async move {
+                let id = open_conversation(http, &url, &names).await?;
+                Ok(Conversation { id, members, url })
+            }
+        })
+        .buffered(32)
+        .try_collect()
+        .await
+}
+
+/// Signs every user in (demo mode: any request does), so that others can
+/// open conversations with them.
+pub(crate) async fn sign_in_all(
+    http: &reqwest::Client,
+    base: &str,
+    users: &[String],
+) -> Result<(), RestError> {
+    futures::stream::iter(users)
+        .map(|user| async move {
+            let response = http
+                .get(format!("{base}/conversations"))
+                .bearer_auth(user)
+                .send()
+                .await?;
+            checked(response).await.map(drop)
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await
 }

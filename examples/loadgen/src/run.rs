@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
 use crate::args::{RunArgs, SendPath};
@@ -14,7 +13,7 @@ use crate::connect::connect_all;
 use crate::latency::Samples;
 use crate::process;
 use crate::report::{Report, cpu_line, memory_line};
-use crate::rest;
+use crate::rest::{self, Conversation};
 
 /// A failed run (before any numbers could be taken).
 #[derive(Debug, thiserror::Error)]
@@ -94,15 +93,6 @@ async fn send_share(plan: Arc<Plan>) -> (Samples, usize) {
     }
 }
 
-#[derive(Debug)]
-struct Conversation {
-    id: String,
-    /// Indexes into the user list.
-    members: Vec<usize>,
-    /// The node URL its REST sends go to.
-    url: String,
-}
-
 /// Runs the scenario and prints its report.
 pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
     let urls = args.common.loopback_urls()?;
@@ -132,7 +122,7 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
             .map_err(|_| RunError::TimedOut)??;
     let conversations = tokio::time::timeout_at(
         deadline,
-        open_conversations(&http, &urls, &users, args.group_size),
+        rest::open_conversations(&http, &urls, &users, args.group_size),
     )
     .await
     .map_err(|_| RunError::TimedOut)??;
@@ -218,27 +208,4 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
         return Err(RunError::TimedOut);
     }
     Ok(())
-}
-
-async fn open_conversations(
-    http: &reqwest::Client,
-    urls: &[String],
-    users: &[String],
-    group_size: usize,
-) -> Result<Vec<Conversation>, rest::RestError> {
-    let groups: Vec<Vec<usize>> = (0..users.len() / group_size)
-        .map(|group| (group * group_size..(group + 1) * group_size).collect())
-        .collect();
-    futures::stream::iter(groups.into_iter().enumerate())
-        .map(|(index, members)| {
-            let url = urls[index % urls.len()].clone();
-            let names: Vec<String> = members.iter().map(|&i| users[i].clone()).collect();
-            async move {
-                let id = rest::open_conversation(http, &url, &names).await?;
-                Ok(Conversation { id, members, url })
-            }
-        })
-        .buffered(32)
-        .try_collect()
-        .await
 }
