@@ -14,7 +14,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_engine::Delivery;
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{PushInfo, PushKind, Value};
@@ -24,7 +23,7 @@ use tokio::time::timeout;
 use crate::error::RedisBusError;
 use crate::options::RedisBusOptions;
 use crate::publisher::{Link, Publisher};
-use crate::routes::Routes;
+use crate::routes::{self, Routes};
 use crate::shared::{AbortOnDrop, Shared};
 
 /// A connection to the cluster behind `nodes` (seed URLs), and the pushes
@@ -116,12 +115,7 @@ async fn recover(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(shared.max_backoff);
     }
-    if let Err(error) = routes.put_back(publisher).await {
-        tracing::warn!(error = %error, "routes not put back yet; the next renewal will");
-    }
-    shared.reconnected();
-    shared.subscribers.deliver(&Delivery::Gap);
-    tracing::info!("redis cluster subscription re-established; clients resume from the store");
+    routes::resubscribed(shared, routes, publisher).await;
 }
 
 /// Sends a probe through the node's channel every ping interval; one that

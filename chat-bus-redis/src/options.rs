@@ -27,8 +27,9 @@ pub struct RedisBusOptions {
     /// Deliveries buffered for this node's hub. Defaults to 65,536.
     pub capacity: usize,
     /// How often a node renews its routes (and sweeps those of dead nodes).
-    /// A node that stops renewing is skipped by publishers three intervals
-    /// after its last renewal, and its routes are gone one interval later.
+    /// A node that stops renewing is past its deadline three intervals
+    /// after its last renewal, and its routes are gone at most one interval
+    /// later.
     /// Defaults to 2 s.
     pub route_interval: Duration,
 }

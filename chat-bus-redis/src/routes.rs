@@ -18,10 +18,10 @@
 //! published before is in the store, committed before its publish, and the
 //! connection's resume reads it there.
 //!
-//! **A node that dies** stops renewing its deadline; at most one deadline
-//! later, publishers skip it, and the first live node's renewal to see it
-//! expired removes its routes, then its entry: none outlive it by more
-//! than a deadline and an interval.
+//! **A node that dies** stops renewing its deadline; the first live node's
+//! renewal to see it expired removes its routes, then its entry: none
+//! outlive it by more than a deadline and an interval (until then its
+//! channel still gets copies, which nobody reads).
 //!
 //! **A node that comes back** (Redis restarted and forgot everything, the
 //! node was swept during an outage, or a watch could not be written) puts
@@ -30,7 +30,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use chat_engine::{Delivery, Envelope, UserId, time};
@@ -56,8 +56,6 @@ pub(crate) struct Routes {
     interval: Duration,
     /// Users this node watches: the routes it puts back after a loss.
     watched: RwLock<HashSet<UserId>>,
-    /// Deadlines of the nodes seen at the last renewal: a publish skips those past.
-    deadlines: Mutex<HashMap<String, i64>>,
     /// A route change failed: put every route back (and report a gap) at the next renewal.
     dirty: AtomicBool,
 }
@@ -73,7 +71,6 @@ impl Routes {
             base,
             interval,
             watched: RwLock::default(),
-            deadlines: Mutex::default(),
             dirty: AtomicBool::new(false),
         }
     }
@@ -129,8 +126,11 @@ impl Routes {
         }
     }
 
-    /// The recipients of `envelope` by the node that watches them, nodes
-    /// past their deadline left out.
+    /// The recipients of `envelope` by the node that watches them.
+    ///
+    /// A node past its deadline is not left out: it may be one that just
+    /// put its routes back (it reported its gap then), and copies to a node
+    /// that is gone cost a publish nobody reads until its routes are swept.
     ///
     /// # Errors
     /// When Redis does not answer.
@@ -144,18 +144,10 @@ impl Routes {
             lookup.smembers(self.route_key(user.as_str()));
         }
         let nodes: Vec<Vec<String>> = publisher.query(&lookup, "a route lookup").await?;
-        let now = now_millis();
-        let deadlines = self
-            .deadlines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         let mut by_node: HashMap<String, Vec<UserId>> = HashMap::new();
         for (user, nodes) in envelope.recipients().iter().zip(nodes) {
             for node in nodes {
-                // A node not seen yet is new, not dead: it is sent to.
-                if deadlines.get(&node).is_none_or(|deadline| *deadline > now) {
-                    by_node.entry(node).or_default().push(user.clone());
-                }
+                by_node.entry(node).or_default().push(user.clone());
             }
         }
         Ok(by_node)
@@ -175,37 +167,37 @@ impl Routes {
         // Scores are doubles (exact for milliseconds since the epoch).
         let (added, deadlines): (usize, Vec<(String, f64)>) =
             publisher.query(&pipe, "a route renewal").await?;
-        #[allow(clippy::cast_possible_truncation)]
-        let deadlines: HashMap<String, i64> = deadlines
-            .into_iter()
-            .map(|(node, deadline)| (node, deadline as i64))
-            .collect();
-        let now = now_millis();
-        let expired: Vec<String> = deadlines
-            .iter()
-            .filter(|(node, deadline)| **deadline <= now && **node != self.node)
-            .map(|(node, _)| node.clone())
-            .collect();
-        *self
-            .deadlines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = deadlines;
-        for node in expired {
-            self.sweep(publisher, &node).await?;
-        }
-        // Added anew: Redis forgot this node (a restart), or a sweeper took it.
-        if added == 1 || self.dirty.swap(false, Relaxed) {
+        // Added anew: Redis forgot this node (a restart), or a sweeper took
+        // it. Its routes go back first: a sweep that fails must not leave
+        // them out (the next renewal's ZADD would not say "added" again).
+        let lost = added == 1 || self.dirty.swap(false, Relaxed);
+        if lost {
             self.put_back(publisher).await?;
-            return Ok(true);
         }
-        Ok(false)
+        #[allow(clippy::cast_precision_loss)] // exact below 2^53 ms
+        let now = now_millis() as f64;
+        for (node, deadline) in deadlines {
+            if deadline <= now && node != self.node {
+                self.sweep(publisher, &node).await?;
+            }
+        }
+        Ok(lost)
     }
 
-    /// Writes every route of this node again (after Redis lost them).
+    /// Writes every route of this node again (after Redis lost them). On
+    /// failure the next renewal tries again.
     ///
     /// # Errors
-    /// When Redis does not answer (the routes stay to be written again).
+    /// When Redis does not answer.
     pub(crate) async fn put_back(&self, publisher: &Publisher) -> Result<(), RedisBusError> {
+        let written = self.write_back(publisher).await;
+        if written.is_err() {
+            self.dirty.store(true, Relaxed);
+        }
+        written
+    }
+
+    async fn write_back(&self, publisher: &Publisher) -> Result<(), RedisBusError> {
         let users: Vec<UserId> = self
             .watched
             .read()
@@ -228,10 +220,7 @@ impl Routes {
                 slice.iter().map(UserId::as_str).collect::<Vec<_>>(),
             )
             .ignore();
-            if let Err(error) = publisher.exec(&pipe, "putting routes back").await {
-                self.dirty.store(true, Relaxed);
-                return Err(error);
-            }
+            publisher.exec(&pipe, "putting routes back").await?;
         }
         Ok(())
     }
@@ -293,4 +282,16 @@ pub(crate) async fn keep(routes: Arc<Routes>, publisher: Publisher, shared: Arc<
             }
         }
     }
+}
+
+/// A subscription is back after a loss: the node's routes go back first
+/// (Redis may have restarted and forgotten them), so that what its clients
+/// resume after the gap is followed by what is live; then the gap.
+pub(crate) async fn resubscribed(shared: &Shared, routes: &Routes, publisher: &Publisher) {
+    shared.reconnected();
+    if let Err(error) = routes.put_back(publisher).await {
+        tracing::warn!(error = %error, "routes not put back yet; the next renewal will");
+    }
+    shared.subscribers.deliver(&Delivery::Gap);
+    tracing::info!("redis subscription re-established; clients resume from the store");
 }

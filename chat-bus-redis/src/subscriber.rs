@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_engine::Delivery;
 use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::oneshot;
@@ -15,7 +14,7 @@ use tokio::time::timeout;
 
 use crate::error::RedisBusError;
 use crate::publisher::Publisher;
-use crate::routes::Routes;
+use crate::routes::{self, Routes};
 use crate::shared::{AbortOnDrop, Shared};
 
 /// A subscription connection, split: commands go to the sink, messages come
@@ -61,17 +60,7 @@ pub(crate) async fn run(
             Some(connection) => connection,
             None => match open(&client, &shared).await {
                 Ok(connection) => {
-                    shared.reconnected();
-                    tracing::info!(
-                        "redis subscription re-established; clients resume from the store"
-                    );
-                    // Redis may have restarted: routes first, so that what the
-                    // clients resume after the gap is followed by what is live.
-                    if let Err(error) = routes.put_back(&publisher).await {
-                        tracing::warn!(error = %error, "routes not put back yet; the next renewal will");
-                    }
-                    // Everything published while we were away is lost to us.
-                    shared.subscribers.deliver(&Delivery::Gap);
+                    routes::resubscribed(&shared, &routes, &publisher).await;
                     backoff = Duration::from_millis(50);
                     connection
                 }
