@@ -19,7 +19,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::args::FailoverArgs;
 use crate::rest;
-use crate::run::RunError;
+use crate::run::{self, RunError};
 
 /// What every user's task and the senders share.
 #[derive(Debug, Default)]
@@ -43,15 +43,8 @@ type SendRequest = (ConversationId, String, oneshot::Sender<SendState>);
 pub(crate) async fn failover(args: FailoverArgs) -> Result<(), RunError> {
     let urls = args.common.loopback_urls()?;
     let url = urls[0].clone();
-    if args.group_size < 2 || args.users < args.group_size {
-        return Err(RunError::Shape(format!(
-            "--group-size must be at least 2 and at most --users ({})",
-            args.users
-        )));
-    }
+    let users = run::users_in_groups(&args.common, args.users, args.group_size)?;
     let deadline = tokio::time::Instant::now() + args.common.deadline();
-    let prefix = args.common.prefix();
-    let users: Vec<String> = (0..args.users).map(|i| format!("{prefix}-{i}")).collect();
     let http = reqwest::Client::new();
     tokio::time::timeout_at(deadline, rest::sign_in_all(&http, &url, &users))
         .await
@@ -62,17 +55,22 @@ pub(crate) async fn failover(args: FailoverArgs) -> Result<(), RunError> {
     )
     .await
     .map_err(|_| RunError::TimedOut)??;
+    let ids: Vec<ConversationId> = conversations
+        .iter()
+        .map(|conversation| ConversationId::new(conversation.id.as_str()))
+        .collect::<Result<_, _>>()
+        .expect("the server's conversation ids are valid");
     let counts = Arc::new(Counts::default());
     let senders: Vec<mpsc::UnboundedSender<SendRequest>> = users
         .iter()
         .enumerate()
         .map(|(index, user)| {
-            let followed: Vec<ConversationId> = conversations
+            let followed = conversations
                 .iter()
-                .filter(|conversation| conversation.members.contains(&index))
-                .map(|conversation| ConversationId::new(conversation.id.as_str()))
-                .collect::<Result<_, _>>()
-                .expect("the server's conversation ids are valid");
+                .zip(&ids)
+                .filter(|(conversation, _)| conversation.members.contains(&index))
+                .map(|(_, id)| id.clone())
+                .collect();
             user_task(&url, user, followed, Arc::clone(&counts))
         })
         .collect();
@@ -87,12 +85,12 @@ pub(crate) async fn failover(args: FailoverArgs) -> Result<(), RunError> {
     let (sent, failed) = (AtomicU64::new(0), AtomicU64::new(0));
     let step = (args.messages / 10).max(1);
     let send_one = |index: usize| {
-        let conversation = &conversations[index % conversations.len()];
+        let which = index % conversations.len();
+        let conversation = &conversations[which];
         let turn = index / conversations.len() % conversation.members.len();
         let sender = &senders[conversation.members[turn]];
         let (reply, settled) = oneshot::channel();
-        let id = ConversationId::new(conversation.id.as_str()).expect("a valid id");
-        let _ = sender.send((id, format!("failover {index}"), reply));
+        let _ = sender.send((ids[which].clone(), format!("failover {index}"), reply));
         settled
     };
     let sending = futures::stream::iter(0..args.messages)
@@ -140,7 +138,7 @@ pub(crate) async fn failover(args: FailoverArgs) -> Result<(), RunError> {
         return Err(RunError::TimedOut);
     }
     if failed > 0 || duplicated > 0 || skipped > 0 || received != expected {
-        return Err(RunError::Shape(
+        return Err(RunError::Broken(
             "a message was lost, refused, duplicated or out of order".to_owned(),
         ));
     }

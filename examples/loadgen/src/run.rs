@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use crate::args::{RunArgs, SendPath};
+use crate::args::{Common, RunArgs, SendPath};
 use crate::client::{Client, STAMP_DIGITS, Tally};
 use crate::connect::connect_all;
 use crate::latency::Samples;
@@ -26,6 +26,8 @@ pub(crate) enum RunError {
     Setup(#[from] rest::RestError),
     #[error("{0}")]
     Shape(String),
+    #[error("a promise was broken: {0}")]
+    Broken(String),
     #[error("the run did not finish within --max-seconds")]
     TimedOut,
 }
@@ -93,15 +95,26 @@ async fn send_share(plan: Arc<Plan>) -> (Samples, usize) {
     }
 }
 
+/// The run's user ids, `users` of them to be put in conversations of
+/// `group_size`; refused when no conversation of that size fits.
+pub(crate) fn users_in_groups(
+    common: &Common,
+    users: usize,
+    group_size: usize,
+) -> Result<Vec<String>, RunError> {
+    if group_size < 2 || users < group_size {
+        return Err(RunError::Shape(format!(
+            "--group-size must be at least 2 and at most --users ({users})"
+        )));
+    }
+    let prefix = common.prefix();
+    Ok((0..users).map(|i| format!("{prefix}-{i}")).collect())
+}
+
 /// Runs the scenario and prints its report.
 pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
     let urls = args.common.loopback_urls()?;
-    if args.group_size < 2 || args.users < args.group_size {
-        return Err(RunError::Shape(format!(
-            "--group-size must be at least 2 and at most --users ({})",
-            args.users
-        )));
-    }
+    let users = users_in_groups(&args.common, args.users, args.group_size)?;
     if args.body_bytes < STAMP_DIGITS + 4 {
         return Err(RunError::Shape(format!(
             "--body-bytes must be at least {}",
@@ -109,8 +122,6 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
         )));
     }
     let deadline = tokio::time::Instant::now() + args.common.deadline();
-    let prefix = args.common.prefix();
-    let users: Vec<String> = (0..args.users).map(|i| format!("{prefix}-{i}")).collect();
     let tally = Tally::new();
     let (stop, stopped) = watch::channel(false);
     let http = reqwest::Client::new();
