@@ -31,7 +31,7 @@ pub(crate) async fn finish(
             }
         }
         tx.commit()?;
-        checkpointer.committed();
+        checkpointer.committed(connection);
         Ok(())
     })
     .await

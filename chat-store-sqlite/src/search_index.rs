@@ -74,7 +74,7 @@ async fn round(connection: WriteConnection) -> Result<(), SqliteStoreError> {
         let mut guard = connection.lock().unwrap_or_else(PoisonError::into_inner);
         let (connection, checkpointer) = &mut *guard;
         if index_pending(connection)? {
-            checkpointer.committed();
+            checkpointer.committed(connection);
         }
         Ok(())
     })

@@ -71,7 +71,7 @@ pub(crate) fn start(
                 let mut guard = connection.lock().unwrap_or_else(PoisonError::into_inner);
                 let (connection, checkpointer) = &mut *guard;
                 let answers = write(connection, &records)?;
-                checkpointer.committed();
+                checkpointer.committed(connection);
                 Ok::<_, SqliteStoreError>(answers)
             })
             .await;
