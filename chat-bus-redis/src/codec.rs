@@ -44,13 +44,7 @@ fn put_str16(out: &mut BytesMut, value: &str) {
 /// Encodes `envelope`.
 #[must_use]
 pub fn encode(envelope: &Envelope) -> Bytes {
-    encode_for(envelope, envelope.recipients())
-}
-
-/// Encodes the copy of `envelope` for one node: addressed to `recipients`,
-/// those of its recipients the node watches.
-#[must_use]
-pub fn encode_for(envelope: &Envelope, recipients: &[UserId]) -> Bytes {
+    let recipients = envelope.recipients();
     let ids: usize = recipients.iter().map(|user| 2 + user.as_str().len()).sum();
     let mut out = BytesMut::with_capacity(
         1 + 2
@@ -113,7 +107,7 @@ fn get_str16(input: &mut &[u8]) -> Result<String, DecodeError> {
     Ok(value)
 }
 
-/// Decodes bytes made by [`encode`] or [`encode_for`].
+/// Decodes bytes made by [`encode`].
 ///
 /// # Errors
 /// [`DecodeError`] for anything else.
@@ -202,27 +196,6 @@ mod tests {
             );
             assert_eq!(decode(&encode(&ephemeral)).unwrap(), ephemeral);
         }
-    }
-
-    #[test]
-    fn a_node_s_copy_names_its_recipients_only() {
-        let members: Vec<UserId> = (0..100)
-            .map(|i| UserId::new(format!("member-{i}")).unwrap())
-            .collect();
-        let payload = Bytes::from_static(b"{\"type\":\"message\"}");
-        let envelope = Envelope::new(
-            members.clone(),
-            ConversationId::new("c-1").unwrap(),
-            Some(7),
-            EventKind::Message,
-            payload.clone(),
-        );
-        let theirs = &members[40..43];
-        let copy = decode(&encode_for(&envelope, theirs)).unwrap();
-        assert_eq!(copy.recipients(), theirs);
-        assert_eq!(copy.payload(), &payload);
-        assert_eq!(copy.seq(), Some(7));
-        assert!(encode_for(&envelope, theirs).len() < encode(&envelope).len() / 10);
     }
 
     #[test]

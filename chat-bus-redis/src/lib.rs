@@ -2,15 +2,15 @@
 //!
 //! - **One publish per node**: each node subscribes to one channel of its
 //!   own (`{prefix}n:{node}`) and keeps, in Redis, the set of nodes watching
-//!   each user (`routes`). A publish reads the routes of the event's
-//!   recipients (one pipelined round trip), then publishes one copy per
-//!   node, addressed to that node's recipients only (a second): a message
-//!   to N members on K nodes is K `PUBLISH`es and K decodes, and O(N)
-//!   bytes. A watch returns once its route is written, so every event
+//!   each user (`routes`). A publish reads the nodes watching any of the
+//!   event's recipients (one `SUNION`), then publishes the event once to
+//!   each of them (a second round trip): a message to N members on K
+//!   nodes is K `PUBLISH`es and K decodes; each node delivers to the
+//!   recipients connected to it. A watch returns once its route is written, so every event
 //!   published after it reaches the node; a dead node's routes are swept
 //!   within a deadline (three route intervals) and an interval.
-//! - **Once per recipient**: each node's copy names each of its recipients
-//!   once.
+//! - **Once per recipient**: each copy names each recipient once, and a
+//!   node delivers it to each of their connections there once.
 //! - **Restarts**: a dedicated subscription connection is watched by pings;
 //!   when it drops, it reconnects with backoff, puts the node's routes back
 //!   (Redis may have forgotten them), and then reports
@@ -57,7 +57,7 @@ use async_trait::async_trait;
 use chat_engine::{Bus, BusError, Envelope, Presence, Subscription, UserId};
 use redis::aio::ConnectionManagerConfig;
 
-pub use codec::{DecodeError, decode, encode, encode_for};
+pub use codec::{DecodeError, decode, encode};
 pub use error::RedisBusError;
 pub use options::RedisBusOptions;
 pub use presence::RedisPresence;
@@ -225,22 +225,18 @@ impl Bus for RedisBus {
             self.shared.publish_failed();
             BusError::from(error)
         };
-        let by_node = self
+        let nodes = self
             .routes
             .nodes_of(&self.publisher, &envelope)
             .await
             .map_err(failed)?;
-        if by_node.is_empty() {
+        if nodes.is_empty() {
             return Ok(());
         }
-        let copies: Vec<_> = by_node
+        let encoded = codec::encode(&envelope);
+        let copies: Vec<_> = nodes
             .iter()
-            .map(|(node, recipients)| {
-                (
-                    self.routes.node_channel(node),
-                    codec::encode_for(&envelope, recipients),
-                )
-            })
+            .map(|node| (self.routes.node_channel(node), encoded.clone()))
             .collect();
         self.publisher
             .publish(&copies, "a publish")
