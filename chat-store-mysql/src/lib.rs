@@ -28,6 +28,7 @@ mod store;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod writer;
+mod writer_connections;
 
 pub use error::MySqlStoreError;
 pub use store::{MySqlStore, legacy_migrations, migrations};

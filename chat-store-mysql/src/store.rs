@@ -59,12 +59,14 @@ impl MySqlStore {
         Self::from_pool(pool).await
     }
 
-    /// Uses the host's pool (sqlx pools are cheap handles) and runs the migrations.
+    /// Uses the host's pool (sqlx pools are cheap handles) and runs the
+    /// migrations. Appends are written on two connections of their own,
+    /// made with the pool's connect options.
     ///
     /// # Errors
     /// When a migration fails.
     pub async fn from_pool(pool: MySqlPool) -> Result<Self, MySqlStoreError> {
-        let appends = writer::start(pool.clone());
+        let appends = writer::start(&pool);
         let store = Self { pool, appends };
         store.migrate().await?;
         Ok(store)

@@ -25,11 +25,12 @@ use chat_engine::{Appended, Content, Message, NewMessageRecord, time};
 use chat_store_sql::rows;
 use sqlx::mysql::{MySqlPool, MySqlRow};
 use sqlx::query_builder::Separated;
-use sqlx::{MySql, MySqlConnection, QueryBuilder, Row};
+use sqlx::{Executor, MySql, MySqlConnection, QueryBuilder, Row};
 
 use crate::dialect::MySqlDialect;
 use crate::error::MySqlStoreError;
 use crate::store::retrying;
+use crate::writer_connections::WriterConnections;
 
 /// Most appends written in one transaction (7 parameters each, far below
 /// the protocol's 65,535).
@@ -44,12 +45,13 @@ const WRITERS: usize = 2;
 /// The queue in front of the writing tasks.
 pub(crate) type Writer = Batcher<Appended, MySqlStoreError>;
 
-/// Starts the writing task on `pool`.
-pub(crate) fn start(pool: MySqlPool) -> Writer {
+/// Starts the writing tasks, on connections made like `pool`'s.
+pub(crate) fn start(pool: &MySqlPool) -> Writer {
+    let connections = Arc::new(WriterConnections::new(pool, WRITERS));
     Batcher::start(MAX_BATCH, WRITERS, move |records| {
-        let pool = pool.clone();
+        let connections = Arc::clone(&connections);
         async move {
-            match retrying(|| write(&pool, &records)).await {
+            match retrying(|| write(&connections, &records)).await {
                 Ok(answers) => answers,
                 Err(error) => {
                     let error = Arc::new(error);
@@ -63,12 +65,22 @@ pub(crate) fn start(pool: MySqlPool) -> Writer {
     })
 }
 
+/// One batch in one transaction on one of the writers' connections.
 async fn write(
-    pool: &MySqlPool,
+    connections: &WriterConnections,
     records: &[NewMessageRecord],
 ) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
-    let mut tx = pool.begin().await?;
+    let mut connection = connections.begin().await?;
+    let written = write_in(&mut connection, records).await;
+    connections.give_back(connection, written.is_ok()).await;
+    written
+}
 
+/// The batch's statements and its `COMMIT`, on `tx` (in a transaction).
+async fn write_in(
+    tx: &mut MySqlConnection,
+    records: &[NewMessageRecord],
+) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
     // 1. Lock the conversations and read their last seqs.
     let ids: BTreeSet<&str> = records
         .iter()
@@ -116,8 +128,8 @@ async fn write(
             }
         }
     }
-    let referenced = referenced(&mut tx, records).await?;
-    let retries = stored_retries(&mut tx, records).await?;
+    let referenced = referenced(tx, records).await?;
+    let retries = stored_retries(tx, records).await?;
     let mut plan = BatchPlan::new(records, members, &silenced, retries, &referenced);
     plan.assign(&first_seq);
     let new = plan.new_messages();
@@ -248,7 +260,7 @@ async fn write(
         );
         raise.build().execute(&mut *tx).await?;
     }
-    tx.commit().await?;
+    tx.execute("COMMIT").await?;
     Ok(plan.answers(MySqlStoreError::Refused))
 }
 

@@ -63,3 +63,45 @@ async fn two_nodes_batch_into_the_same_conversations_without_gaps() {
     assert_eq!(total, 180);
     database.drop_database().await.unwrap();
 }
+
+/// The writers keep their connections out of the pool (no ping before a
+/// batch): one the server closed while it was idle must not fail the next
+/// append, which is answered on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_go_on_after_the_server_closed_the_writers_idle_connections() {
+    let database = TestDatabase::create()
+        .await
+        .expect("MariaDB/MySQL reachable");
+    let store = database.store().await.unwrap();
+    let conversation = group(&store, "one", &["alice", "bob"]).await.id;
+    store
+        .append(record(&conversation, "alice", "before", None))
+        .await
+        .unwrap();
+    let name = database.url().rsplit('/').next().unwrap().to_owned();
+    let admin = sqlx::MySqlPool::connect(&chat_store_mysql::testing::server_url())
+        .await
+        .unwrap();
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE db = ?")
+            .bind(&name)
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+    assert!(!ids.is_empty(), "the store holds connections to {name}");
+    for id in ids {
+        sqlx::raw_sql(&format!("KILL CONNECTION {id}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    for body in ["after", "and again"] {
+        let appended = store
+            .append(record(&conversation, "alice", body, None))
+            .await
+            .expect("an append right after the kill");
+        assert_eq!(appended.message.body, body);
+    }
+    admin.close().await;
+    database.drop_database().await.unwrap();
+}
