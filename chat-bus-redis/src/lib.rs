@@ -6,7 +6,9 @@
 //!   event's recipients (one `SUNION`), then publishes the event once to
 //!   each of them (a second round trip): a message to N members on K
 //!   nodes is K `PUBLISH`es and K decodes; each node delivers to the
-//!   recipients connected to it. A watch returns once its route is written, so every event
+//!   recipients connected to it. The publishing node's own copy skips
+//!   Redis: it goes to the node's subscribers at once (on one node, a
+//!   publish is one round trip). A watch returns once its route is written, so every event
 //!   published after it reaches the node; a dead node's routes are swept
 //!   within a deadline (three route intervals) and an interval.
 //! - **Once per recipient**: each copy names each recipient once, and a
@@ -54,7 +56,7 @@ pub mod testing;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chat_engine::{Bus, BusError, Envelope, Presence, Subscription, UserId};
+use chat_engine::{Bus, BusError, Delivery, Envelope, Presence, Subscription, UserId};
 use redis::aio::ConnectionManagerConfig;
 
 pub use codec::{DecodeError, decode, encode};
@@ -230,12 +232,23 @@ impl Bus for RedisBus {
             .nodes_of(&self.publisher, &envelope)
             .await
             .map_err(failed)?;
-        if nodes.is_empty() {
+        // This node's own copy is handed to its subscribers here: no
+        // PUBLISH to itself, no read and decode of it from Redis.
+        let (here, elsewhere): (Vec<&String>, Vec<&String>) = nodes
+            .iter()
+            .partition(|node| self.routes.is_this_node(node));
+        if elsewhere.is_empty() {
+            if !here.is_empty() {
+                self.shared.subscribers.deliver(&Delivery::Event(envelope));
+            }
             return Ok(());
         }
         let encoded = codec::encode(&envelope);
-        let copies: Vec<_> = nodes
-            .iter()
+        if !here.is_empty() {
+            self.shared.subscribers.deliver(&Delivery::Event(envelope));
+        }
+        let copies: Vec<_> = elsewhere
+            .into_iter()
             .map(|node| (self.routes.node_channel(node), encoded.clone()))
             .collect();
         self.publisher

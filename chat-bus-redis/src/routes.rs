@@ -83,6 +83,11 @@ impl Routes {
         format!("{}n:{node}", self.prefix)
     }
 
+    /// Whether `node` is this node.
+    pub(crate) fn is_this_node(&self, node: &str) -> bool {
+        node == self.node
+    }
+
     fn route_key(&self, user: &str) -> String {
         format!("{}:r:{user}", self.base)
     }

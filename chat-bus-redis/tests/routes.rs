@@ -3,7 +3,7 @@
 //! the bus dropped, its tasks gone) leaves no route behind for longer than
 //! its deadline and an interval; a node whose routes Redis lost puts them
 //! back and reports a gap; a group message to users on two nodes is one
-//! copy per node.
+//! copy per node, and the publishing node's own copy skips Redis.
 
 use std::time::Duration;
 
@@ -188,4 +188,42 @@ async fn a_group_message_is_one_copy_per_node() {
         .unwrap();
     assert_eq!(next_event(&mut on_one).await.payload().as_ref(), b"marker");
     assert_eq!(next_event(&mut on_two).await.payload().as_ref(), b"marker");
+}
+
+/// A publishing node hands its own copy to its subscribers without a
+/// `PUBLISH`: what goes through Redis is only the other nodes' copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publishing_node_s_own_copy_skips_redis() {
+    use futures::StreamExt;
+    let prefix = prefix();
+    let (one, two) = (node(&prefix).await, node(&prefix).await);
+    let (mut on_one, mut on_two) = (
+        one.subscribe().await.unwrap(),
+        two.subscribe().await.unwrap(),
+    );
+    one.watch(&user("alice")).await.unwrap();
+    two.watch(&user("bob")).await.unwrap();
+    let mut wire = redis::Client::open(url())
+        .unwrap()
+        .get_async_pubsub()
+        .await
+        .unwrap();
+    wire.psubscribe(format!("{prefix}n:*")).await.unwrap();
+    let mut wire = wire.into_on_message();
+
+    one.publish(envelope(&["alice"], "local")).await.unwrap();
+    assert_eq!(next_event(&mut on_one).await.payload().as_ref(), b"local");
+    one.publish(envelope(&["alice", "bob"], "both"))
+        .await
+        .unwrap();
+    assert_eq!(next_event(&mut on_one).await.payload().as_ref(), b"both");
+    assert_eq!(next_event(&mut on_two).await.payload().as_ref(), b"both");
+
+    // The first message on the wire is the copy for node two of "both":
+    // "local" and node one's copy of "both" never went through Redis.
+    let first = within("a copy on the wire", wire.next()).await.unwrap();
+    let copy = chat_bus_redis::decode(first.get_payload_bytes()).unwrap();
+    assert_eq!(copy.payload().as_ref(), b"both");
+    let second = tokio::time::timeout(INTERVAL * 3, wire.next()).await;
+    assert!(second.is_err(), "one copy on the wire, not {second:?}");
 }
