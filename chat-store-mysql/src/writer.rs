@@ -3,10 +3,10 @@
 //! [`MAX_BATCH`]) in one transaction of a fixed number of statements:
 //!
 //! 1. `SELECT … FOR UPDATE` locks the batch's conversations, in id order (so
-//!    two nodes' batches cannot deadlock on them), and reads their last seqs;
-//! 2. one `SELECT … LOCK IN SHARE MODE` reads their members (senders who are
-//!    not members are refused), one `SELECT` finds retried
-//!    `(conversation, sender, client_id)`s;
+//!    two nodes' batches cannot deadlock on them), with their members' rows,
+//!    and reads their last seqs and members (senders who are not members
+//!    are refused);
+//! 2. one `SELECT` finds retried `(conversation, sender, client_id)`s;
 //! 3. one multi-table `UPDATE` moves each conversation's last seq;
 //! 4. one multi-row `INSERT` stores the messages (and one their outbox
 //!    rows, when the service asks for them);
@@ -86,48 +86,38 @@ async fn write_in(
         .iter()
         .map(|record| record.conversation_id.as_str())
         .collect();
+    // Locking the members' rows too (a removal waits for this batch, and a
+    // member removed before it is refused), in the same statement: one
+    // round trip, not two.
     let mut lock: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT id, last_seq FROM chat_conversations WHERE deleted_at IS NULL AND id IN (",
+        "SELECT c.id, c.last_seq, m.user_id, m.silenced FROM chat_conversations c \
+         LEFT JOIN chat_members m ON m.conversation_id = c.id \
+         WHERE c.deleted_at IS NULL AND c.id IN (",
     );
     let mut separated = lock.separated(", ");
     for id in &ids {
         separated.push_bind(*id);
     }
-    lock.push(") ORDER BY id FOR UPDATE");
+    lock.push(") ORDER BY c.id, m.user_id FOR UPDATE");
     let mut first_seq: HashMap<String, u64> = HashMap::new();
     let mut members = BatchMembers::new();
     let mut silenced = Silenced::new();
     for row in lock.build().fetch_all(&mut *tx).await? {
-        let id = rows::conversation_id::<MySqlDialect>(&row, 0)?
-            .as_str()
-            .to_owned();
-        first_seq.insert(id.clone(), rows::from_sql(row.try_get(1)?) + 1);
-        members.insert(id, Vec::new());
+        let id = rows::conversation_id::<MySqlDialect>(&row, 0)?;
+        let list = members.entry(id.as_str().to_owned()).or_default();
+        first_seq
+            .entry(id.as_str().to_owned())
+            .or_insert(rows::from_sql(row.try_get(1)?) + 1);
+        if let Some(user) = rows::optional_user::<MySqlDialect>(&row, 2)? {
+            let code: Option<i8> = row.try_get(3)?;
+            if let Some(refusal) = rows::silence(code.unwrap_or_default().into()) {
+                silenced.insert((id.as_str().to_owned(), user.clone()), refusal);
+            }
+            list.push(user);
+        }
     }
 
-    // 2. Their members, under a shared lock (a removal waits for this batch,
-    //    and a member removed before it is refused); then retries and seqs.
-    if !members.is_empty() {
-        let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(
-            "SELECT conversation_id, user_id, silenced FROM chat_members WHERE conversation_id IN (",
-        );
-        let mut separated = query.separated(", ");
-        for id in members.keys() {
-            separated.push_bind(id.as_str());
-        }
-        query.push(") ORDER BY conversation_id, user_id LOCK IN SHARE MODE");
-        let found = query.build().fetch_all(&mut *tx).await?;
-        for row in &found {
-            let conversation = rows::conversation_id::<MySqlDialect>(row, 0)?;
-            if let Some(list) = members.get_mut(conversation.as_str()) {
-                let user = rows::user::<MySqlDialect>(row, 1)?;
-                if let Some(refusal) = rows::silence(row.try_get::<i8, _>(2)?.into()) {
-                    silenced.insert((conversation.as_str().to_owned(), user.clone()), refusal);
-                }
-                list.push(user);
-            }
-        }
-    }
+    // 2. Retries, references and seqs.
     let referenced = referenced(tx, records).await?;
     let retries = stored_retries(tx, records).await?;
     let mut plan = BatchPlan::new(records, members, &silenced, retries, &referenced);
