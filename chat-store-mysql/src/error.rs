@@ -61,6 +61,11 @@ impl MySqlStoreError {
             .is_some_and(|number| RETRYABLE.contains(&number))
     }
 
+    /// Whether a unique key refused a row (`ER_DUP_ENTRY`).
+    pub(crate) fn is_duplicate_key(&self) -> bool {
+        self.server_error_number() == Some(1062)
+    }
+
     /// Whether the database cannot be reached or cannot write right now.
     #[must_use]
     pub fn is_unavailable(&self) -> bool {

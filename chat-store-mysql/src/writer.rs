@@ -6,7 +6,9 @@
 //!    two nodes' batches cannot deadlock on them), with their members' rows,
 //!    and reads their last seqs and members (senders who are not members
 //!    are refused);
-//! 2. one `SELECT` finds retried `(conversation, sender, client_id)`s;
+//! 2. only when the batch ran once already and its insert met a stored
+//!    retry (the unique key refused it), one `SELECT` finds retried
+//!    `(conversation, sender, client_id)`s;
 //! 3. one multi-table `UPDATE` moves each conversation's last seq;
 //! 4. one multi-row `INSERT` stores the messages (and one their outbox
 //!    rows, when the service asks for them);
@@ -65,13 +67,39 @@ pub(crate) fn start(pool: &MySqlPool) -> Writer {
     })
 }
 
+/// Whether a batch looks up which of its sends are retries of a stored
+/// message before it inserts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retries {
+    /// No lookup: the unique key on `(conversation, sender, client_id)`
+    /// refuses the insert if one was stored, and the batch runs again with
+    /// [`Retries::Read`]. Retries are rare; the lookup was a round trip in
+    /// every batch.
+    Assumed,
+    /// Look them up first and answer them with the stored message.
+    Read,
+}
+
 /// One batch in one transaction on one of the writers' connections.
 async fn write(
     connections: &WriterConnections,
     records: &[NewMessageRecord],
 ) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
+    match write_once(connections, records, Retries::Assumed).await {
+        Err(error) if error.is_duplicate_key() => {
+            write_once(connections, records, Retries::Read).await
+        }
+        written => written,
+    }
+}
+
+async fn write_once(
+    connections: &WriterConnections,
+    records: &[NewMessageRecord],
+    retries: Retries,
+) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
     let mut connection = connections.begin().await?;
-    let written = write_in(&mut connection, records).await;
+    let written = write_in(&mut connection, records, retries).await;
     connections.give_back(connection, written.is_ok()).await;
     written
 }
@@ -80,6 +108,7 @@ async fn write(
 async fn write_in(
     tx: &mut MySqlConnection,
     records: &[NewMessageRecord],
+    retries: Retries,
 ) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
     // 1. Lock the conversations and read their last seqs.
     let ids: BTreeSet<&str> = records
@@ -119,7 +148,10 @@ async fn write_in(
 
     // 2. Retries, references and seqs.
     let referenced = referenced(tx, records).await?;
-    let retries = stored_retries(tx, records).await?;
+    let retries = match retries {
+        Retries::Assumed => HashMap::new(),
+        Retries::Read => stored_retries(tx, records).await?,
+    };
     let mut plan = BatchPlan::new(records, members, &silenced, retries, &referenced);
     plan.assign(&first_seq);
     let new = plan.new_messages();
