@@ -61,6 +61,12 @@ impl MySqlStoreError {
             .is_some_and(|number| RETRYABLE.contains(&number))
     }
 
+    /// Whether the server answered with this error (not the connection,
+    /// the driver or a decode).
+    pub(crate) fn is_from_server(&self) -> bool {
+        matches!(self.sqlx(), Some(sqlx::Error::Database(_)))
+    }
+
     /// Whether a unique key refused a row (`ER_DUP_ENTRY`).
     pub(crate) fn is_duplicate_key(&self) -> bool {
         self.server_error_number() == Some(1062)

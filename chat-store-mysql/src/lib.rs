@@ -21,6 +21,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod audit;
+mod batch_reads;
 mod dialect;
 mod error;
 mod store;

@@ -17,19 +17,17 @@
 //! A deadlock or lock-wait timeout runs the whole batch again. Every caller
 //! is answered after the commit, so an answer still means "stored".
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use chat_engine::group_commit::{
-    BatchMembers, BatchPlan, Batcher, Referenced, RetryKey, Silenced, references, retry_key,
-};
-use chat_engine::{Appended, Content, Message, NewMessageRecord, time};
+use chat_engine::group_commit::{BatchPlan, Batcher};
+use chat_engine::{Appended, Content, NewMessageRecord, time};
 use chat_store_sql::rows;
-use sqlx::mysql::{MySqlPool, MySqlRow};
+use sqlx::mysql::MySqlPool;
 use sqlx::query_builder::Separated;
-use sqlx::{Executor, MySql, MySqlConnection, QueryBuilder, Row};
+use sqlx::{Executor, MySql, MySqlConnection, QueryBuilder};
 
-use crate::dialect::MySqlDialect;
+use crate::batch_reads::{Locked, lock, referenced, stored_retries};
 use crate::error::MySqlStoreError;
 use crate::store::retrying;
 use crate::writer_connections::WriterConnections;
@@ -98,54 +96,37 @@ async fn write_once(
     records: &[NewMessageRecord],
     retries: Retries,
 ) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
-    let mut connection = connections.begin().await?;
-    let written = write_in(&mut connection, records, retries).await;
+    let (mut connection, idle) = connections.take().await?;
+    let locked = match lock(&mut connection, records).await {
+        // Dead while idle (the server's `wait_timeout`, a restart): the
+        // locking read wrote nothing, so the batch starts over on a new one.
+        Err(error) if idle && !error.is_from_server() => {
+            drop(connection);
+            connection = connections.connect().await?;
+            lock(&mut connection, records).await
+        }
+        locked => locked,
+    };
+    let written = match locked {
+        Ok(locked) => write_in(&mut connection, records, locked, retries).await,
+        Err(error) => Err(error),
+    };
     connections.give_back(connection, written.is_ok()).await;
     written
 }
 
-/// The batch's statements and its `COMMIT`, on `tx` (in a transaction).
+/// Steps 2 to 5 and the `COMMIT`, on `tx` after [`lock`].
 async fn write_in(
     tx: &mut MySqlConnection,
     records: &[NewMessageRecord],
+    locked: Locked,
     retries: Retries,
 ) -> Result<Vec<Result<Appended, MySqlStoreError>>, MySqlStoreError> {
-    // 1. Lock the conversations and read their last seqs.
-    let ids: BTreeSet<&str> = records
-        .iter()
-        .map(|record| record.conversation_id.as_str())
-        .collect();
-    // Locking the members' rows too (a removal waits for this batch, and a
-    // member removed before it is refused), in the same statement: one
-    // round trip, not two.
-    let mut lock: QueryBuilder<'_, MySql> = QueryBuilder::new(
-        "SELECT c.id, c.last_seq, m.user_id, m.silenced FROM chat_conversations c \
-         LEFT JOIN chat_members m ON m.conversation_id = c.id \
-         WHERE c.deleted_at IS NULL AND c.id IN (",
-    );
-    let mut separated = lock.separated(", ");
-    for id in &ids {
-        separated.push_bind(*id);
-    }
-    lock.push(") ORDER BY c.id, m.user_id FOR UPDATE");
-    let mut first_seq: HashMap<String, u64> = HashMap::new();
-    let mut members = BatchMembers::new();
-    let mut silenced = Silenced::new();
-    for row in lock.build().fetch_all(&mut *tx).await? {
-        let id = rows::conversation_id::<MySqlDialect>(&row, 0)?;
-        let list = members.entry(id.as_str().to_owned()).or_default();
-        first_seq
-            .entry(id.as_str().to_owned())
-            .or_insert(rows::from_sql(row.try_get(1)?) + 1);
-        if let Some(user) = rows::optional_user::<MySqlDialect>(&row, 2)? {
-            let code: Option<i8> = row.try_get(3)?;
-            if let Some(refusal) = rows::silence(code.unwrap_or_default().into()) {
-                silenced.insert((id.as_str().to_owned(), user.clone()), refusal);
-            }
-            list.push(user);
-        }
-    }
-
+    let Locked {
+        first_seq,
+        members,
+        silenced,
+    } = locked;
     // 2. Retries, references and seqs.
     let referenced = referenced(tx, records).await?;
     let retries = match retries {
@@ -302,82 +283,4 @@ fn derived_table<'q, T>(
         query.push(" UNION ALL SELECT ");
         bind(&mut query.separated(", "), item);
     }
-}
-
-/// The messages the batch refers to, with their own thread roots.
-async fn referenced(
-    tx: &mut MySqlConnection,
-    records: &[NewMessageRecord],
-) -> Result<Referenced, MySqlStoreError> {
-    let mut found = Referenced::new();
-    let wanted = references(records);
-    if wanted.is_empty() {
-        return Ok(found);
-    }
-    let mut query: QueryBuilder<'_, MySql> =
-        QueryBuilder::new("SELECT conversation_id, seq, thread_root FROM chat_messages WHERE ");
-    for (index, (conversation, seq)) in wanted.iter().enumerate() {
-        if index > 0 {
-            query.push(" OR ");
-        }
-        query
-            .push("(conversation_id = ")
-            .push_bind(*conversation)
-            .push(" AND seq = ")
-            .push_bind(rows::to_sql(*seq))
-            .push(")");
-    }
-    for row in query.build().fetch_all(&mut *tx).await? {
-        let conversation = rows::conversation_id::<MySqlDialect>(&row, 0)?;
-        let root: Option<i64> = row.try_get(2)?;
-        found.insert(
-            (
-                conversation.as_str().to_owned(),
-                rows::from_sql(row.try_get(1)?),
-            ),
-            root.map(rows::from_sql),
-        );
-    }
-    Ok(found)
-}
-
-/// The stored messages of the batch's retried `(conversation, sender, client_id)`s.
-async fn stored_retries<'a>(
-    tx: &mut MySqlConnection,
-    records: &'a [NewMessageRecord],
-) -> Result<HashMap<RetryKey<'a>, Message>, MySqlStoreError> {
-    let keys: Vec<RetryKey<'a>> = records.iter().filter_map(retry_key).collect();
-    let mut stored = HashMap::new();
-    if keys.is_empty() {
-        return Ok(stored);
-    }
-    let mut query: QueryBuilder<'_, MySql> = QueryBuilder::new(format!(
-        "SELECT {} FROM chat_messages m WHERE ",
-        rows::message_columns("m")
-    ));
-    for (index, (conversation, sender, client_id)) in keys.iter().enumerate() {
-        if index > 0 {
-            query.push(" OR ");
-        }
-        query
-            .push("(conversation_id = ")
-            .push_bind(*conversation)
-            .push(" AND sender = ")
-            .push_bind(*sender)
-            .push(" AND client_id = ")
-            .push_bind(*client_id)
-            .push(")");
-    }
-    let rows: Vec<MySqlRow> = query.build().fetch_all(&mut *tx).await?;
-    for row in &rows {
-        let message = rows::message::<MySqlDialect>(row, 0)?;
-        if let Some(key) = keys.iter().find(|(conversation, sender, client_id)| {
-            *conversation == message.conversation_id.as_str()
-                && *sender == message.sender.as_str()
-                && Some(*client_id) == message.client_id.as_deref()
-        }) {
-            stored.insert(*key, message);
-        }
-    }
-    Ok(stored)
 }

@@ -9,10 +9,12 @@
 //! with its size, and with the pool's 100 they were prepared again and
 //! again (another 3.4 %).
 //!
-//! A connection that failed anywhere but in the database's own answer (its
-//! socket, say) is dropped, not given back. One that died while idle (the
-//! server's `wait_timeout`, a restart) is noticed at `BEGIN`, before the
-//! batch wrote anything, and replaced by a new one at once.
+//! They do not autocommit, so a batch needs no `BEGIN` (one more round
+//! trip): its first statement starts the transaction. A connection whose
+//! transaction failed is rolled back before it is given back, and dropped
+//! when that fails too. One that died while idle (the server's
+//! `wait_timeout`, a restart) is noticed by the batch's first statement, a
+//! locking read that wrote nothing, and the batch starts over on a new one.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -45,25 +47,26 @@ impl WriterConnections {
         }
     }
 
-    /// A connection inside a started transaction (`BEGIN` sent and
-    /// answered): an idle one, or a new one if none is idle or the idle one
-    /// turned out dead.
-    pub(crate) async fn begin(&self) -> Result<MySqlConnection, sqlx::Error> {
+    /// A connection for a batch: an idle one (then `true`: it may have
+    /// died while idle), or a new one.
+    pub(crate) async fn take(&self) -> Result<(MySqlConnection, bool), sqlx::Error> {
         let idle = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        if let Some(mut connection) = idle {
-            match connection.execute("BEGIN").await {
-                Ok(_) => return Ok(connection),
-                // Dead while idle: nothing was written, a new one is made.
-                Err(sqlx::Error::Database(error)) => return Err(sqlx::Error::Database(error)),
-                Err(_) => drop(connection),
-            }
+        match idle {
+            Some(connection) => Ok((connection, true)),
+            None => Ok((self.connect().await?, false)),
         }
+    }
+
+    /// A new connection that does not autocommit: its first statement
+    /// starts a transaction, and `COMMIT` or `ROLLBACK` ends it (no `BEGIN`,
+    /// a round trip per batch).
+    pub(crate) async fn connect(&self) -> Result<MySqlConnection, sqlx::Error> {
         let mut connection = MySqlConnection::connect_with(&self.options).await?;
-        connection.execute("BEGIN").await?;
+        connection.execute("SET autocommit = 0").await?;
         Ok(connection)
     }
 
