@@ -9,10 +9,10 @@
 //! 2. only when the batch ran once already and its insert met a stored
 //!    retry (the unique key refused it), one `SELECT` finds retried
 //!    `(conversation, sender, client_id)`s;
-//! 3. one multi-table `UPDATE` moves each conversation's last seq;
-//! 4. one multi-row `INSERT` stores the messages (and one their outbox
+//! 3. one multi-row `INSERT` stores the messages (and one their outbox
 //!    rows, when the service asks for them);
-//! 5. one multi-table `UPDATE` raises the senders' read marks.
+//! 4. one multi-table `UPDATE` moves each conversation's last seq and
+//!    raises its senders' read marks.
 //!
 //! A deadlock or lock-wait timeout runs the whole batch again. Every caller
 //! is answered after the commit, so an answer still means "stored".
@@ -137,9 +137,8 @@ async fn write_in(
     plan.assign(&first_seq);
     let new = plan.new_messages();
     if !new.is_empty() {
-        // 3. Move each conversation's last seq and activity time.
         // Each conversation's new last seq, latest activity and last
-        // message outside threads (0: none in this batch), in one statement.
+        // message outside threads (0: none in this batch), moved in step 5.
         let listed = plan.last_messages();
         let mut last: HashMap<&str, (u64, i64)> = HashMap::new();
         for (record, seq) in &new {
@@ -149,22 +148,6 @@ async fn write_in(
             entry.0 = entry.0.max(*seq);
             entry.1 = entry.1.max(time::to_millis(record.created_at));
         }
-        let mut advance: QueryBuilder<'_, MySql> =
-            QueryBuilder::new("UPDATE chat_conversations c JOIN (");
-        derived_table(&mut advance, 4, &last, |row, (id, (seq, at))| {
-            let message = listed.get(id).copied().unwrap_or(0);
-            row.push_bind(*id)
-                .push_bind(rows::to_sql(*seq))
-                .push_bind(*at)
-                .push_bind(rows::to_sql(message));
-        });
-        advance.push(
-            ") v ON c.id = v.c1 SET c.last_seq = v.c2, \
-             c.last_activity_at = GREATEST(c.last_activity_at, v.c3), \
-             c.last_message_seq = GREATEST(c.last_message_seq, v.c4)",
-        );
-        advance.build().execute(&mut *tx).await?;
-
         let mut insert: QueryBuilder<'_, MySql> = QueryBuilder::new(
             "INSERT INTO chat_messages (conversation_id, seq, id, sender, body, client_id, created_at, \
              content_kind, content_payload, reply_to, thread_root, mentions) ",
@@ -245,23 +228,37 @@ async fn write_in(
             count.build().execute(&mut *tx).await?;
         }
 
+        // 4. With the conversations' new last seqs, the senders' read marks,
+        //    in the same statement: a row per (conversation, sender) that
+        //    repeats the conversation's values (a multi-table UPDATE
+        //    changes each conversation once).
         let marks = plan.read_marks();
-        let mut raise: QueryBuilder<'_, MySql> = QueryBuilder::new("UPDATE chat_members m JOIN (");
+        let mut advance: QueryBuilder<'_, MySql> =
+            QueryBuilder::new("UPDATE chat_conversations c JOIN (");
         derived_table(
-            &mut raise,
-            3,
+            &mut advance,
+            6,
             &marks,
-            |row, ((conversation, sender), seq)| {
+            |row, ((conversation, sender), mark)| {
+                let (seq, at) = last[conversation];
+                let message = listed.get(conversation).copied().unwrap_or(0);
                 row.push_bind(*conversation)
+                    .push_bind(rows::to_sql(seq))
+                    .push_bind(at)
+                    .push_bind(rows::to_sql(message))
                     .push_bind(*sender)
-                    .push_bind(rows::to_sql(*seq));
+                    .push_bind(rows::to_sql(*mark));
             },
         );
-        raise.push(
-            ") v ON m.conversation_id = v.c1 AND m.user_id = v.c2 \
-             SET m.read_seq = v.c3 WHERE m.read_seq < v.c3",
+        advance.push(
+            ") v ON c.id = v.c1 \
+             LEFT JOIN chat_members m ON m.conversation_id = v.c1 AND m.user_id = v.c5 \
+             SET c.last_seq = v.c2, \
+             c.last_activity_at = GREATEST(c.last_activity_at, v.c3), \
+             c.last_message_seq = GREATEST(c.last_message_seq, v.c4), \
+             m.read_seq = GREATEST(m.read_seq, v.c6)",
         );
-        raise.build().execute(&mut *tx).await?;
+        advance.build().execute(&mut *tx).await?;
     }
     tx.execute("COMMIT").await?;
     Ok(plan.answers(MySqlStoreError::Refused))
