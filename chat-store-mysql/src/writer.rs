@@ -115,7 +115,7 @@ async fn write_once(
     written
 }
 
-/// Steps 2 to 5 and the `COMMIT`, on `tx` after [`lock`].
+/// Steps 2 to 4 and the `COMMIT`, on `tx` after the locking read (`lock`).
 async fn write_in(
     tx: &mut MySqlConnection,
     records: &[NewMessageRecord],
