@@ -16,7 +16,7 @@
 //! - **Restarts**: a dedicated subscription connection is watched by pings;
 //!   when it drops, it reconnects with backoff, puts the node's routes back
 //!   (Redis may have forgotten them), and then reports
-//!   [`Delivery::Gap`](chat_engine::Delivery::Gap) so every live client
+//!   [`Delivery::Gap`] so every live client
 //!   resumes from the store. A renewal that finds the node's routes gone
 //!   does the same. Publishing goes through a
 //!   self-reconnecting connection; a publish that fails is an error to the
