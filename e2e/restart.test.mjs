@@ -99,7 +99,10 @@ test(
       for (let kill = 1; kill <= KILLS; kill += 1) {
         await showing((kill * BOB) / (KILLS + 1));
         await server.kill("SIGKILL");
-        await alice.locator("#status", { hasText: "reconnecting" }).waitFor();
+        // The close waits behind the messages the page has yet to draw (it
+        // redraws the conversation per message: a burst of hundreds takes
+        // seconds), so as long as the messages may take.
+        await alice.locator("#status", { hasText: "reconnecting" }).waitFor({ timeout: 60_000 });
         for (let index = 0; index < ALICE_PER_KILL; index += 1) {
           await alice.fill("#body", `alice ${kill}.${index}`);
           await alice.press("#body", "Enter");
