@@ -237,20 +237,21 @@ impl Bus for RedisBus {
         let (here, elsewhere): (Vec<&String>, Vec<&String>) = nodes
             .iter()
             .partition(|node| self.routes.is_this_node(node));
-        if elsewhere.is_empty() {
-            if !here.is_empty() {
-                self.shared.subscribers.deliver(&Delivery::Event(envelope));
-            }
-            return Ok(());
-        }
-        let encoded = codec::encode(&envelope);
+        let copies: Vec<_> = if elsewhere.is_empty() {
+            Vec::new()
+        } else {
+            let encoded = codec::encode(&envelope);
+            elsewhere
+                .into_iter()
+                .map(|node| (self.routes.node_channel(node), encoded.clone()))
+                .collect()
+        };
         if !here.is_empty() {
             self.shared.subscribers.deliver(&Delivery::Event(envelope));
         }
-        let copies: Vec<_> = elsewhere
-            .into_iter()
-            .map(|node| (self.routes.node_channel(node), encoded.clone()))
-            .collect();
+        if copies.is_empty() {
+            return Ok(());
+        }
         self.publisher
             .publish(&copies, "a publish")
             .await

@@ -52,11 +52,14 @@ pub(crate) async fn lock(
     };
     for row in lock.build().fetch_all(&mut *tx).await? {
         let id = rows::conversation_id::<MySqlDialect>(&row, 0)?;
-        let list = locked.members.entry(id.as_str().to_owned()).or_default();
-        locked
-            .first_seq
-            .entry(id.as_str().to_owned())
-            .or_insert(rows::from_sql(row.try_get(1)?) + 1);
+        // Rows come by conversation: its first one gives its last seq.
+        if !locked.members.contains_key(id.as_str()) {
+            let last: i64 = row.try_get(1)?;
+            locked
+                .first_seq
+                .insert(id.as_str().to_owned(), rows::from_sql(last) + 1);
+            locked.members.insert(id.as_str().to_owned(), Vec::new());
+        }
         if let Some(user) = rows::optional_user::<MySqlDialect>(&row, 2)? {
             let code: Option<i8> = row.try_get(3)?;
             if let Some(refusal) = rows::silence(code.unwrap_or_default().into()) {
@@ -64,7 +67,9 @@ pub(crate) async fn lock(
                     .silenced
                     .insert((id.as_str().to_owned(), user.clone()), refusal);
             }
-            list.push(user);
+            if let Some(list) = locked.members.get_mut(id.as_str()) {
+                list.push(user);
+            }
         }
     }
     Ok(locked)

@@ -46,15 +46,12 @@ pub(crate) async fn failover(args: FailoverArgs) -> Result<(), RunError> {
     let users = run::users_in_groups(&args.common, args.users, args.group_size)?;
     let deadline = tokio::time::Instant::now() + args.common.deadline();
     let http = reqwest::Client::new();
-    tokio::time::timeout_at(deadline, rest::sign_in_all(&http, &url, &users))
-        .await
-        .map_err(|_| RunError::TimedOut)??;
-    let conversations = tokio::time::timeout_at(
+    run::by(deadline, rest::sign_in_all(&http, &url, &users)).await?;
+    let conversations = run::by(
         deadline,
         rest::open_conversations(&http, &urls, &users, args.group_size),
     )
-    .await
-    .map_err(|_| RunError::TimedOut)??;
+    .await?;
     let ids: Vec<ConversationId> = conversations
         .iter()
         .map(|conversation| ConversationId::new(conversation.id.as_str()))

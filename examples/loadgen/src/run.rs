@@ -127,16 +127,12 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
     let http = reqwest::Client::new();
     let server_before = args.common.pid.and_then(process::usage);
 
-    let clients =
-        tokio::time::timeout_at(deadline, connect_all(&urls, &users, 256, &tally, &stopped))
-            .await
-            .map_err(|_| RunError::TimedOut)??;
-    let conversations = tokio::time::timeout_at(
+    let clients = by(deadline, connect_all(&urls, &users, 256, &tally, &stopped)).await?;
+    let conversations = by(
         deadline,
         rest::open_conversations(&http, &urls, &users, args.group_size),
     )
-    .await
-    .map_err(|_| RunError::TimedOut)??;
+    .await?;
     println!(
         "{} users connected over {} node(s); {} conversations of {}",
         clients.len(),
@@ -219,4 +215,15 @@ pub(crate) async fn run(args: RunArgs) -> Result<(), RunError> {
         return Err(RunError::TimedOut);
     }
     Ok(())
+}
+
+/// Runs a setup `step`, failing with [`RunError::TimedOut`] past `deadline`.
+pub(crate) async fn by<T, E: Into<RunError>>(
+    deadline: tokio::time::Instant,
+    step: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, RunError> {
+    match tokio::time::timeout_at(deadline, step).await {
+        Ok(done) => done.map_err(Into::into),
+        Err(_) => Err(RunError::TimedOut),
+    }
 }
